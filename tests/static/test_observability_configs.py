@@ -62,7 +62,8 @@ def load_yaml(path: Path) -> Any:
 
 
 def load_dashboard(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 def walk(node: Any) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,76 @@
+# Mercato: `make up` runs the system, `make test` passes the tests. `make help` lists all.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv may have just been installed by `make deps` as a module of the system Python.
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN = $(UV) run --frozen --all-packages
+NATIVE = $(RUN) python -m native
+# Each member's src/ is a root for mypy, so `shared/src/mercato_shared/x.py` is `mercato_shared.x`.
+MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src services/*/src workers/src))
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## Install what is missing: uv, nginx (apt, as root), the locked Python packages; start Postgres/Redis if stopped
+	@bash native/bootstrap.sh
+	@$(UV) sync --frozen --all-packages
+
+.PHONY: up
+up: ## Run the system: Docker Compose where an engine runs, else the native stack
+	@if docker info >/dev/null 2>&1; then \
+		docker compose up -d --build --wait; \
+	else \
+		$(MAKE) --no-print-directory native-up; \
+	fi
+
+.PHONY: native-up
+native-up: deps ## Run the native stack (supervisord, local nginx, Postgres, Redis) and wait until ready
+	@$(NATIVE) up
+
+.PHONY: down
+down: ## Stop everything `make up` started
+	@if docker info >/dev/null 2>&1; then docker compose down; else $(NATIVE) down; fi
+
+.PHONY: ps
+ps: ## Show the state of each process of the stack
+	@$(NATIVE) ps
+
+.PHONY: logs
+logs: ## Show recent logs of each process (FOLLOW=1 to follow)
+	@$(NATIVE) logs $(if $(FOLLOW),--follow,)
+
+.PHONY: test
+test: deps ## Install what is missing, then run unit, integration, end-to-end and static tests
+	@$(RUN) pytest
+
+.PHONY: test-unit
+test-unit: ## Unit tests only (no I/O)
+	@$(RUN) pytest -m "not integration and not e2e"
+
+.PHONY: test-integration
+test-integration: ## Integration tests against the real Postgres and Redis
+	@$(RUN) pytest -m integration
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end tests through the gateway of a native stack started for them
+	@$(RUN) pytest -m e2e
+
+.PHONY: lint
+lint: ## ruff check, ruff format --check, mypy --strict
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) \
+		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests) native tests bench conftest.py
+
+.PHONY: fmt
+fmt: ## Format and autofix with ruff
+	@$(RUN) ruff format .
+	@$(RUN) ruff check --fix .
+
+.PHONY: clean
+clean: ## Remove run directories and caches (stop the stack first)
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

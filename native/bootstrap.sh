@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the native stack and the tests need and is missing, on a Debian machine:
+# uv (from PyPI), nginx (apt, when running as root), and starts the local Postgres and Redis
+# when they are installed but stopped. Safe to run again: it only acts on what is missing.
+set -euo pipefail
+
+say() { printf 'bootstrap: %s\n' "$*"; }
+
+if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then
+  say "installing uv"
+  python3 -m pip install --quiet --disable-pip-version-check "uv>=0.9,<0.14"
+fi
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing nginx (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  else
+    say "nginx is missing: install it (e.g. 'sudo apt-get install nginx-light') and run again" >&2
+    exit 1
+  fi
+fi
+
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+
+if ! pg_up; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    say "starting PostgreSQL"
+    for version in /etc/postgresql/*; do
+      pg_ctlcluster --skip-systemctl-redirect "$(basename "$version")" main start || true
+    done
+    for _ in $(seq 1 30); do pg_up && break; sleep 0.5; done
+  fi
+  pg_up || { say "PostgreSQL is not reachable on 127.0.0.1:5432 and could not be started" >&2; exit 1; }
+fi
+
+if ! redis_up; then
+  if command -v redis-server >/dev/null 2>&1; then
+    say "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/mercato-bootstrap.log
+    for _ in $(seq 1 30); do redis_up && break; sleep 0.2; done
+  fi
+  redis_up || { say "Redis is not reachable on 127.0.0.1:6379 and could not be started" >&2; exit 1; }
+fi

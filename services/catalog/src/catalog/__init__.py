@@ -1,0 +1,1 @@
+"""Mercato catalog: the products of the shop."""

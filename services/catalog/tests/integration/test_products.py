@@ -1,0 +1,178 @@
+"""Catalog against the real Postgres and Redis: CRUD, keyset pages, the cache, degradation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from conftest import OwnRedis
+
+Payload = Callable[..., dict[str, Any]]
+
+
+async def create(
+    client: httpx.AsyncClient, product: Payload, sku: str, **fields: Any
+) -> dict[str, Any]:
+    response = await client.post("/products", json=product(sku, **fields))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def count_rows(settings: Any) -> int:
+    engine = create_async_engine(settings.database_url)
+    async with engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM products"))).scalar_one()
+    await engine.dispose()
+    return int(count)
+
+
+async def test_create_read_update_delete(client: httpx.AsyncClient, product: Payload) -> None:
+    created = await create(client, product, "KIT-0001")
+    assert created["price"] == "24.90"
+    product_id = created["id"]
+
+    got = await client.get(f"/products/{product_id}")
+    assert got.json()["name"] == "Enamel teapot"
+
+    patched = await client.patch(f"/products/{product_id}", json={"price": "19.99", "stock": 3})
+    assert patched.status_code == 200
+    assert (patched.json()["price"], patched.json()["stock"]) == ("19.99", 3)
+
+    assert (await client.delete(f"/products/{product_id}")).status_code == 204
+    missing = await client.get(f"/products/{product_id}")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+async def test_duplicate_sku_is_409_and_writes_nothing(
+    client: httpx.AsyncClient, product: Payload, migrated: Any
+) -> None:
+    await create(client, product, "KIT-0002")
+    response = await client.post("/products", json=product("KIT-0002"))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "duplicate_sku"
+    assert await count_rows(migrated) == 1
+
+
+async def test_bad_input_is_422_and_writes_nothing(
+    client: httpx.AsyncClient, product: Payload, migrated: Any
+) -> None:
+    bad_bodies = [
+        product("KIT-0003", price="-1"),
+        product("KIT-0003", price="1.999"),
+        product("KIT-0003", stock=-1),
+        product("KIT-0003", currency="XXX"),
+        product("KIT-0003", name="x" * 10_000),
+        product("lower-case-sku"),
+        product("KIT-0003", unexpected="field"),
+        {"sku": "KIT-0003"},
+    ]
+    for body in bad_bodies:
+        response = await client.post("/products", json=body)
+        assert response.status_code == 422, body
+        assert response.json()["error"]["code"] == "validation_error"
+    assert await count_rows(migrated) == 0
+
+
+async def test_keyset_pages_cover_everything_once(
+    client: httpx.AsyncClient, product: Payload
+) -> None:
+    for number in range(7):
+        category = "garden" if number % 2 else "kitchen"
+        await create(client, product, f"KIT-1{number:03d}", category=category)
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/products", params=params)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen)) == 7
+
+    garden = (await client.get("/products", params={"category": "garden", "limit": 100})).json()
+    assert [item["category"] for item in garden["items"]] == ["garden"] * 3
+
+
+async def test_bad_cursor_and_limits_are_422(client: httpx.AsyncClient) -> None:
+    for params in (
+        {"cursor": "not-a-cursor"},
+        {"limit": 0},
+        {"limit": 101},
+        {"category": "Bad Cat"},
+    ):
+        response = await client.get("/products", params=params)
+        assert response.status_code == 422, params
+
+
+async def test_second_read_comes_from_redis_and_an_update_invalidates_it(
+    client: httpx.AsyncClient, product: Payload, product_selects: list[str]
+) -> None:
+    product_id = (await create(client, product, "KIT-0004"))["id"]
+    product_selects.clear()
+
+    first = await client.get(f"/products/{product_id}")
+    assert len(product_selects) == 1
+    second = await client.get(f"/products/{product_id}")
+    assert len(product_selects) == 1, "the second read must not reach Postgres"
+    assert first.json() == second.json()
+    redis = Redis.from_url("redis://127.0.0.1:6379/15")
+    assert await redis.exists(f"catalog:product:{product_id}") == 1
+
+    await client.patch(f"/products/{product_id}", json={"name": "Copper teapot"})
+    assert await redis.exists(f"catalog:product:{product_id}") == 0
+    product_selects.clear()
+    third = await client.get(f"/products/{product_id}")
+    assert third.json()["name"] == "Copper teapot"
+    assert len(product_selects) == 1
+    await redis.aclose()
+
+
+async def test_fifty_concurrent_reads_of_a_cold_key_cause_one_query(
+    client: httpx.AsyncClient, product: Payload, product_selects: list[str]
+) -> None:
+    product_id = (await create(client, product, "KIT-0005"))["id"]
+    product_selects.clear()
+    responses = await asyncio.gather(*(client.get(f"/products/{product_id}") for _ in range(50)))
+    assert {response.status_code for response in responses} == {200}
+    assert len(product_selects) == 1
+
+
+async def test_reads_survive_redis_going_away_and_readyz_reports_it(
+    client_for: Callable[..., Any],
+    settings_for: Callable[..., Any],
+    product: Payload,
+    product_selects: list[str],
+    own_redis: OwnRedis,
+) -> None:
+    settings = settings_for(redis_url=own_redis.url)
+    async with client_for(settings) as client:
+        product_id = (await create(client, product, "KIT-0006"))["id"]
+        assert (await client.get(f"/products/{product_id}")).status_code == 200
+        ready = (await client.get("/readyz")).json()
+        assert ready["status"] == "ready"
+
+        own_redis.stop()
+        product_selects.clear()
+        response = await client.get(f"/products/{product_id}")
+        assert response.status_code == 200
+        assert response.json()["sku"] == "KIT-0006"
+        assert len(product_selects) == 1, "with Redis gone the read goes to Postgres"
+
+        readiness = await client.get("/readyz")
+        assert readiness.status_code == 200
+        body = readiness.json()
+        assert body["status"] == "degraded"
+        assert body["checks"]["redis"]["status"] == "down"
+        assert body["checks"]["postgres"]["status"] == "up"
+
+        page = await client.get("/products")
+        assert page.status_code == 200

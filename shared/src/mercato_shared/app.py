@@ -1,0 +1,67 @@
+"""`create_app`: the one way a Mercato service builds its FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from mercato_shared import health
+from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
+from mercato_shared.logging import configure_logging
+from mercato_shared.middleware import RequestContextMiddleware
+from mercato_shared.resources import Resources, open_resources
+from mercato_shared.settings import BaseServiceSettings
+from mercato_shared.telemetry import init_telemetry, instrument_app
+
+ServiceLifespan = Callable[[Resources], AbstractAsyncContextManager[Mapping[str, Any]]]
+
+
+def create_app(
+    settings: BaseServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    description: str = "",
+    database: bool = True,
+    redis: bool = True,
+    lifespan: ServiceLifespan | None = None,
+) -> FastAPI:
+    """Build a service app with Mercato's conventions.
+
+    The gateway serves the app under `/api/<service>/`; the server is started with
+    `--root-path /api/<service>` so the docs and OpenAPI links work through the gateway.
+
+    The lifespan opens the process's resources (engine and pool, Redis client, shared HTTP
+    client) and exposes them as request state; `lifespan` adds the service's own state
+    (caches, typed clients) built from those resources.
+    """
+    configure_logging(settings.service_name, settings.log_level)
+    init_telemetry(settings.service_name)
+
+    @asynccontextmanager
+    async def app_lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with open_resources(settings, database=database, redis=redis) as resources:
+            state: dict[str, Any] = {"resources": resources}
+            if lifespan is None:
+                yield state
+                return
+            async with lifespan(resources) as extra:
+                yield state | dict(extra)
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=app_lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    instrument_app(app)
+    return app

@@ -1,0 +1,126 @@
+"""Cache-aside over Redis: TTLs, explicit invalidation, single flight, graceful degradation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar, cast
+
+from opentelemetry import metrics
+from pydantic import TypeAdapter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+T = TypeVar("T")
+
+logger = logging.getLogger("mercato.cache")
+_CACHE_ERRORS: Final = (RedisError, OSError, TimeoutError)
+_WARN_EVERY_SECONDS: Final = 5.0
+
+
+class Cache:
+    """Read-through cache for one namespace of keys.
+
+    * A hit returns the cached JSON, validated back into the caller's type.
+    * Concurrent misses on one key in this process share a single load (single flight):
+      fifty requests for a cold product cost one database read.
+    * The load runs as its own task, so a caller that goes away does not cancel it for the
+      others waiting on it.
+    * Redis failing or slow (the client's socket timeout bounds it) is a miss: the value is
+      loaded from the source and a warning is logged at most every few seconds. Slower,
+      never broken.
+    * `invalidate` deletes the keys and drops an in-flight load's right to write, so a load
+      that read the old row just before a write cannot put it back into the cache.
+    """
+
+    def __init__(self, redis: Redis, *, namespace: str, ttl_seconds: int) -> None:
+        self._redis = redis
+        self._namespace = namespace
+        self._ttl = ttl_seconds
+        self._inflight: dict[str, asyncio.Task[bytes | None]] = {}
+        self._last_warning = 0.0
+        self._requests = metrics.get_meter("mercato.cache").create_counter(
+            "mercato.cache.requests", description="Cache lookups by result (hit, miss, error)."
+        )
+
+    def key(self, key: str) -> str:
+        return f"{self._namespace}:{key}"
+
+    async def get_or_load(
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[T | None]],
+        adapter: TypeAdapter[T],
+        *,
+        ttl_seconds: int | None = None,
+    ) -> T | None:
+        """Return the cached value for `key`, or load it once, cache it and return it.
+
+        `None` from the loader (nothing found) is returned but not cached.
+        """
+        full_key = self.key(key)
+        cached = await self._get(full_key)
+        if cached is not None:
+            return adapter.validate_json(cached)
+        task = self._inflight.get(full_key)
+        if task is None:
+            task = asyncio.create_task(
+                self._load(full_key, loader, adapter, ttl_seconds or self._ttl),
+                name=f"cache-load:{full_key}",
+            )
+            self._inflight[full_key] = task
+            task.add_done_callback(lambda done: self._forget(full_key, done))
+        raw = await asyncio.shield(task)
+        return None if raw is None else adapter.validate_json(raw)
+
+    async def invalidate(self, *keys: str) -> None:
+        full_keys = [self.key(k) for k in keys]
+        for full_key in full_keys:
+            self._inflight.pop(full_key, None)
+        try:
+            await self._redis.delete(*full_keys)
+        except _CACHE_ERRORS as exc:
+            self._warn("cache invalidation failed; entries expire by TTL", exc)
+
+    async def _load(
+        self,
+        full_key: str,
+        loader: Callable[[], Awaitable[T | None]],
+        adapter: TypeAdapter[T],
+        ttl: int,
+    ) -> bytes | None:
+        value = await loader()
+        if value is None:
+            return None
+        raw = adapter.dump_json(value)
+        if self._inflight.get(full_key) is asyncio.current_task():
+            try:
+                await self._redis.set(full_key, raw, ex=ttl)
+            except _CACHE_ERRORS as exc:
+                self._warn("cache write failed", exc)
+        return raw
+
+    async def _get(self, full_key: str) -> bytes | None:
+        try:
+            raw = cast(bytes | None, await self._redis.get(full_key))
+        except _CACHE_ERRORS as exc:
+            self._record("error")
+            self._warn("cache read failed; reading from the source", exc)
+            return None
+        self._record("miss" if raw is None else "hit")
+        return raw
+
+    def _forget(self, full_key: str, task: asyncio.Task[bytes | None]) -> None:
+        if self._inflight.get(full_key) is task:
+            del self._inflight[full_key]
+
+    def _record(self, result: str) -> None:
+        self._requests.add(1, {"cache.name": self._namespace, "result": result})
+
+    def _warn(self, message: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= _WARN_EVERY_SECONDS:
+            self._last_warning = now
+            logger.warning(message, extra={"cache": self._namespace, "error": repr(exc)})

@@ -1,0 +1,45 @@
+"""SQLAlchemy 2.0 async engine on asyncpg: one sized pool per process."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from mercato_shared.settings import BaseServiceSettings
+
+
+def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
+    """The process's engine: bounded pool, server-side statement timeout, no pre-ping.
+
+    Pre-ping would add a round trip to every checkout; `pool_recycle` and asyncpg's own
+    error handling cover dead connections instead.
+    """
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_recycle=1800,
+        connect_args={
+            "server_settings": {
+                "application_name": settings.service_name,
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+            },
+            "timeout": settings.http_connect_timeout * 2,
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + 1,
+        },
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

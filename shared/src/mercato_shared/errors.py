@@ -1,0 +1,184 @@
+"""The one error shape of every Mercato response, and the exceptions that produce it.
+
+    {"error": {"code": "...", "message": "...", "request_id": "...", "trace_id": "..."}}
+
+Validation errors add `details` (field locations and messages, never the rejected input).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mercato_shared.context import current_trace_id, request_id_var
+
+CODES_BY_STATUS: Mapping[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    request_id: str | None
+    trace_id: str | None
+    details: list[FieldError] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class AppError(Exception):
+    """A domain error with its HTTP status and stable machine-readable code."""
+
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.headers = dict(headers or {})
+
+
+class BadRequestError(AppError):
+    status_code = 400
+    code = "bad_request"
+
+
+class UnauthorizedError(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class UnprocessableError(AppError):
+    status_code = 422
+    code = "validation_error"
+
+
+class DependencyUnavailableError(AppError):
+    status_code = 503
+    code = "dependency_unavailable"
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    details: Sequence[FieldError] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorDetail(
+            code=code,
+            message=message,
+            request_id=request_id_var.get(),
+            trace_id=current_trace_id(),
+            details=list(details) if details is not None else None,
+        )
+    )
+    payload = body.model_dump()
+    if details is None:
+        del payload["error"]["details"]
+    return JSONResponse(
+        payload,
+        status_code=status_code,
+        headers=dict(headers or {}),
+    )
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = CODES_BY_STATUS.get(status, "error")
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    return error_response(status, code, message, headers=exc.headers)
+
+
+def _field_error(raw: Mapping[str, Any]) -> FieldError:
+    return FieldError(
+        loc=[part if isinstance(part, int) else str(part) for part in raw.get("loc", ())],
+        msg=str(raw.get("msg", "")),
+        type=str(raw.get("type", "")),
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [_field_error(err) for err in exc.errors()]
+    return error_response(
+        422, "validation_error", "The request is not valid; see details.", details=details
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error a request can raise onto the one error shape.
+
+    Unhandled exceptions are turned into a 500 by `RequestContextMiddleware`, which also
+    logs them; nothing internal (stack, SQL, host names) reaches the client.
+    """
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
+    for status in (404, 422, 500)
+}

@@ -1,0 +1,59 @@
+"""Process resources owned by the app's lifespan: created at startup, closed at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mercato_shared.db import create_engine, create_session_factory
+from mercato_shared.http import create_http_client
+from mercato_shared.settings import BaseServiceSettings
+from mercato_shared.telemetry import instrument_engine, instrument_http_client
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    settings: BaseServiceSettings
+    http: httpx.AsyncClient
+    engine: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    redis: Redis | None = None
+
+
+def create_redis(settings: BaseServiceSettings) -> Redis:
+    """A pooled Redis client whose every call is bounded by `REDIS_TIMEOUT`."""
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout,
+        socket_connect_timeout=settings.redis_timeout,
+        health_check_interval=30,
+        max_connections=50,
+    )
+
+
+@asynccontextmanager
+async def open_resources(
+    settings: BaseServiceSettings, *, database: bool, redis: bool
+) -> AsyncIterator[Resources]:
+    async with AsyncExitStack() as stack:
+        http = create_http_client(settings)
+        stack.push_async_callback(http.aclose)
+        instrument_http_client(http)
+        engine = sessions = None
+        if database:
+            engine = create_engine(settings)
+            stack.push_async_callback(engine.dispose)
+            instrument_engine(engine)
+            sessions = create_session_factory(engine)
+        redis_client = None
+        if redis:
+            redis_client = create_redis(settings)
+            stack.push_async_callback(redis_client.aclose)
+        yield Resources(
+            settings=settings, http=http, engine=engine, sessions=sessions, redis=redis_client
+        )

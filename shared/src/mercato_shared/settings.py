@@ -1,0 +1,58 @@
+"""Settings shared by every Mercato process, read from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+class BaseServiceSettings(BaseSettings):
+    """Base for each service's settings class.
+
+    Subclasses set the class constants `service_name` and `database_name`; every field is an
+    environment variable of the same name in upper case, documented in `.env.example`.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    service_name: ClassVar[str] = "mercato"
+    database_name: ClassVar[str | None] = None
+
+    environment: Environment = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    postgres_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432",
+        description="Postgres server URL without a database; each service appends its own.",
+    )
+    database_prefix: str = Field(default="", pattern=r"^[a-z0-9_]{0,20}$")
+    db_pool_size: PositiveInt = 5
+    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_timeout: PositiveFloat = 5.0
+    db_statement_timeout_ms: PositiveInt = 5_000
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout: PositiveFloat = 0.25
+    cache_ttl_seconds: PositiveInt = 300
+
+    http_timeout: PositiveFloat = 5.0
+    http_connect_timeout: PositiveFloat = 1.0
+
+    @field_validator("postgres_url")
+    @classmethod
+    def _no_database_in_server_url(cls, value: str) -> str:
+        if not value.startswith("postgresql+asyncpg://"):
+            msg = "POSTGRES_URL must use the postgresql+asyncpg:// scheme"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @property
+    def database_url(self) -> str:
+        if self.database_name is None:
+            msg = f"{self.service_name} has no database"
+            raise RuntimeError(msg)
+        return f"{self.postgres_url}/{self.database_prefix}{self.database_name}"

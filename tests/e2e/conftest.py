@@ -1,0 +1,67 @@
+"""The end-to-end suite starts its own native stack and talks to it only through the gateway.
+
+It runs beside a developer's `make up` stack: its ports are shifted by `E2E_PORT_OFFSET`
+(default 10000, so the gateway is on 18080), its databases are prefixed `e2e_` and it uses
+Redis database 14. `E2E_REUSE_STACK=1` leaves the stack running after the session (for
+debugging); otherwise it is stopped, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class E2EStack:
+    gateway: str
+    env: dict[str, str]
+    run_dir: Path
+
+
+def stack_env() -> dict[str, str]:
+    offset = os.environ.get("E2E_PORT_OFFSET", "10000")
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_PORT")}
+    env.update(
+        {
+            "MERCATO_PORT_OFFSET": offset,
+            "MERCATO_RUN_DIR": str(ROOT / ".run" / f"e2e-{offset}"),
+            "DATABASE_PREFIX": os.environ.get("E2E_DATABASE_PREFIX", "e2e_"),
+            "REDIS_URL": os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/14"),
+            "ENVIRONMENT": "test",
+            "GATEWAY_RATE_LIMIT": "2000",
+            "GATEWAY_RATE_BURST": "4000",
+        }
+    )
+    return env
+
+
+def native(command: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "native", command], cwd=ROOT, env=env, check=True)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[E2EStack]:
+    env = stack_env()
+    gateway = f"http://127.0.0.1:{8080 + int(env['MERCATO_PORT_OFFSET'])}"
+    try:
+        native("up", env)
+        yield E2EStack(gateway=gateway, env=env, run_dir=Path(env["MERCATO_RUN_DIR"]))
+    finally:
+        if os.environ.get("E2E_REUSE_STACK") != "1":
+            native("down", env)
+
+
+@pytest.fixture
+async def gateway(stack: E2EStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.gateway, timeout=10) as client:
+        yield client
