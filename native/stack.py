@@ -233,7 +233,10 @@ def supervisord_config(stack: Stack) -> str:
         command = (
             f"{BIN / 'uvicorn'} {service.app} --factory --host 127.0.0.1 "
             f"--port {stack.service_port(service)} --root-path /api/{service.name} "
-            f"--workers {workers} --no-access-log --timeout-graceful-shutdown 10"
+            f"--workers {workers} --no-access-log --timeout-graceful-shutdown 10 "
+            # Longer than the gateway's upstream keepalive_timeout (60 s): nginx, not the
+            # app, closes idle connections, so a reused connection is never half-closed.
+            "--timeout-keep-alive 75"
         )
         sections.append(_program(service.name, command, stack, {"OTEL_SERVICE_NAME": service.name}))
     for worker in WORKERS:
