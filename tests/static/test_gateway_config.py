@@ -175,7 +175,15 @@ def test_gateway_error_pages_are_json_in_the_project_shape() -> None:
         assert "default_type application/json;" in body
         returned = re.search(rf"return {status} '(?P<json>[^']*)';", body)
         assert returned, status
-        document = json.loads(returned.group("json").replace("$mercato_request_id", "rid-1"))
+        rendered = returned.group("json").replace("$mercato_request_id", "rid-1")
+        # Both values of $mercato_trace_id_json are JSON: a quoted trace id, or null.
+        for trace_json, trace_id in (
+            ("null", None),
+            ('"0af7651916cd43dd8448eb211c80319c"', "0af7651916cd43dd8448eb211c80319c"),
+        ):
+            document = json.loads(rendered.replace("$mercato_trace_id_json", trace_json))
+            assert document["error"]["trace_id"] == trace_id
+        document = json.loads(rendered.replace("$mercato_trace_id_json", "null"))
         message = document["error"].pop("message")
         assert isinstance(message, str)
         assert message
