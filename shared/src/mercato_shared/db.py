@@ -30,7 +30,7 @@ def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
                 "application_name": settings.service_name,
                 "statement_timeout": str(settings.db_statement_timeout_ms),
             },
-            "timeout": settings.http_connect_timeout * 2,
+            "timeout": settings.db_connect_timeout,
             "command_timeout": settings.db_statement_timeout_ms / 1000 + 1,
         },
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mercato_shared.dev_keys import DEV_JWT_PUBLIC_KEY
 
 Environment = Literal["development", "test", "production"]
 
@@ -33,6 +35,7 @@ class BaseServiceSettings(BaseSettings):
     db_pool_size: PositiveInt = 5
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout: PositiveFloat = 5.0
+    db_connect_timeout: PositiveFloat = 5.0
     db_statement_timeout_ms: PositiveInt = 5_000
 
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -42,6 +45,15 @@ class BaseServiceSettings(BaseSettings):
     http_timeout: PositiveFloat = 5.0
     http_connect_timeout: PositiveFloat = 1.0
 
+    # Access tokens are verified locally by every service (mercato_shared.auth).
+    jwt_public_key: str = Field(
+        default=DEV_JWT_PUBLIC_KEY,
+        description="PEM Ed25519 public key of identity's signing key ('\\n' escapes allowed).",
+    )
+    jwt_issuer: str = "mercato-identity"
+    jwt_audience: str = "mercato"
+    jwt_leeway_seconds: float = Field(default=10.0, ge=0, le=300)
+
     @field_validator("postgres_url")
     @classmethod
     def _no_database_in_server_url(cls, value: str) -> str:
@@ -49,6 +61,18 @@ class BaseServiceSettings(BaseSettings):
             msg = "POSTGRES_URL must use the postgresql+asyncpg:// scheme"
             raise ValueError(msg)
         return value.rstrip("/")
+
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _pem_newlines(cls, value: str) -> str:
+        return value.replace("\\n", "\n").strip() + "\n"
+
+    @model_validator(mode="after")
+    def _no_development_key_in_production(self) -> BaseServiceSettings:
+        if self.environment == "production" and self.jwt_public_key == DEV_JWT_PUBLIC_KEY:
+            msg = "JWT_PUBLIC_KEY is the development key; set the production key"
+            raise ValueError(msg)
+        return self
 
     @property
     def database_url(self) -> str:
