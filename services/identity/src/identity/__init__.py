@@ -1,0 +1,1 @@
+"""Mercato identity: users, passwords, access and refresh tokens."""

@@ -1,0 +1,96 @@
+"""Identity settings: the signing key, token lifetimes, the seeded admin, machine clients."""
+
+from __future__ import annotations
+
+import hmac
+from typing import ClassVar, Final
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+)
+from pydantic import Field, PositiveInt, field_validator, model_validator
+
+from mercato_shared.settings import BaseServiceSettings
+
+# The development signing key. It is public (it is in this repository), so
+# ENVIRONMENT=production refuses it; its public half is mercato_shared.dev_keys.
+DEV_JWT_PRIVATE_KEY: Final = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIJnzFtZ4OWXqZHl0RTaCavPDT9PKWuCshCoqcgNmpsav
+-----END PRIVATE KEY-----
+"""
+DEV_ADMIN_PASSWORD: Final = "admin-dev-password"  # noqa: S105 - refused in production
+DEV_SERVICE_CLIENTS: Final = "orders:orders-dev-secret,reports:reports-dev-secret"
+_DEV_SECRETS: Final = frozenset({"orders-dev-secret", "reports-dev-secret"})
+
+
+class IdentitySettings(BaseServiceSettings):
+    service_name: ClassVar[str] = "identity"
+    database_name: ClassVar[str | None] = "identity"
+
+    jwt_private_key: str = Field(
+        default=DEV_JWT_PRIVATE_KEY,
+        description="PEM Ed25519 private key that signs access tokens ('\\n' escapes allowed).",
+    )
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=3600, le=90 * 86_400)
+    admin_email: str = "admin@example.com"
+    admin_password: str = Field(default=DEV_ADMIN_PASSWORD, min_length=8, max_length=128)
+    service_clients: str = Field(
+        default=DEV_SERVICE_CLIENTS,
+        description="Machine clients as comma-separated id:secret pairs (client_credentials).",
+    )
+    password_hash_concurrency: PositiveInt = Field(default=2, le=32)
+
+    @field_validator("jwt_private_key")
+    @classmethod
+    def _pem_newlines(cls, value: str) -> str:
+        return value.replace("\\n", "\n").strip() + "\n"
+
+    @field_validator("service_clients")
+    @classmethod
+    def _well_formed_clients(cls, value: str) -> str:
+        for pair in filter(None, (part.strip() for part in value.split(","))):
+            client_id, _, secret = pair.partition(":")
+            if not client_id or len(secret) < 16:
+                msg = "SERVICE_CLIENTS must be id:secret pairs with secrets of 16+ characters"
+                raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _keys_match_and_no_defaults_in_production(self) -> IdentitySettings:
+        key = load_pem_private_key(self.jwt_private_key.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            msg = "JWT_PRIVATE_KEY must be an Ed25519 private key"
+            raise ValueError(msg)
+        public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        if public.decode() != self.jwt_public_key:
+            msg = "JWT_PRIVATE_KEY does not match JWT_PUBLIC_KEY"
+            raise ValueError(msg)
+        if self.environment == "production":
+            if self.jwt_private_key == DEV_JWT_PRIVATE_KEY:
+                msg = "JWT_PRIVATE_KEY is the development key; set a production key"
+                raise ValueError(msg)
+            if self.admin_password == DEV_ADMIN_PASSWORD:
+                msg = "ADMIN_PASSWORD is the development default; set a real one"
+                raise ValueError(msg)
+            if _DEV_SECRETS & set(self.clients.values()):
+                msg = "SERVICE_CLIENTS uses a development secret; set real ones"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def clients(self) -> dict[str, str]:
+        pairs = (part.strip() for part in self.service_clients.split(","))
+        return dict(pair.split(":", 1) for pair in pairs if pair)
+
+    def client_secret_matches(self, client_id: str, secret: str) -> bool:
+        """Constant-time check of a machine client's secret (unknown ids cost the same)."""
+        expected = self.clients.get(client_id)
+        candidate = secret.encode()
+        if expected is None:
+            hmac.compare_digest(candidate, candidate)
+            return False
+        return hmac.compare_digest(candidate, expected.encode())
