@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
-from typing import Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -15,6 +15,11 @@ from mercato_shared.db import ping as ping_postgres
 from mercato_shared.deps import ResourcesDep
 
 CHECK_TIMEOUT_SECONDS = 1.0
+# A service may put a callable under this lifespan-state key; what it returns (cheap, no I/O)
+# is shown as `details` in `/readyz` (e.g. checkout's circuit breakers). It never changes
+# the readiness status.
+READINESS_DETAILS_KEY = "readiness_details"
+ReadinessDetails = Callable[[], Mapping[str, Any]]
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,6 +33,7 @@ class Check(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "degraded", "not_ready"]
     checks: dict[str, Check]
+    details: dict[str, Any] | None = None
 
 
 async def _check(probe: Awaitable[object]) -> Check:
@@ -47,7 +53,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=Readiness)
-async def readyz(resources: ResourcesDep) -> JSONResponse:
+async def readyz(resources: ResourcesDep, request: Request) -> JSONResponse:
     """Postgres down means not ready (503); Redis down means degraded but serving (200).
 
     The cache degrades to the database, so taking the service out of rotation because
@@ -64,5 +70,11 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
         status = "degraded"
     else:
         status = "ready"
-    body = Readiness(status=status, checks=checks)
-    return JSONResponse(body.model_dump(), status_code=503 if status == "not_ready" else 200)
+    details: ReadinessDetails | None = getattr(request.state, READINESS_DETAILS_KEY, None)
+    body = Readiness(
+        status=status, checks=checks, details=None if details is None else {**details()}
+    )
+    payload = body.model_dump()
+    if body.details is None:
+        del payload["details"]
+    return JSONResponse(payload, status_code=503 if status == "not_ready" else 200)

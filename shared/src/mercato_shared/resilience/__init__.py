@@ -1,0 +1,28 @@
+"""Resilience for outbound calls: deadlines, retries, circuit breakers, concurrency limits.
+
+Any service builds one `PartnerCaller` in its lifespan (breakers and semaphores are process
+resources, never module globals) and routes every call to a partner through it.
+"""
+
+from mercato_shared.resilience.breakers import BreakerRegistry, BreakerState, PartnerBreaker
+from mercato_shared.resilience.caller import CallPolicy, PartnerCaller
+from mercato_shared.resilience.deadline import Deadline
+from mercato_shared.resilience.outcomes import (
+    CircuitOpenError,
+    Outcome,
+    classify,
+    is_partner_fault,
+)
+
+__all__ = [
+    "BreakerRegistry",
+    "BreakerState",
+    "CallPolicy",
+    "CircuitOpenError",
+    "Deadline",
+    "Outcome",
+    "PartnerBreaker",
+    "PartnerCaller",
+    "classify",
+    "is_partner_fault",
+]

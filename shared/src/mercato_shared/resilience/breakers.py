@@ -1,0 +1,162 @@
+"""Circuit breakers per partner, on `purgatory`, with observable state and one half-open probe.
+
+Why purgatory: it is asyncio-native, small, typed, and its in-memory state (one `Context`
+per circuit) can be read synchronously, which an OpenTelemetry observable gauge and `/readyz`
+need. Measured on this 2-core machine (`uv run python -m mercato_shared.resilience.bench`):
+a closed breaker adds about 5 us per call, noise next to a network round trip.
+
+Two things purgatory does not do, added here:
+
+* Half-open admits *every* request until one succeeds; under a fan-out that is a burst at a
+  partner that has just recovered, or not. `PartnerBreaker` lets exactly one probe through
+  and rejects the others as `circuit_open` until the probe settles the state.
+* Its open -> half-open transition happens lazily on the next request; `state` reports the
+  effective state (half-open once the recovery time has passed) so metrics do not show a
+  breaker as open that would already admit a probe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from enum import IntEnum
+from typing import Any
+
+import httpx
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import Context, ExcludeType, OpenedState
+from purgatory.service._async.circuitbreaker import AsyncCircuitBreaker
+
+from mercato_shared.resilience.outcomes import CircuitOpenError, is_partner_fault
+
+
+class BreakerState(IntEnum):
+    """The values of the `mercato.circuit_breaker.state` gauge."""
+
+    CLOSED = 0
+    HALF_OPEN = 1
+    OPEN = 2
+
+
+def _not_a_fault(exc: BaseException) -> bool:
+    return not is_partner_fault(exc)
+
+
+# Errors that end a call without counting against the partner (purgatory's "exclude" list):
+# a 4xx answer is the caller's mistake. Timeouts, transport errors and 5xx count.
+EXCLUDE: ExcludeType = [(httpx.HTTPStatusError, _not_a_fault)]
+
+
+class PartnerBreaker:
+    """One partner's breaker: purgatory's state machine plus a single half-open probe."""
+
+    def __init__(self, name: str, breaker: AsyncCircuitBreaker) -> None:
+        self.name = name
+        self._breaker = breaker
+        self._probe_in_flight = False
+
+    @property
+    def _context(self) -> Context:
+        return self._breaker.context
+
+    @property
+    def state(self) -> BreakerState:
+        context = self._context
+        if context.state == "closed":
+            return BreakerState.CLOSED
+        if context.state == "half-opened":
+            return BreakerState.HALF_OPEN
+        opened_at = context.opened_at or 0.0
+        # purgatory measures its recovery time on the wall clock; so must we.
+        if time.time() > opened_at + context.ttl:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    def rejects(self) -> bool:
+        """True when a call now would be refused (open, or a probe already in flight)."""
+        state = self.state
+        return state is BreakerState.OPEN or (
+            state is BreakerState.HALF_OPEN and self._probe_in_flight
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "state": self.state.name.lower(),
+            "failures": self._context.failure_count or 0,
+            "threshold": self._context.threshold,
+            "recovery_seconds": self._context.ttl,
+        }
+
+    @asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        """Run the body under the breaker; raise `CircuitOpenError` instead when it is open."""
+        if self.rejects():
+            raise CircuitOpenError(self.name)
+        probe = self.state is BreakerState.HALF_OPEN
+        if probe:
+            self._probe_in_flight = True
+        try:
+            try:
+                await self._breaker.__aenter__()
+            except OpenedState as exc:
+                raise CircuitOpenError(self.name) from exc
+            try:
+                yield
+            except BaseException as exc:
+                await self._breaker.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            await self._breaker.__aexit__(None, None, None)
+        finally:
+            if probe:
+                self._probe_in_flight = False
+
+
+class BreakerRegistry:
+    """The process's breakers, one per partner name; created in the lifespan.
+
+    Also registers the observable gauge `mercato.circuit_breaker.state` (attribute `partner`;
+    0 closed, 1 half-open, 2 open), read from the breakers at each metrics collection.
+    """
+
+    def __init__(
+        self,
+        *,
+        failure_threshold: int,
+        recovery_seconds: float,
+        meter: Meter | None = None,
+    ) -> None:
+        self._factory = AsyncCircuitBreakerFactory(
+            default_threshold=failure_threshold, default_ttl=recovery_seconds, exclude=EXCLUDE
+        )
+        self._breakers: dict[str, PartnerBreaker] = {}
+        (meter or metrics.get_meter("mercato.resilience")).create_observable_gauge(
+            "mercato.circuit_breaker.state",
+            callbacks=[self._observe],
+            description="Circuit breaker state per partner: 0 closed, 1 half-open, 2 open.",
+        )
+
+    async def start(self, partners: Iterable[str]) -> None:
+        """Create the breakers of the partners this process calls (all start closed)."""
+        await self._factory.initialize()
+        for name in partners:
+            await self.get(name)
+
+    async def get(self, name: str) -> PartnerBreaker:
+        breaker = self._breakers.get(name)
+        if breaker is None:
+            breaker = PartnerBreaker(name, await self._factory.get_breaker(name))
+            self._breakers[name] = breaker
+        return breaker
+
+    def states(self) -> Mapping[str, BreakerState]:
+        return {name: breaker.state for name, breaker in self._breakers.items()}
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Breaker details for `/readyz`."""
+        return {name: breaker.snapshot() for name, breaker in sorted(self._breakers.items())}
+
+    def _observe(self, _: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(int(state), {"partner": name}) for name, state in self.states().items()]

@@ -1,0 +1,150 @@
+"""`PartnerCaller`: every outbound call to a partner, bounded, limited, broken and retried.
+
+One call goes through, in this order:
+
+1. the breaker: open (or a half-open probe already in flight) -> `CircuitOpenError` at once;
+2. the retry loop (idempotent calls only; tenacity): jittered exponential backoff, and no
+   attempt is started, nor a backoff slept, that would end past the request's `Deadline`;
+3. per attempt, `min(per-call timeout, what is left of the deadline)` bounds both the wait
+   for the partner's concurrency slot (`asyncio.Semaphore`) and the call itself;
+4. the breaker records the attempt: timeouts, transport errors, 5xx and 429 count as
+   failures, other 4xx do not.
+
+Why tenacity rather than stamina: stamina's `timeout` is tenacity's `stop_after_delay`, which
+still sleeps a backoff that ends past the budget; tenacity's `stop_before_delay` refuses it,
+which is the deadline rule this layer promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from opentelemetry import metrics
+from opentelemetry.metrics import Meter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+
+from mercato_shared.resilience.breakers import BreakerRegistry
+from mercato_shared.resilience.deadline import Deadline
+from mercato_shared.resilience.outcomes import CircuitOpenError, classify, is_partner_fault
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """How calls to partners are bounded; one per process, from settings."""
+
+    timeout_seconds: float = 0.3
+    max_attempts: int = 2
+    backoff_initial_seconds: float = 0.02
+    backoff_max_seconds: float = 0.2
+    backoff_jitter_seconds: float = 0.02
+    # An attempt is not started with less than this left of the deadline.
+    min_attempt_seconds: float = 0.01
+    max_concurrency: int = 20
+
+
+class PartnerCaller:
+    """Calls partners under a `CallPolicy`; the breakers and semaphores are lifespan-owned."""
+
+    def __init__(
+        self,
+        breakers: BreakerRegistry,
+        policy: CallPolicy,
+        *,
+        meter: Meter | None = None,
+    ) -> None:
+        self._breakers = breakers
+        self._policy = policy
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._duration = (meter or metrics.get_meter("mercato.resilience")).create_histogram(
+            "mercato.partner.request.duration",
+            unit="s",
+            description="Duration of each attempt to call a partner, by partner and outcome.",
+        )
+
+    @property
+    def breakers(self) -> BreakerRegistry:
+        return self._breakers
+
+    async def start(self, partners: Iterable[str]) -> None:
+        names = list(partners)
+        await self._breakers.start(names)
+        for name in names:
+            self._slots.setdefault(name, asyncio.Semaphore(self._policy.max_concurrency))
+
+    async def call(
+        self,
+        partner: str,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        deadline: Deadline,
+        idempotent: bool,
+        timeout_seconds: float | None = None,
+    ) -> T:
+        """Run `operation` against `partner` and return its result, or raise its last error.
+
+        Only `idempotent` operations are retried, and only on partner faults (timeouts,
+        transport errors, 5xx, 429); `CircuitOpenError` is never retried.
+        """
+        policy = self._policy
+        timeout = policy.timeout_seconds if timeout_seconds is None else timeout_seconds
+        attempts = policy.max_attempts if idempotent else 1
+        budget = deadline.remaining() - policy.min_attempt_seconds
+        if budget <= 0:
+            raise TimeoutError(f"no time left to call {partner}")
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts) | stop_before_delay(budget),
+            wait=wait_exponential_jitter(
+                initial=policy.backoff_initial_seconds,
+                max=policy.backoff_max_seconds,
+                jitter=policy.backoff_jitter_seconds,
+            ),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        result: T
+        async for attempt in retrying:
+            with attempt:
+                result = await self._attempt(partner, operation, deadline, seconds=timeout)
+        return result
+
+    async def _attempt(
+        self,
+        partner: str,
+        operation: Callable[[], Awaitable[T]],
+        deadline: Deadline,
+        *,
+        seconds: float,
+    ) -> T:
+        breaker = await self._breakers.get(partner)
+        slots = self._slots.setdefault(partner, asyncio.Semaphore(self._policy.max_concurrency))
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            if breaker.rejects():
+                raise CircuitOpenError(partner)
+            async with deadline.timeout(seconds), slots, breaker.guard():
+                return await operation()
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._duration.record(
+                time.perf_counter() - started,
+                {"partner": partner, "outcome": classify(error).value},
+            )
+
+
+def _retryable(exc: BaseException) -> bool:
+    return not isinstance(exc, CircuitOpenError) and is_partner_fault(exc)
