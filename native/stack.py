@@ -54,6 +54,13 @@ class Worker:
 
 SERVICES: tuple[Service, ...] = (
     Service(
+        "identity",
+        8001,
+        "identity.main:create_app",
+        migrate="identity.migrate",
+        seed=("identity.seed",),
+    ),
+    Service(
         "catalog",
         8002,
         "catalog.main:create_app",

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Final
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from identity.config import IdentitySettings
@@ -66,3 +66,7 @@ def new_refresh_token() -> str:
 def hash_refresh_token(token: str) -> str:
     """What the database stores. A fast hash suffices: the token is 256 random bits."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signing_public_key(settings: IdentitySettings) -> Ed25519PublicKey:
+    return _signing_key(settings.jwt_private_key).public_key()

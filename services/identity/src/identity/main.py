@@ -1,0 +1,36 @@
+"""Identity app factory: `uvicorn identity.main:create_app --factory`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+from fastapi import FastAPI
+
+from identity.api import router
+from identity.config import IdentitySettings
+from identity.passwords import Passwords
+from mercato_shared.app import create_app as create_service_app
+from mercato_shared.resources import Resources
+
+
+def create_app(settings: IdentitySettings | None = None) -> FastAPI:
+    settings = settings or IdentitySettings()
+
+    @asynccontextmanager
+    async def lifespan(_: Resources) -> AsyncIterator[Mapping[str, Any]]:
+        # Building the hasher hashes a dummy password: keep it off the event loop too.
+        make = partial(Passwords, concurrency=settings.password_hash_concurrency)
+        yield {"passwords": await asyncio.to_thread(make)}
+
+    return create_service_app(
+        settings,
+        title="Mercato identity",
+        description="Accounts, argon2 passwords, EdDSA access tokens and revocable refresh tokens.",
+        routers=[router],
+        redis=False,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,107 @@
+"""Identity logic: registration, the OAuth2 grants, refresh-token rotation and revocation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identity.config import IdentitySettings
+from identity.errors import InvalidCredentialsError, InvalidGrantError
+from identity.passwords import Passwords
+from identity.repository import RefreshTokenRepository, UserRepository
+from identity.schemas import TokenResponse, UserCreate, UserOut, normalize_email
+from identity.tokens import hash_refresh_token, mint_access_token, new_refresh_token
+from mercato_shared.errors import NotFoundError
+
+
+class IdentityService:
+    def __init__(
+        self, session: AsyncSession, passwords: Passwords, settings: IdentitySettings
+    ) -> None:
+        self._session = session
+        self._users = UserRepository(session)
+        self._refresh = RefreshTokenRepository(session)
+        self._passwords = passwords
+        self._settings = settings
+
+    async def register(self, data: UserCreate) -> UserOut:
+        password_hash = await self._passwords.hash(data.password)
+        user = await self._users.create(
+            email=data.email, display_name=data.display_name, password_hash=password_hash
+        )
+        return UserOut.model_validate(user)
+
+    async def me(self, user_id: int) -> UserOut:
+        user = await self._users.get(user_id)
+        if user is None:
+            raise NotFoundError("This account no longer exists.")
+        return UserOut.model_validate(user)
+
+    async def password_grant(self, email: str, password: str) -> TokenResponse:
+        """Unknown user and wrong password take the same path (one argon2 verification)."""
+        user = await self._users.by_email(normalize_email(email))
+        ok = await self._passwords.verify(user.password_hash if user else None, password)
+        if user is None or not ok:
+            raise InvalidCredentialsError
+        if self._passwords.needs_rehash(user.password_hash):
+            await self._users.set_password_hash(user, await self._passwords.hash(password))
+        refresh = await self._new_refresh_token(user.id, family_id=uuid.uuid4())
+        await self._session.commit()
+        return self._tokens(str(user.id), user.role, refresh)
+
+    def client_credentials_grant(self, client_id: str, client_secret: str) -> TokenResponse:
+        if not self._settings.client_secret_matches(client_id, client_secret):
+            raise InvalidCredentialsError("The client id or secret is wrong.")
+        return self._tokens(client_id, "service", refresh_token=None)
+
+    async def refresh_grant(self, refresh_token: str) -> TokenResponse:
+        """Rotate: the presented token is spent and a new one of the same family issued.
+
+        Presenting an already spent token means it leaked (or was replayed): the whole
+        family is revoked, logging out whoever holds its current member.
+        """
+        now = datetime.now(UTC)
+        found = await self._refresh.lock(hash_refresh_token(refresh_token))
+        if found is None:
+            await self._session.rollback()
+            raise InvalidGrantError
+        token, user = found
+        if token.revoked_at is not None:
+            await self._refresh.revoke_family(token.family_id, now)
+            await self._session.commit()
+            raise InvalidGrantError
+        if token.expires_at <= now:
+            await self._session.rollback()
+            raise InvalidGrantError
+        token.revoked_at = now
+        new = await self._new_refresh_token(user.id, family_id=token.family_id)
+        await self._session.commit()
+        return self._tokens(str(user.id), user.role, new)
+
+    async def revoke(self, refresh_token: str) -> None:
+        """Revoke the token's family (log out that session). Unknown tokens are ignored."""
+        found = await self._refresh.lock(hash_refresh_token(refresh_token))
+        if found is not None:
+            await self._refresh.revoke_family(found[0].family_id, datetime.now(UTC))
+        await self._session.commit()
+
+    async def _new_refresh_token(self, user_id: int, *, family_id: uuid.UUID) -> str:
+        token = new_refresh_token()
+        expires = datetime.now(UTC) + timedelta(seconds=self._settings.refresh_token_ttl_seconds)
+        self._refresh.add(
+            user_id=user_id,
+            token_hash=hash_refresh_token(token),
+            family_id=family_id,
+            expires_at=expires,
+        )
+        await self._session.flush()
+        return token
+
+    def _tokens(self, subject: str, role: str, refresh_token: str | None) -> TokenResponse:
+        return TokenResponse(
+            access_token=mint_access_token(subject, role, self._settings),
+            expires_in=self._settings.access_token_ttl_seconds,
+            refresh_token=refresh_token,
+        )
