@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
 from catalog.deps import CatalogServiceDep
 from catalog.schemas import Category, ProductCreate, ProductOut, ProductPage, ProductUpdate
+from mercato_shared.auth import AdminUser
 from mercato_shared.errors import ErrorResponse
 
 router = APIRouter(prefix="/products", tags=["products"])
 
 ProductId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The product's id.")]
+# Reads are public; writes need an access token with role admin (401 without, 403 other role).
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+}
 
 
 @router.get("", response_model=ProductPage)
@@ -36,19 +42,23 @@ async def get_product(product_id: ProductId, service: CatalogServiceDep) -> Prod
     "",
     response_model=ProductOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse}},
+    responses={409: {"model": ErrorResponse}, **WRITE_ERRORS},
 )
-async def create_product(body: ProductCreate, service: CatalogServiceDep) -> ProductOut:
+async def create_product(
+    body: ProductCreate, service: CatalogServiceDep, _admin: AdminUser
+) -> ProductOut:
     return await service.create_product(body)
 
 
-@router.patch("/{product_id}", response_model=ProductOut)
+@router.patch("/{product_id}", response_model=ProductOut, responses=WRITE_ERRORS)
 async def update_product(
-    product_id: ProductId, body: ProductUpdate, service: CatalogServiceDep
+    product_id: ProductId, body: ProductUpdate, service: CatalogServiceDep, _admin: AdminUser
 ) -> ProductOut:
     return await service.update_product(product_id, body)
 
 
-@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_product(product_id: ProductId, service: CatalogServiceDep) -> None:
+@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
+async def delete_product(
+    product_id: ProductId, service: CatalogServiceDep, _admin: AdminUser
+) -> None:
     await service.delete_product(product_id)

@@ -22,3 +22,28 @@ class InvalidCursorError(UnprocessableError):
 
     def __init__(self) -> None:
         super().__init__("The cursor is not one this API returned.")
+
+
+class OutOfStockError(ConflictError):
+    code = "out_of_stock"
+
+    def __init__(self, product_ids: list[int]) -> None:
+        names = ", ".join(str(product_id) for product_id in product_ids)
+        super().__init__(f"Not enough stock for product(s) {names}.")
+        self.product_ids = product_ids
+
+
+class UnknownProductError(UnprocessableError):
+    code = "unknown_product"
+
+    def __init__(self, product_ids: list[int]) -> None:
+        names = ", ".join(str(product_id) for product_id in product_ids)
+        super().__init__(f"Unknown product(s) {names}.")
+        self.product_ids = product_ids
+
+
+class ReservationConflictError(ConflictError):
+    code = "reservation_conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)

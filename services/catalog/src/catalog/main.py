@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from catalog.api import router
 from catalog.config import CatalogSettings
+from catalog.reservations_api import router as reservations_router
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
 from mercato_shared.resources import Resources
@@ -31,6 +32,6 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         settings,
         title="Mercato catalog",
         description="Products of the shop, cached in Redis, stored in Postgres.",
-        routers=[router],
+        routers=[router, reservations_router],
         lifespan=lifespan,
     )

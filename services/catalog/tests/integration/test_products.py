@@ -12,14 +12,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from conftest import OwnRedis
+from identity.config import IdentitySettings
+from identity.tokens import mint_access_token
 
 Payload = Callable[..., dict[str, Any]]
+# Writes need an admin's access token (minted with the development key).
+ADMIN = {"Authorization": f"Bearer {mint_access_token('1', 'admin', IdentitySettings())}"}
 
 
 async def create(
     client: httpx.AsyncClient, product: Payload, sku: str, **fields: Any
 ) -> dict[str, Any]:
-    response = await client.post("/products", json=product(sku, **fields))
+    response = await client.post("/products", json=product(sku, **fields), headers=ADMIN)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -40,11 +44,13 @@ async def test_create_read_update_delete(client: httpx.AsyncClient, product: Pay
     got = await client.get(f"/products/{product_id}")
     assert got.json()["name"] == "Enamel teapot"
 
-    patched = await client.patch(f"/products/{product_id}", json={"price": "19.99", "stock": 3})
+    patched = await client.patch(
+        f"/products/{product_id}", json={"price": "19.99", "stock": 3}, headers=ADMIN
+    )
     assert patched.status_code == 200
     assert (patched.json()["price"], patched.json()["stock"]) == ("19.99", 3)
 
-    assert (await client.delete(f"/products/{product_id}")).status_code == 204
+    assert (await client.delete(f"/products/{product_id}", headers=ADMIN)).status_code == 204
     missing = await client.get(f"/products/{product_id}")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
@@ -54,7 +60,7 @@ async def test_duplicate_sku_is_409_and_writes_nothing(
     client: httpx.AsyncClient, product: Payload, migrated: Any
 ) -> None:
     await create(client, product, "KIT-0002")
-    response = await client.post("/products", json=product("KIT-0002"))
+    response = await client.post("/products", json=product("KIT-0002"), headers=ADMIN)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "duplicate_sku"
     assert await count_rows(migrated) == 1
@@ -74,7 +80,7 @@ async def test_bad_input_is_422_and_writes_nothing(
         {"sku": "KIT-0003"},
     ]
     for body in bad_bodies:
-        response = await client.post("/products", json=body)
+        response = await client.post("/products", json=body, headers=ADMIN)
         assert response.status_code == 422, body
         assert response.json()["error"]["code"] == "validation_error"
     assert await count_rows(migrated) == 0
@@ -127,7 +133,7 @@ async def test_second_read_comes_from_redis_and_an_update_invalidates_it(
     redis = Redis.from_url("redis://127.0.0.1:6379/15")
     assert await redis.exists(f"catalog:product:{product_id}") == 1
 
-    await client.patch(f"/products/{product_id}", json={"name": "Copper teapot"})
+    await client.patch(f"/products/{product_id}", json={"name": "Copper teapot"}, headers=ADMIN)
     assert await redis.exists(f"catalog:product:{product_id}") == 0
     product_selects.clear()
     third = await client.get(f"/products/{product_id}")
