@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+# `workers/` is both a folder of this repository and the installed `workers` package. Import
+# the package before pytest's importlib mode collects `workers/tests/...`, or it registers the
+# folder as a namespace module named `workers` that hides the real one.
+import workers  # noqa: F401
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -67,8 +67,33 @@ SERVICES: tuple[Service, ...] = (
         migrate="catalog.migrate",
         seed=("catalog.seed", "--count", "1000"),
     ),
+    Service("reports", 8005, "reports.main:create_app", migrate="reports.migrate"),
 )
-WORKERS: tuple[Worker, ...] = ()
+WORKERS: tuple[Worker, ...] = (
+    # Celery: one prefork pool for both queues (WORKER_CONCURRENCY children, from settings);
+    # -O fair hands a job only to an idle child. The beat keeps its schedule file in the run
+    # directory (MERCATO_RUN_DIR, see workers.config).
+    Worker(
+        "worker",
+        (
+            "celery",
+            "-A",
+            "workers.main",
+            "worker",
+            "-Q",
+            "reports,periodic",
+            "--pool",
+            "prefork",
+            "-O",
+            "fair",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+        ),
+    ),
+    Worker("beat", ("celery", "-A", "workers.main", "beat", "--loglevel", "INFO")),
+)
 
 
 @dataclass(frozen=True, slots=True)

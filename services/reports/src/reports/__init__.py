@@ -1,0 +1,1 @@
+"""Mercato reports: report jobs whose record in Postgres is the source of truth."""

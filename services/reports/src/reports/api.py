@@ -1,0 +1,76 @@
+"""Reports HTTP routes: thin, typed, documented."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
+
+from mercato_shared.auth import CurrentUser
+from mercato_shared.errors import ErrorResponse
+from reports.deps import ReportsServiceDep
+from reports.errors import NotAcceptableError
+from reports.negotiation import negotiate
+from reports.schemas import ReportJobOut, ReportRequest
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+_AUTH_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+}
+
+
+@router.post(
+    "",
+    response_model=ReportJobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_AUTH_ERRORS,
+)
+async def submit_report(
+    body: ReportRequest,
+    user: CurrentUser,
+    service: ReportsServiceDep,
+    request: Request,
+    response: Response,
+) -> ReportJobOut:
+    """Accept a report job; poll the `Location` until it is `succeeded`, then get `/result`."""
+    job = await service.submit(user, body)
+    response.headers["Location"] = str(request.url_for("get_report", job_id=job.id))
+    return job
+
+
+@router.get("/{job_id}", response_model=ReportJobOut, responses=_AUTH_ERRORS)
+async def get_report(
+    job_id: uuid.UUID, user: CurrentUser, service: ReportsServiceDep
+) -> ReportJobOut:
+    """The job's state (`queued | running | succeeded | failed`), timings and error."""
+    return await service.get(user, job_id)
+
+
+@router.get(
+    "/{job_id}/result",
+    responses={
+        **_AUTH_ERRORS,
+        406: {"model": ErrorResponse},
+        409: {"model": ErrorResponse, "description": "`report_not_ready`"},
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+    },
+)
+async def get_report_result(
+    job_id: uuid.UUID,
+    user: CurrentUser,
+    service: ReportsServiceDep,
+    accept: Annotated[str | None, Header(max_length=1024)] = None,
+) -> Response:
+    """The report as JSON (default) or CSV (`Accept: text/csv`: the per product per day table)."""
+    fmt = negotiate(accept)
+    if fmt is None:
+        raise NotAcceptableError
+    result = await service.result(user, job_id, fmt)
+    headers = {"Vary": "Accept", "Cache-Control": "private, max-age=3600"}
+    if fmt == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="report-{job_id}.csv"'
+        return Response(result, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(result, media_type="application/json", headers=headers)

@@ -1,0 +1,26 @@
+"""Reports' dependency aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from mercato_shared.deps import SessionDep
+from reports.queue import JobQueue
+from reports.repository import JobRepository
+from reports.service import ReportsService
+
+
+def get_job_queue(request: Request) -> JobQueue:
+    return cast(JobQueue, request.state.job_queue)
+
+
+JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
+
+
+def get_reports_service(session: SessionDep, queue: JobQueueDep) -> ReportsService:
+    return ReportsService(JobRepository(session), queue)
+
+
+ReportsServiceDep = Annotated[ReportsService, Depends(get_reports_service)]

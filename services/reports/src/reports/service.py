@@ -1,0 +1,62 @@
+"""Reports logic: accept a job, show it to its owner, hand out its result."""
+
+from __future__ import annotations
+
+import uuid
+
+from mercato_shared.auth import Principal
+from reports.errors import ReportNotFoundError, ReportNotReadyError, SalesReportForbiddenError
+from reports.models import ReportJob
+from reports.negotiation import Format
+from reports.queue import JobQueue
+from reports.repository import JobRepository
+from reports.schemas import Period, ReportJobOut, ReportRequest
+
+
+def job_out(job: ReportJob) -> ReportJobOut:
+    return ReportJobOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        period=Period(start=job.period_start, end=job.period_end),
+        attempts=job.attempts,
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        cpu_seconds=job.cpu_seconds,
+    )
+
+
+class ReportsService:
+    def __init__(self, repository: JobRepository, queue: JobQueue) -> None:
+        self._repository = repository
+        self._queue = queue
+
+    async def submit(self, principal: Principal, request: ReportRequest) -> ReportJobOut:
+        """Commit the job as `queued` first, then publish it: a job is never only in Redis."""
+        if request.kind == "sales" and not principal.is_admin:
+            raise SalesReportForbiddenError
+        job = await self._repository.create(
+            owner=principal.subject, kind=request.kind, start=request.start, end=request.end
+        )
+        await self._queue.enqueue(job.id)
+        return job_out(job)
+
+    async def _visible_job(self, principal: Principal, job_id: uuid.UUID) -> ReportJob:
+        job = await self._repository.get(job_id)
+        if job is None or (job.owner != principal.subject and not principal.is_admin):
+            raise ReportNotFoundError(job_id)
+        return job
+
+    async def get(self, principal: Principal, job_id: uuid.UUID) -> ReportJobOut:
+        return job_out(await self._visible_job(principal, job_id))
+
+    async def result(self, principal: Principal, job_id: uuid.UUID, fmt: Format) -> str:
+        job = await self._visible_job(principal, job_id)
+        result = None
+        if job.status == "succeeded":
+            result = await self._repository.result_text(job_id, fmt)
+        if result is None:
+            raise ReportNotReadyError(job_id, job.status)
+        return result

@@ -1,0 +1,1 @@
+"""Mercato workers: the Celery app, the report task and the periodic tasks."""

@@ -1,0 +1,68 @@
+"""Worker and beat settings: the reports service's, plus what only the back end needs."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from reports.config import ReportsSettings
+
+DEV_CLIENT_SECRET: Final = "reports-dev-secret"  # noqa: S105 - public dev default, refused in production
+
+
+class WorkerSettings(ReportsSettings):
+    service_name: ClassVar[str] = "worker"
+
+    db_pool_size: PositiveInt = 2
+    db_max_overflow: int = Field(default=2, ge=0)
+
+    identity_url: str = "http://127.0.0.1:8001"
+    orders_url: str = "http://127.0.0.1:8003"
+    reports_client_id: str = Field(default="reports", min_length=1, max_length=64)
+    reports_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16, max_length=256)
+    orders_page_size: PositiveInt = Field(default=500, le=1000)
+
+    worker_concurrency: PositiveInt = Field(default=2, le=64)
+    report_soft_time_limit: PositiveFloat = 240.0
+    report_hard_time_limit: PositiveFloat = 300.0
+    report_lease_seconds: PositiveFloat = Field(default=60.0, ge=3.0)
+    report_max_attempts: PositiveInt = Field(default=5, le=50)
+    report_max_retries: int = Field(default=5, ge=0, le=20)
+
+    sweep_interval_seconds: PositiveFloat = 30.0
+    sweep_queued_after_seconds: PositiveFloat = 120.0
+    sweep_batch: PositiveInt = Field(default=500, le=10_000)
+
+    mercato_run_dir: str = Field(
+        default=".run/dev", description="The native stack's run directory: beat's schedule file."
+    )
+
+    popular_refresh_seconds: PositiveFloat = 300.0
+    popular_days: PositiveInt = Field(default=7, le=90)
+    popular_size: PositiveInt = Field(default=100, le=1000)
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        return self.report_lease_seconds / 4
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Seconds before Redis hands an unacknowledged message to another worker.
+
+        Longer than any run can last (the hard limit) plus a margin, so a slow job is not
+        delivered twice; a message held by a worker that died is redelivered after it. The
+        sweeper, not this timeout, is what recovers quickly: it re-enqueues a running job
+        as soon as its heartbeat is older than the lease.
+        """
+        return int(self.report_hard_time_limit * 1.2) + 60
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkerSettings:
+        if self.report_hard_time_limit <= self.report_soft_time_limit:
+            msg = "REPORT_HARD_TIME_LIMIT must exceed REPORT_SOFT_TIME_LIMIT"
+            raise ValueError(msg)
+        if self.environment == "production" and self.reports_client_secret == DEV_CLIENT_SECRET:
+            msg = "REPORTS_CLIENT_SECRET is the development secret; set the real one"
+            raise ValueError(msg)
+        return self

@@ -1,0 +1,106 @@
+"""A typed client for the orders service's export: keyset pages of orders with their items.
+
+The workers never read the orders database; they page through `GET /orders/export` with
+their own `service` token. Each page is an idempotent GET, retried with jittered backoff on
+transport errors and 5xx answers; every call has the shared client's deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+
+import httpx
+import stamina
+from pydantic import BaseModel, field_validator
+
+from workers.config import WorkerSettings
+from workers.errors import TransientError, is_transient
+from workers.sales_report import Order, OrderLine, to_cents
+from workers.service_token import ServiceTokens
+
+
+class ExportItem(BaseModel):
+    product_id: int
+    quantity: int
+    unit_price: Decimal
+
+
+class ExportOrder(BaseModel):
+    id: str
+    user_id: str
+    created_at: datetime
+    total: Decimal
+    currency: str
+    items: list[ExportItem]
+
+    @field_validator("id", "user_id", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    def to_order(self) -> Order:
+        return Order(
+            id=self.id,
+            user_id=self.user_id,
+            created_at=self.created_at,
+            total_cents=to_cents(self.total),
+            currency=self.currency,
+            lines=tuple(
+                OrderLine(item.product_id, item.quantity, to_cents(item.unit_price))
+                for item in self.items
+            ),
+        )
+
+
+class ExportPage(BaseModel):
+    items: list[ExportOrder]
+    next_cursor: str | None = None
+
+
+class OrdersClient:
+    def __init__(
+        self, http: httpx.AsyncClient, tokens: ServiceTokens, settings: WorkerSettings
+    ) -> None:
+        self._http = http
+        self._tokens = tokens
+        self._settings = settings
+
+    async def export(
+        self, *, since: datetime, until: datetime, user_id: str | None = None
+    ) -> AsyncIterator[Order]:
+        """Every order created in `[since, until)` (of one user, if given), page by page."""
+        cursor: str | None = None
+        while True:
+            params = {
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+                "limit": str(self._settings.orders_page_size),
+            }
+            if user_id is not None:
+                params["user_id"] = user_id
+            if cursor is not None:
+                params["cursor"] = cursor
+            page = await self._page(params)
+            for order in page.items:
+                yield order.to_order()
+            if page.next_cursor is None or not page.items:
+                return
+            cursor = page.next_cursor
+
+    @stamina.retry(on=is_transient, attempts=4, wait_initial=0.2, wait_max=5.0)
+    async def _page(self, params: dict[str, str]) -> ExportPage:
+        token = await self._tokens.token()
+        response = await self._http.get(
+            f"{self._settings.orders_url}/orders/export",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code == 401:
+            self._tokens.invalidate()
+            raise TransientError("orders refused the service token; fetching a new one")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise TransientError(f"orders answered {response.status_code}")
+        response.raise_for_status()
+        return ExportPage.model_validate_json(response.content)

@@ -1,0 +1,72 @@
+"""A worker process's resources: one event loop and the async clients bound to it.
+
+Celery's prefork children run tasks synchronously, one at a time. Each child opens its
+runtime once (in `worker_process_init`, never in the parent before the fork) and every task
+runs its coroutine on the child's long-lived loop, so the engine's pool, the HTTP client's
+connections and the cached service token are reused across tasks, as in a FastAPI lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mercato_shared.db import create_engine, create_session_factory
+from mercato_shared.http import create_http_client
+from mercato_shared.resources import create_redis
+from mercato_shared.telemetry import instrument_engine, instrument_http_client
+from workers.config import WorkerSettings
+from workers.orders_client import OrdersClient
+from workers.service_token import ServiceTokens
+
+T = TypeVar("T")
+
+
+class Runtime:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self._runner = asyncio.Runner()
+        self.engine: AsyncEngine = create_engine(settings)
+        instrument_engine(self.engine)
+        self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
+        self.http: httpx.AsyncClient = create_http_client(settings)
+        instrument_http_client(self.http)
+        self.redis: Redis = create_redis(settings)
+        self.orders = OrdersClient(self.http, ServiceTokens(self.http, settings), settings)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self._runner.run(coroutine)
+
+    def close(self) -> None:
+        async def close_clients() -> None:
+            await self.http.aclose()
+            await self.redis.aclose()
+            await self.engine.dispose()
+
+        try:
+            self._runner.run(close_clients())
+        finally:
+            self._runner.close()
+
+
+class RuntimeHolder:
+    """Opens the runtime in the process that runs tasks, and closes it at shutdown."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._runtime: Runtime | None = None
+
+    def get(self) -> Runtime:
+        if self._runtime is None:  # the solo pool sends no worker_process_init
+            self._runtime = Runtime(self._settings)
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            runtime, self._runtime = self._runtime, None
+            runtime.close()

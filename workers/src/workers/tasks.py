@@ -1,0 +1,61 @@
+"""The tasks: thin wiring from Celery to `report_job`, `periodic` and the runtime."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from celery import Celery
+from opentelemetry import trace
+
+from reports.queue import GENERATE_TASK, POPULAR_TASK, REPORTS_QUEUE, SWEEP_TASK
+from workers.config import WorkerSettings
+from workers.errors import TRANSIENT
+from workers.periodic import refresh_popular, sweep
+from workers.report_job import ReportJobRunner
+from workers.runtime import RuntimeHolder
+
+
+def register_tasks(app: Celery, holder: RuntimeHolder, settings: WorkerSettings) -> None:
+    @app.task(  # type: ignore[untyped-decorator]
+        name=GENERATE_TASK,
+        bind=True,
+        autoretry_for=TRANSIENT,
+        max_retries=settings.report_max_retries,
+        retry_backoff=2,
+        retry_backoff_max=60,
+        retry_jitter=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+    )
+    def generate_report(task: Any, job_id: str) -> str:
+        """Run one report job; idempotent (a finished or busy job is left alone)."""
+        span = trace.get_current_span()
+        span.set_attribute("mercato.report.id", job_id)
+        span.set_attribute("mercato.report.delivery", task.request.retries)
+        runtime = holder.get()
+        runner = ReportJobRunner(runtime.sessions, runtime.orders, settings)
+        return runtime.run(runner.run(uuid.UUID(job_id)))
+
+    @app.task(name=SWEEP_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    def sweep_report_jobs() -> int:
+        """Re-enqueue report jobs whose message was lost or whose worker died."""
+        runtime = holder.get()
+
+        async def enqueue(job_id: uuid.UUID) -> None:
+            app.send_task(GENERATE_TASK, args=[str(job_id)], queue=REPORTS_QUEUE)
+
+        return runtime.run(sweep(runtime.sessions, settings, enqueue))
+
+    @app.task(  # type: ignore[untyped-decorator]
+        name=POPULAR_TASK,
+        ignore_result=True,
+        autoretry_for=TRANSIENT,
+        max_retries=3,
+        retry_backoff=5,
+        retry_jitter=True,
+    )
+    def refresh_popular_products() -> int:
+        """Rebuild the popular-products ranking in Redis from the last days' orders."""
+        runtime = holder.get()
+        return runtime.run(refresh_popular(runtime.orders, runtime.redis, settings))
