@@ -67,6 +67,9 @@ SERVICES: tuple[Service, ...] = (
         migrate="catalog.migrate",
         seed=("catalog.seed", "--count", "1000"),
     ),
+    # The simulated outside world: reached directly on its port, never through the gateway.
+    Service("partners", 8090, "partners.main:create_app", routed=False),
+    Service("checkout", 8004, "checkout.main:create_app"),
     Service("reports", 8005, "reports.main:create_app", migrate="reports.migrate"),
 )
 WORKERS: tuple[Worker, ...] = (
@@ -303,12 +306,17 @@ def supervisorctl(stack: Stack, *args: str, check: bool = True) -> int:
 
 
 def wait_ready(stack: Stack, timeout: float) -> None:
-    """Poll each routed service's `/readyz` through the gateway until it answers 200."""
+    """Poll each service's `/readyz` until it answers 200: routed ones through the gateway,
+    unrouted ones (partners) directly on their port."""
     deadline = time.monotonic() + timeout
-    pending = [s for s in SERVICES if s.routed]
+    pending = list(SERVICES)
     while pending and time.monotonic() < deadline:
         service = pending[0]
-        url = f"{stack.gateway_url()}/api/{service.name}/readyz"
+        url = (
+            f"{stack.gateway_url()}/api/{service.name}/readyz"
+            if service.routed
+            else f"http://127.0.0.1:{stack.service_port(service)}/readyz"
+        )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - fixed http URL
                 if response.status == 200:

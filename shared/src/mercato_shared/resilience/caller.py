@@ -106,7 +106,7 @@ class PartnerCaller:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts) | stop_before_delay(budget),
             wait=wait_exponential_jitter(
-                initial=policy.backoff_initial_seconds,
+                multiplier=policy.backoff_initial_seconds,
                 max=policy.backoff_max_seconds,
                 jitter=policy.backoff_jitter_seconds,
             ),

@@ -1,0 +1,1 @@
+"""Mercato checkout: price quotes that fan out to the partners concurrently."""

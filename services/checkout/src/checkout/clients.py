@@ -1,0 +1,182 @@
+"""Typed clients for catalog and the partners, over the process's shared `httpx.AsyncClient`.
+
+Every call goes through the `PartnerCaller` (breaker, concurrency slot, per-call timeout
+capped by the request's deadline, retries for these idempotent GETs) and, where the answer
+may be reused, through the Redis cache with single flight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+from mercato_shared.cache import Cache
+from mercato_shared.resilience import Deadline, PartnerCaller
+
+CARRIERS: tuple[str, ...] = ("swift", "parcelpost", "freightline")
+CATALOG = "catalog"
+TAX = "tax"
+FX = "fx"
+
+
+def carrier_partner(carrier: str) -> str:
+    return f"carrier-{carrier}"
+
+
+PARTNERS: tuple[str, ...] = (*(carrier_partner(c) for c in CARRIERS), TAX, FX)
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int
+    name: str
+    price: Decimal
+    currency: str
+    category: str
+
+
+class CarrierQuote(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    carrier: str
+    service_level: str
+    price: Decimal
+    currency: str
+    estimated_days: int
+
+
+class FxRates(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    base: str
+    rates: dict[str, Decimal]
+
+
+class TaxRate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    country: str
+    rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    country: str
+    postal_code: str
+    weight_grams: int
+    items: int
+
+    def cache_key(self, carrier: str) -> str:
+        postal = self.postal_code.replace(" ", "").upper()
+        return f"shipping:{carrier}:{self.country}:{postal}:{self.weight_grams}:{self.items}"
+
+
+_CARRIER_QUOTE = TypeAdapter(CarrierQuote)
+_FX_RATES = TypeAdapter(FxRates)
+
+
+class CatalogClient:
+    def __init__(
+        self, http: httpx.AsyncClient, caller: PartnerCaller, *, base_url: str, timeout: float
+    ) -> None:
+        self._http = http
+        self._caller = caller
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+
+    async def product(self, product_id: int, deadline: Deadline) -> Product | None:
+        """The product, or None when catalog says it does not exist."""
+
+        async def get() -> Product | None:
+            response = await self._http.get(f"{self._base_url}/products/{product_id}")
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+            return Product.model_validate_json(response.content)
+
+        return await self._caller.call(
+            CATALOG, get, deadline=deadline, idempotent=True, timeout_seconds=self._timeout
+        )
+
+
+class PartnersClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        caller: PartnerCaller,
+        cache: Cache,
+        *,
+        base_url: str,
+        fx_ttl_seconds: int,
+        shipping_ttl_seconds: int,
+    ) -> None:
+        self._http = http
+        self._caller = caller
+        self._cache = cache
+        self._base_url = base_url.rstrip("/")
+        self._fx_ttl = fx_ttl_seconds
+        self._shipping_ttl = shipping_ttl_seconds
+
+    async def _get_json(self, path: str, params: dict[str, str | int] | None = None) -> bytes:
+        response = await self._http.get(f"{self._base_url}{path}", params=params)
+        response.raise_for_status()
+        return response.content
+
+    async def carrier_quote(
+        self, carrier: str, parcel: Parcel, deadline: Deadline, calls: list[str]
+    ) -> CarrierQuote:
+        """A carrier's price for the parcel; identical parcels share a cached answer.
+
+        `calls` gets the partner's name appended when this request made the call itself.
+        """
+        partner = carrier_partner(carrier)
+        params: dict[str, str | int] = {
+            "country": parcel.country,
+            "postal_code": parcel.postal_code,
+            "weight_grams": parcel.weight_grams,
+            "items": parcel.items,
+        }
+
+        async def load() -> CarrierQuote:
+            calls.append(partner)
+            raw = await self._caller.call(
+                partner,
+                lambda: self._get_json(f"/carriers/{carrier}/quote", params),
+                deadline=deadline,
+                idempotent=True,
+            )
+            return CarrierQuote.model_validate_json(raw)
+
+        quote = await self._cache.get_or_load(
+            parcel.cache_key(carrier), load, _CARRIER_QUOTE, ttl_seconds=self._shipping_ttl
+        )
+        assert quote is not None  # the loader never returns None
+        return quote
+
+    async def fx_rates(self, deadline: Deadline, calls: list[str]) -> FxRates:
+        """Exchange rates per 1 EUR, cached for `FX_CACHE_TTL_SECONDS`."""
+
+        async def load() -> FxRates:
+            calls.append(FX)
+            raw = await self._caller.call(
+                FX, lambda: self._get_json("/fx/rates"), deadline=deadline, idempotent=True
+            )
+            return FxRates.model_validate_json(raw)
+
+        rates = await self._cache.get_or_load("fx:EUR", load, _FX_RATES, ttl_seconds=self._fx_ttl)
+        assert rates is not None
+        return rates
+
+    async def tax_rate(self, country: str, deadline: Deadline) -> TaxRate:
+        """The destination's tax rate (not cached: the tax service is the authority)."""
+        raw = await self._caller.call(
+            TAX,
+            lambda: self._get_json("/tax/rate", {"country": country}),
+            deadline=deadline,
+            idempotent=True,
+        )
+        return TaxRate.model_validate_json(raw)

@@ -1,0 +1,73 @@
+"""Checkout app factory: `uvicorn checkout.main:create_app --factory`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from checkout.api import router
+from checkout.clients import CATALOG, PARTNERS, CatalogClient, PartnersClient
+from checkout.config import CheckoutSettings
+from checkout.service import QuoteService
+from mercato_shared.app import create_app as create_service_app
+from mercato_shared.cache import Cache
+from mercato_shared.health import READINESS_DETAILS_KEY
+from mercato_shared.resilience import BreakerRegistry, CallPolicy, PartnerCaller
+from mercato_shared.resources import Resources
+
+
+def call_policy(settings: CheckoutSettings) -> CallPolicy:
+    backoff = settings.partner_backoff_ms / 1000
+    return CallPolicy(
+        timeout_seconds=settings.partner_timeout_ms / 1000,
+        max_attempts=settings.partner_retry_attempts,
+        backoff_initial_seconds=backoff,
+        backoff_max_seconds=backoff * 8,
+        backoff_jitter_seconds=backoff,
+        max_concurrency=settings.partner_max_concurrency,
+    )
+
+
+def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
+    settings = settings or CheckoutSettings()
+
+    @asynccontextmanager
+    async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
+        assert resources.redis is not None
+        breakers = BreakerRegistry(
+            failure_threshold=settings.breaker_failure_threshold,
+            recovery_seconds=settings.breaker_recovery_seconds,
+        )
+        caller = PartnerCaller(breakers, call_policy(settings))
+        await caller.start([CATALOG, *PARTNERS])
+        cache = Cache(resources.redis, namespace="checkout", ttl_seconds=settings.cache_ttl_seconds)
+        catalog = CatalogClient(
+            resources.http,
+            caller,
+            base_url=settings.catalog_url,
+            timeout=settings.catalog_timeout_ms / 1000,
+        )
+        partners = PartnersClient(
+            resources.http,
+            caller,
+            cache,
+            base_url=settings.partners_url,
+            fx_ttl_seconds=settings.fx_cache_ttl_seconds,
+            shipping_ttl_seconds=settings.shipping_cache_ttl_seconds,
+        )
+        yield {
+            "quote_service": QuoteService(settings, catalog, partners),
+            READINESS_DETAILS_KEY: lambda: {"circuit_breakers": breakers.snapshot()},
+        }
+
+    return create_service_app(
+        settings,
+        title="Mercato checkout",
+        description="Quotes: catalog prices plus every carrier, tax and FX, asked concurrently.",
+        routers=[router],
+        database=False,
+        lifespan=lifespan,
+    )

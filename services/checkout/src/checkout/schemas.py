@@ -1,0 +1,96 @@
+"""Checkout request and response bodies, with strict input limits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Country = Literal["DE", "FR", "NL", "BE", "AT", "IT", "ES", "GB", "CH", "US", "JP"]
+PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+SourceStatus = Literal["ok", "timeout", "error", "circuit_open"]
+
+
+class QuoteLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: int = Field(ge=1, le=2**63 - 1)
+    quantity: int = Field(ge=1, le=1000)
+
+
+class Destination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    country: Country
+    postal_code: PostalCode
+
+
+class QuoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[QuoteLine] = Field(min_length=1, max_length=50)
+    destination: Destination
+    currency: CurrencyCode
+
+    @field_validator("items")
+    @classmethod
+    def _one_line_per_product(cls, items: list[QuoteLine]) -> list[QuoteLine]:
+        ids = [line.product_id for line in items]
+        if len(ids) != len(set(ids)):
+            msg = "each product may appear on one line only"
+            raise ValueError(msg)
+        return items
+
+
+class QuoteLineOut(BaseModel):
+    product_id: int
+    name: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    currency: str
+
+
+class ShippingOption(BaseModel):
+    carrier: str
+    service_level: str
+    price: Decimal
+    currency: str = "EUR"
+    estimated_days: int
+
+
+class TaxOut(BaseModel):
+    country: Country
+    rate: Decimal
+    amount: Decimal
+    currency: str = "EUR"
+
+
+class TotalOut(BaseModel):
+    amount: Decimal
+    currency: str
+    fx_rate: Decimal = Field(description="Units of `currency` per 1 EUR used for the total.")
+    shipping_carrier: str | None = Field(
+        description="The (cheapest) shipping option included in the total; null if none."
+    )
+
+
+class SourceOut(BaseModel):
+    status: SourceStatus
+    latency_ms: float
+    cached: bool = Field(
+        default=False, description="Answered without a call of this request (cache or a twin)."
+    )
+
+
+class QuoteOut(BaseModel):
+    items: list[QuoteLineOut]
+    base_currency: str = "EUR"
+    subtotal: Decimal = Field(description="Goods in the base currency (EUR).")
+    shipping_options: list[ShippingOption]
+    tax: TaxOut
+    total: TotalOut
+    partial: bool = Field(description="True when a carrier did not answer.")
+    sources: dict[str, SourceOut]
