@@ -4,6 +4,10 @@ It runs beside a developer's `make up` stack: its ports are shifted by `E2E_PORT
 (default 10000, so the gateway is on 18080), its databases are prefixed `e2e_` and it uses
 Redis database 14. `E2E_REUSE_STACK=1` leaves the stack running after the session (for
 debugging); otherwise it is stopped, whatever the outcome.
+
+Every process of the stack exports its traces, metrics and logs to a test OTLP receiver
+(`otlp` fixture, `tests/telemetry/receiver.py`) at 100% sampling, with short export
+delays, so the telemetry tests can assert on what the stack really exported.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.telemetry.receiver import OtlpReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,13 +51,30 @@ def stack_env() -> dict[str, str]:
     return env
 
 
+def telemetry_env(endpoint: str) -> dict[str, str]:
+    """Export everything to the test receiver, sampled at 100%, flushed within ~0.5 s."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "OTEL_BLRP_SCHEDULE_DELAY": "200",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+    }
+
+
 def native(command: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "native", command], cwd=ROOT, env=env, check=True)
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[E2EStack]:
-    env = stack_env()
+def otlp() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def stack(otlp: OtlpReceiver) -> Iterator[E2EStack]:
+    env = {**stack_env(), **telemetry_env(otlp.endpoint)}
     gateway = f"http://127.0.0.1:{8080 + int(env['MERCATO_PORT_OFFSET'])}"
     try:
         native("up", env)

@@ -1,10 +1,17 @@
-"""JSON-lines logging with the request id, trace id and span id on every record."""
+"""JSON-lines logging with the request id, trace id and span id on every record.
+
+Stdout gets one JSON object per record. When telemetry is on, `init_telemetry` adds the
+OpenTelemetry handler to the root logger as well: the same records go over OTLP with the
+active trace and span ids (Loki keeps them as structured metadata), so a line on stdout and
+its copy in Loki carry the same `trace_id`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 
+from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
@@ -43,7 +50,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         )
     )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Keep the OTLP handler `init_telemetry` may have installed; replace everything else.
+    root.handlers[:] = [handler, *(h for h in root.handlers if isinstance(h, LoggingHandler))]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

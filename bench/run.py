@@ -1,0 +1,188 @@
+"""The benchmark harness: one native stack, reconfigured per telemetry configuration.
+
+For each configuration in `bench.scenarios.CONFIGS` it (re)starts its own native stack
+(ports shifted by `BENCH_PORT_OFFSET`, default 15000; databases prefixed `bench_`; Redis
+database 5), warms each scenario up, runs wrk on it, and finally prints one table with
+requests/s, p50/p99 latency and the ratio to the baseline configuration (the first one)
+measured in the same run. The table also goes to `bench/results/latest.md`.
+
+Telemetry exports to an OTLP sink started by the harness (`tests.telemetry.receiver
+--discard`: it answers 200 without decoding, so it costs less than a real collector would).
+
+Timing never decides a test; this is a separate command. On a shared machine, run it when
+the machine is otherwise idle and compare ratios, not absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import wrk
+from bench.scenarios import CONFIGS, SCENARIOS, Scenario, TelemetryConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SERVICE_PORTS = {"identity": 8001, "catalog": 8002, "orders": 8003, "checkout": 8004}
+SERVICE_PORTS |= {"reports": 8005, "partners": 8090}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def base_env(offset: int) -> dict[str, str]:
+    """The parent environment without explicit ports or OTel settings, plus the bench slot."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith("_PORT") and not key.startswith("OTEL_")
+    }
+    env.update(
+        {
+            "MERCATO_PORT_OFFSET": str(offset),
+            "MERCATO_RUN_DIR": str(ROOT / ".run" / f"bench-{offset}"),
+            "DATABASE_PREFIX": os.environ.get("BENCH_DATABASE_PREFIX", "bench_"),
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
+            "ENVIRONMENT": "test",
+            "LOG_LEVEL": "WARNING",
+            "GATEWAY_RATE_LIMIT": "1000000",
+            "GATEWAY_RATE_BURST": "1000000",
+        }
+    )
+    return env
+
+
+def config_env(config: TelemetryConfig, base: dict[str, str], sink: str) -> dict[str, str]:
+    env = dict(base)
+    if config.exports:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink
+    env.update(config.env)
+    return env
+
+
+def native(command: str, env: dict[str, str]) -> None:
+    subprocess.run(  # noqa: S603 - fixed argv: this interpreter, a module of the repo
+        [sys.executable, "-m", "native", command],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@contextmanager
+def otlp_sink() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - fixed argv: this interpreter, a repo module
+        [sys.executable, "-m", "tests.telemetry.receiver", "--port", str(port), "--discard"],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def url_of(scenario: Scenario, offset: int) -> str:
+    if scenario.target == "gateway":
+        return f"http://127.0.0.1:{8080 + offset}/api/{scenario.service}{scenario.path}"
+    return f"http://127.0.0.1:{SERVICE_PORTS[scenario.service] + offset}{scenario.path}"
+
+
+Row = tuple[Scenario, TelemetryConfig, wrk.WrkResult]
+
+
+def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> list[Row]:
+    rows: list[Row] = []
+    base = base_env(args.offset)
+    scenarios = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    with otlp_sink() as sink:
+        try:
+            for config in configs:
+                print(f"== {config.name}: starting the stack", flush=True)
+                # A fresh supervisord: its programs inherit its environment, which
+                # `native up` on a running stack would not change.
+                native("down", base)
+                native("up", config_env(config, base, sink))
+                for scenario in scenarios:
+                    url = url_of(scenario, args.offset)
+                    script = (
+                        ROOT / "bench" / "scripts" / scenario.script if scenario.script else None
+                    )
+                    common = {"threads": args.threads, "connections": args.connections}
+                    wrk.run(url, seconds=args.warmup, script=script, **common)
+                    result = wrk.run(url, seconds=args.seconds, script=script, **common)
+                    print(f"   {scenario.name}: {result.requests_per_second:.0f} req/s", flush=True)
+                    rows.append((scenario, config, result))
+        finally:
+            native("down", base)
+    return rows
+
+
+def table(rows: Sequence[Row], baseline: str) -> str:
+    base = {s.name: r.requests_per_second for s, c, r in rows if c.name == baseline}
+    lines = [
+        "| scenario | telemetry | req/s | p50 ms | p99 ms | vs " + baseline + " | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, config, result in rows:
+        reference = base.get(scenario.name)
+        ratio = f"{result.requests_per_second / reference:.0%}" if reference else "n/a"
+        lines.append(
+            f"| {scenario.name} | {config.name} | {result.requests_per_second:.0f} | "
+            f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {ratio} | {result.errors} |"
+        )
+    return "\n".join(lines)
+
+
+def _exit_on_sigterm(signum: int, _: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so `finally` stops the stack
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--offset", type=int, default=int(os.environ.get("BENCH_PORT_OFFSET", "15000"))
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per scenario")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per scenario")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--config", action="append", help="only these configurations")
+    parser.add_argument("--scenario", action="append", help="only these scenarios")
+    args = parser.parse_args()
+    configs = [c for c in CONFIGS if not args.config or c.name in args.config]
+    rows = measure(args, configs)
+    header = (
+        f"# make bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
+        f"{platform.node()}: {os.cpu_count()} CPUs, one uvicorn worker per service, "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s "
+        f"(after a {args.warmup} s warm-up)\n\n"
+    )
+    report = header + table(rows, configs[0].name) + "\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.md").write_text(report)
+    print("\n" + report)

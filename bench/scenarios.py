@@ -1,0 +1,64 @@
+"""What `make bench` measures: request scenarios x telemetry configurations.
+
+Add a scenario or a configuration by adding an entry to a table below; the harness runs
+every scenario under every configuration and reports each against the first
+configuration (the baseline) measured in the same run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+Target = Literal["gateway", "direct"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One wrk run: a request against the gateway or straight at a service's port.
+
+    `path` is the service-relative path; through the gateway it is prefixed with
+    `/api/<service>`. `script` names a wrk Lua script in `bench/scripts/` (for POST bodies,
+    headers, several URLs).
+    """
+
+    name: str
+    service: str
+    path: str
+    target: Target
+    script: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryConfig:
+    """Environment added to every process of the stack (`OTLP` = the harness's sink)."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    exports: bool = True
+
+
+SCENARIOS: Final[tuple[Scenario, ...]] = (
+    Scenario("product read, direct", "catalog", "/products/7", "direct"),
+    Scenario("product read, gateway", "catalog", "/products/7", "gateway"),
+)
+
+CONFIGS: tuple[TelemetryConfig, ...] = (
+    TelemetryConfig("off", exports=False),
+    TelemetryConfig("default"),
+    TelemetryConfig("always_on", {"OTEL_TRACES_SAMPLER": "always_on"}),
+)
+
+# TEMPORARY: FastAPI's native telemetry, for the measurement that chose the server middleware.
+CONFIGS = (
+    *CONFIGS,
+    TelemetryConfig("native", {"MERCATO_HTTP_SERVER_TELEMETRY": "native"}),
+    TelemetryConfig(
+        "native_always_on",
+        {"MERCATO_HTTP_SERVER_TELEMETRY": "native", "OTEL_TRACES_SAMPLER": "always_on"},
+    ),
+    TelemetryConfig(
+        "native_lean_always_on",
+        {"MERCATO_HTTP_SERVER_TELEMETRY": "native-lean", "OTEL_TRACES_SAMPLER": "always_on"},
+    ),
+)

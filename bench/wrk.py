@@ -1,0 +1,66 @@
+"""Run wrk and read its report (requests/s, latency percentiles, errors)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_PERCENTILE = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_TOTAL = re.compile(r"(\d+) requests in")
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def parse(output: str) -> WrkResult:
+    rps = _RPS.search(output)
+    if rps is None:
+        msg = f"wrk printed no Requests/sec line:\n{output}"
+        raise ValueError(msg)
+    percentiles = {p: float(v) * _UNITS[u] for p, v, u in _PERCENTILE.findall(output)}
+    errors = sum(int(n) for n in _NON_2XX.findall(output))
+    socket = _SOCKET_ERRORS.search(output)
+    if socket is not None:
+        errors += sum(int(n) for n in socket.groups())
+    total = _TOTAL.search(output)
+    return WrkResult(
+        requests_per_second=float(rps.group(1)),
+        p50_ms=percentiles.get("50", float("nan")),
+        p99_ms=percentiles.get("99", float("nan")),
+        requests=int(total.group(1)) if total else 0,
+        errors=errors,
+    )
+
+
+def run(
+    url: str,
+    *,
+    seconds: int,
+    threads: int,
+    connections: int,
+    script: Path | None = None,
+) -> WrkResult:
+    binary = shutil.which("wrk")
+    if binary is None:
+        msg = "wrk is not installed (apt-get install wrk)"
+        raise SystemExit(msg)
+    argv = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        argv += ["-s", str(script)]
+    result = subprocess.run(  # noqa: S603 - argv is wrk and our own options
+        [*argv, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+    )
+    return parse(result.stdout)

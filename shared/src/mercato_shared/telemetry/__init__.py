@@ -1,0 +1,25 @@
+"""OpenTelemetry for Mercato processes: traces, metrics and logs over OTLP, cheap by default.
+
+* `setup`: the providers, configured through the standard `OTEL_*` variables;
+* `server`: the HTTP server span + `http.server.request.duration` middleware;
+* `instrumentation`: hooks for the app factory and the lifespan resources (SQL, HTTP client,
+  pool gauges);
+* `pool`: `db.client.connection.count`;
+* `celery` (import it only where Celery is installed): task spans and Celery metrics.
+"""
+
+from mercato_shared.telemetry.instrumentation import (
+    instrument_app,
+    instrument_engine,
+    instrument_http_client,
+)
+from mercato_shared.telemetry.setup import init_telemetry, telemetry_active, telemetry_enabled
+
+__all__ = [
+    "init_telemetry",
+    "instrument_app",
+    "instrument_engine",
+    "instrument_http_client",
+    "telemetry_active",
+    "telemetry_enabled",
+]

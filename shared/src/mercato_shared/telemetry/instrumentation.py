@@ -1,0 +1,77 @@
+"""Hooks the app factory and the lifespan resources call; each is a no-op when telemetry is off.
+
+SQL, Redis and HTTP-client spans come from the OpenTelemetry libraries: they cost little
+next to the work they describe (figures in `bench/README.md`). The HTTP server side is our
+own `ServerTelemetryMiddleware` (see its docstring for why).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+import opentelemetry.instrumentation.sqlalchemy as sqlalchemy_instrumentation
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sqlalchemy_version
+from opentelemetry.metrics import NoOpUpDownCounter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mercato_shared.telemetry.pool import observe_pool
+from mercato_shared.telemetry.server import ServerTelemetryMiddleware
+from mercato_shared.telemetry.setup import telemetry_active
+
+
+def instrument_app(app: FastAPI) -> None:
+    """Add the server span/metric middleware as the outermost user middleware.
+
+    It must wrap `RequestContextMiddleware`, so that the error bodies and the `X-Trace-Id`
+    header that middleware writes see the request's span.
+    """
+    if (
+        telemetry_active()
+        and os.environ.get("MERCATO_HTTP_SERVER_TELEMETRY", "mercato") == "mercato"
+    ):
+        app.add_middleware(ServerTelemetryMiddleware)
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """SQL client spans for every statement, and the pool's connection gauges.
+
+    The library's `EngineTracer` is attached to this engine directly, rather than through
+    `SQLAlchemyInstrumentor().instrument(engine=...)`, because:
+
+    * the instrumentor is a per-process singleton: a second engine (tests, two databases)
+      would silently stay untraced;
+    * its global mode wraps `create_engine`, which misses engines built by
+      `create_async_engine` when `sqlalchemy.ext.asyncio` was imported first (it was: no
+      SELECT span reached the test receiver), and adds a `connect` span to every request;
+    * its version guard stops at SQLAlchemy < 2.1; the cursor events it hooks are unchanged
+      in 2.1 (the e2e suite asserts the SQL spans);
+    * it updates `db.client.connections.usage` on every checkout and checkin; we pass a
+      no-op counter and report the pool through an observable gauge read at export time.
+    """
+    if telemetry_active():
+        tracer = trace.get_tracer(sqlalchemy_instrumentation.__name__, sqlalchemy_version)
+        unused = NoOpUpDownCounter("db.client.connections.usage")
+        EngineTracer(tracer, engine.sync_engine, unused)  # type: ignore[no-untyped-call]
+        observe_pool(engine)
+
+
+def instrument_http_client(client: httpx.AsyncClient) -> None:
+    """HTTP client spans that also inject `traceparent`, so the callee joins the trace."""
+    if telemetry_active():
+        HTTPXClientInstrumentor.instrument_client(client)
+
+
+def fastapi_telemetry_config() -> dict[str, Any]:
+    """TEMPORARY (measurement): which server instrumentation to use."""
+    mode = os.environ.get("MERCATO_HTTP_SERVER_TELEMETRY", "mercato")
+    if mode == "native":
+        return {}
+    if mode == "native-lean":
+        return {"operation_spans": False, "logs": False}
+    return {"tracing": False, "metrics": False, "logs": False}

@@ -1,0 +1,141 @@
+"""The HTTP server span and the RED metric of every request, in one lean ASGI middleware.
+
+Why not `opentelemetry-instrumentation-fastapi`: on this 2-core machine, with one uvicorn
+worker serving a catalog product read (cache hit) and spans exported over OTLP/HTTP, the
+stock instrumentation cost more than the whole SQL/Redis/HTTP-client instrumentation
+together (figures from `make bench`, in `bench/README.md`). It wraps every route with an
+OpenTelemetryMiddleware that builds three spans per request by default (server, ASGI
+`send`, ASGI `receive`), collects a dozen attributes through generic header getters,
+re-parses the URL and records two duration metrics (old and new semantic conventions).
+
+This middleware does the part users read and nothing else:
+
+* one SERVER span per request named `METHOD /route/{template}`, continuing the caller's
+  W3C `traceparent` (the global propagator), with the stable HTTP semantic attributes
+  (`http.request.method`, `url.path`, `url.scheme`, `http.route`,
+  `http.response.status_code`, `error.type`); attributes are only built for sampled spans;
+* an exception escaping the app is recorded on the span (status ERROR); a 5xx response sets
+  status ERROR too;
+* `http.server.request.duration` (seconds, stable attribute names) recorded while the span
+  is current, so sampled requests leave exemplars that link histogram buckets to traces;
+* a `traceresponse` header (W3C Trace Context level 2) with the trace id, the span id and
+  the sampled flag; `RequestContextMiddleware` adds `X-Trace-Id`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+
+from opentelemetry import context, metrics, propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# The semantic conventions' advisory boundaries for http.server.request.duration.
+DURATION_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
+_PROPAGATION_HEADERS: Final = frozenset({b"traceparent", b"tracestate", b"baggage"})
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template (`/products/{product_id}`), if routing matched."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+def _parent_context(scope: Scope) -> context.Context | None:
+    carrier = {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name in _PROPAGATION_HEADERS
+    }
+    return propagate.extract(carrier) if carrier else None
+
+
+class ServerTelemetryMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        """The providers default to the process's global ones (tests pass their own)."""
+        self.app = app
+        self._tracer = trace.get_tracer("mercato.http.server", tracer_provider=tracer_provider)
+        meter = metrics.get_meter("mercato.http.server", meter_provider=meter_provider)
+        self._duration = meter.create_histogram(
+            "http.server.request.duration",
+            unit="s",
+            description="Duration of HTTP server requests.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        method: str = scope["method"]
+        span = self._tracer.start_span(method, context=_parent_context(scope), kind=SpanKind.SERVER)
+        token = context.attach(trace.set_span_in_context(span))
+        span_context = span.get_span_context()
+        traceresponse = (
+            f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-"
+            f"{int(span_context.trace_flags):02x}"
+        ).encode("latin-1")
+        status_code = 500
+        error_type: str | None = None
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"traceresponse", traceresponse)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        except BaseException as exc:
+            error_type = type(exc).__qualname__
+            span.record_exception(exc)
+            raise
+        finally:
+            route = route_template(scope)
+            if status_code >= 500 and error_type is None:
+                error_type = str(status_code)
+            attributes: dict[str, str | int] = {
+                "http.request.method": method,
+                "http.response.status_code": status_code,
+            }
+            if route is not None:
+                attributes["http.route"] = route
+            if error_type is not None:
+                attributes["error.type"] = error_type
+            self._duration.record(time.perf_counter() - started, attributes)
+            if span.is_recording():
+                if route is not None:
+                    span.update_name(f"{method} {route}")
+                span.set_attributes(attributes)
+                span.set_attribute("url.path", scope["path"])
+                span.set_attribute("url.scheme", scope.get("scheme", "http"))
+                if error_type is not None:
+                    span.set_status(Status(StatusCode.ERROR, error_type))
+            span.end()
+            context.detach(token)

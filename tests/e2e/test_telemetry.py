@@ -1,0 +1,148 @@
+"""What the native stack exports, as the test OTLP receiver decoded it (`otlp` fixture).
+
+One request through the gateway must yield one trace: the service's SERVER span continuing
+the caller's `traceparent`, its SQL and Redis CLIENT spans, the calls to other services
+(client span + the callee's server span), Celery publish and run spans; the logs written
+while serving it carry the same trace id; the metrics the dashboards chart arrive by name.
+
+The receiver is polled until what is asserted has arrived (the exporters batch every
+200 ms in the e2e stack); the wait is a bound, never the assertion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.telemetry.receiver import OtlpReceiver, Span
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def new_traceparent() -> tuple[str, str, str]:
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    return f"00-{trace_id}-{span_id}-01", trace_id, span_id
+
+
+async def wait_for_trace(
+    otlp: OtlpReceiver, trace_id: str, done: Callable[[list[Span]], bool]
+) -> list[Span]:
+    return await asyncio.to_thread(
+        otlp.wait_for, lambda: otlp.trace(trace_id), done, timeout=20.0
+    )
+
+
+def named(spans: list[Span], *, service: str, kind: str) -> list[Span]:
+    return [s for s in spans if s.service == service and s.kind == kind]
+
+
+def is_sql(span: Span) -> bool:
+    return span.kind == "CLIENT" and span.attributes.get("db.system") == "postgresql"
+
+
+def is_redis(span: Span) -> bool:
+    return span.kind == "CLIENT" and span.attributes.get("db.system") == "redis"
+
+
+def server_span(spans: list[Span], service: str) -> Span:
+    servers = named(spans, service=service, kind="SERVER")
+    assert len(servers) == 1, [s.name for s in spans]
+    return servers[0]
+
+
+async def test_catalog_read_is_one_trace_with_sql_and_redis(
+    gateway: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    """A cache miss (an id no one has) reads Redis, then Postgres, all under one span."""
+    traceparent, trace_id, parent_span_id = new_traceparent()
+    product_id = 10**12 + secrets.randbelow(10**9)
+    response = await gateway.get(
+        f"/api/catalog/products/{product_id}", headers={"traceparent": traceparent}
+    )
+    assert response.status_code == 404
+    assert response.headers["x-trace-id"] == trace_id
+    assert response.json()["error"]["trace_id"] == trace_id
+    assert response.headers["traceresponse"].startswith(f"00-{trace_id}-")
+
+    spans = await wait_for_trace(
+        otlp, trace_id, lambda got: any(map(is_sql, got)) and any(map(is_redis, got))
+    )
+    server = server_span(spans, "catalog")
+    assert server.name == "GET /products/{product_id}"
+    assert server.parent_span_id == parent_span_id
+    assert server.attributes["http.route"] == "/products/{product_id}"
+    assert server.attributes["http.response.status_code"] == 404
+    assert server.attributes["http.request.method"] == "GET"
+    sql = [s for s in spans if is_sql(s)]
+    redis = [s for s in spans if is_redis(s)]
+    assert sql
+    assert redis
+    assert "products" in str(sql[0].attributes.get("db.statement", ""))
+    span_ids = {s.span_id for s in spans}
+    assert all(s.parent_span_id in span_ids for s in sql + redis)
+    assert response.headers["traceresponse"].startswith(f"00-{trace_id}-{server.span_id}-")
+
+
+async def test_every_response_carries_a_trace_id_even_without_traceparent(
+    gateway: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    response = await gateway.get("/api/catalog/products", params={"limit": 2})
+    assert response.status_code == 200
+    trace_id = response.headers["x-trace-id"]
+    assert len(trace_id) == 32
+    assert int(trace_id, 16) != 0
+    spans = await wait_for_trace(otlp, trace_id, lambda got: any(map(is_sql, got)))
+    server = server_span(spans, "catalog")
+    assert server.name == "GET /products"
+    assert server.parent_span_id == ""
+
+
+async def test_validation_error_body_carries_the_trace_id(
+    gateway: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    traceparent, trace_id, _ = new_traceparent()
+    response = await gateway.get(
+        "/api/catalog/products/not-a-number", headers={"traceparent": traceparent}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["trace_id"] == trace_id
+    spans = await wait_for_trace(otlp, trace_id, bool)
+    assert server_span(spans, "catalog").attributes["http.response.status_code"] == 422
+
+
+async def test_red_pool_and_cache_metrics_arrive(
+    gateway: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    first = (await gateway.get("/api/catalog/products", params={"limit": 1})).json()
+    product_id = first["items"][0]["id"]
+    for _ in range(2):
+        assert (await gateway.get(f"/api/catalog/products/{product_id}")).status_code == 200
+    expected = {"http.server.request.duration", "db.client.connection.count"}
+    expected.add("mercato.cache.requests")
+
+    def catalog_metric_names() -> list[str]:
+        return [m.name for m in otlp.metrics(lambda m: m.service == "catalog")]
+
+    names = await asyncio.to_thread(
+        otlp.wait_for, catalog_metric_names, lambda got: expected <= set(got), timeout=20.0
+    )
+    assert expected <= set(names)
+    durations = otlp.metrics(
+        lambda m: m.service == "catalog"
+        and m.name == "http.server.request.duration"
+        and m.attributes.get("http.route") == "/products/{product_id}"
+    )
+    assert durations
+    assert durations[-1].unit == "s"
+    assert {"http.request.method", "http.response.status_code", "http.route"} <= set(
+        durations[-1].attributes
+    )
+    assert any(point.exemplar_trace_ids for point in durations)
+    pool = otlp.metrics(lambda m: m.name == "db.client.connection.count")
+    assert {p.attributes["state"] for p in pool} == {"idle", "used"}
+    cache = otlp.metrics(lambda m: m.name == "mercato.cache.requests")
+    assert "hit" in {p.attributes["result"] for p in cache}
