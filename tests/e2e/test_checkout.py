@@ -1,0 +1,144 @@
+"""Checkout quotes through the gateway, against the native stack's real partners process.
+
+Faults are set on the partners admin API, directly on its port (it is never routed by the
+gateway), and reset after every test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from partners.admin_client import PartnersAdmin
+from tests.e2e.conftest import E2EStack
+from tests.e2e.test_gateway_catalog import assert_error_shape
+
+CARRIERS = ("carrier-swift", "carrier-parcelpost", "carrier-freightline")
+ALL_PARTNERS = (*CARRIERS, "tax", "fx")
+DEADLINE_SECONDS = 0.8  # QUOTE_DEADLINE_MS default
+
+
+def cart(*lines: tuple[int, int], currency: str = "USD") -> dict[str, Any]:
+    return {
+        "items": [{"product_id": pid, "quantity": qty} for pid, qty in lines],
+        "destination": {"country": "FR", "postal_code": "75001"},
+        "currency": currency,
+    }
+
+
+@pytest.fixture
+async def partners(stack: E2EStack) -> AsyncIterator[PartnersAdmin]:
+    port = 8090 + int(stack.env["MERCATO_PORT_OFFSET"])
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+        admin = PartnersAdmin(client)
+        await admin.reset()
+        yield admin
+        await admin.reset()
+
+
+async def quote(gateway: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    return await gateway.post("/api/checkout/quote", json=body)
+
+
+async def test_quote_fans_out_concurrently(
+    gateway: httpx.AsyncClient, partners: PartnersAdmin
+) -> None:
+    """All partners at 50 ms: the median of 5 quotes stays well below the 5 x 50 ms sum."""
+    for partner in ALL_PARTNERS:
+        await partners.fault(partner, latency_ms=50)
+    product = random.randint(1, 1000)
+    durations = []
+    for quantity in range(1, 6):  # a new parcel each time, so no carrier answer is cached
+        started = time.perf_counter()
+        response = await quote(gateway, cart((product, quantity)))
+        durations.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["partial"] is False
+        assert all(body["sources"][c]["latency_ms"] >= 50 for c in CARRIERS)
+    assert statistics.median(durations) < 3 * 0.05 + 0.1, durations
+
+
+async def test_hanging_carrier_gives_partial_quote_in_time(
+    gateway: httpx.AsyncClient, partners: PartnersAdmin
+) -> None:
+    await partners.fault("carrier-parcelpost", hang=True)
+    started = time.perf_counter()
+    response = await quote(gateway, cart((random.randint(1, 1000), 7)))
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["partial"] is True
+    assert body["sources"]["carrier-parcelpost"]["status"] == "timeout"
+    assert "parcelpost" not in {o["carrier"] for o in body["shipping_options"]}
+    assert elapsed < DEADLINE_SECONDS + 0.7, elapsed
+
+
+async def test_breaker_opens_then_recovers(
+    gateway: httpx.AsyncClient, partners: PartnersAdmin
+) -> None:
+    await partners.fault("carrier-swift", outage=True)
+    product = random.randint(1, 1000)
+    statuses = []
+    for _ in range(10):
+        body = (await quote(gateway, cart((product, 1)))).json()
+        statuses.append(body["sources"]["carrier-swift"]["status"])
+        if statuses[-1] == "circuit_open":
+            break
+    assert statuses[-1] == "circuit_open", statuses
+    reached = await partners.requests("carrier-swift")
+    for _ in range(3):
+        body = (await quote(gateway, cart((product, 1)))).json()
+        assert body["sources"]["carrier-swift"]["status"] == "circuit_open"
+        assert body["partial"] is True
+    assert await partners.requests("carrier-swift") == reached, "an open breaker calls nobody"
+    ready = (await gateway.get("/api/checkout/readyz")).json()
+    assert ready["details"]["circuit_breakers"]["carrier-swift"]["state"] == "open"
+
+    await partners.fault("carrier-swift")  # the outage ends
+    recovered = False
+    for _ in range(40):  # bounded: BREAKER_RECOVERY_SECONDS (5 s) plus slack
+        body = (await quote(gateway, cart((product, 1)))).json()
+        if body["sources"]["carrier-swift"]["status"] == "ok":
+            recovered = True
+            break
+        await asyncio.sleep(0.25)
+    assert recovered
+    assert body["partial"] is False
+    ready = (await gateway.get("/api/checkout/readyz")).json()
+    assert ready["details"]["circuit_breakers"]["carrier-swift"]["state"] == "closed"
+
+
+@pytest.mark.parametrize("partner", ["tax", "fx"])
+async def test_tax_or_fx_down_is_503(
+    gateway: httpx.AsyncClient, partners: PartnersAdmin, stack: E2EStack, partner: str
+) -> None:
+    await partners.fault(partner, outage=True)
+    # FX rates are cached for a minute: drop the cached copy (setup only) so FX is asked.
+    redis = Redis.from_url(stack.env["REDIS_URL"])
+    await redis.delete("checkout:fx:EUR")
+    await redis.aclose()
+    response = await quote(gateway, cart((random.randint(1, 1000), 1), currency="JPY"))
+    assert_error_shape(response, 503, "dependency_unavailable")
+    assert partner in response.json()["error"]["message"]
+
+
+async def test_bad_carts_are_4xx(gateway: httpx.AsyncClient, partners: PartnersAdmin) -> None:
+    for body, code in (
+        (cart(), "validation_error"),
+        (cart((1, 0)), "validation_error"),
+        (cart((1, 10**9)), "validation_error"),
+        (cart((1, 1), currency="XYZ"), "unsupported_currency"),
+        (cart((10**12, 1)), "unknown_product"),
+    ):
+        assert_error_shape(await quote(gateway, body), 422, code)
+    for partner in ALL_PARTNERS:
+        assert await partners.requests(partner) == 0
