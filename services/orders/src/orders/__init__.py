@@ -1,0 +1,1 @@
+"""Mercato orders: transactional, idempotent orders of the shop."""

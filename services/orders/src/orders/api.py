@@ -1,0 +1,96 @@
+"""Orders HTTP routes.
+
+Export contract for reports (role `service` or `admin`):
+
+    GET /orders/export?since=<ISO 8601 with offset>&until=<ISO 8601>&limit=<1..1000>&cursor=<c>
+
+returns `{"items": [...], "next_cursor": "..." | null}`: orders with
+`since <= created_at < until` in `(created_at, id)` order, each
+`{id, user_id, status, currency, total, created_at, items: [{product_id, name, quantity,
+unit_price}]}`; money as decimal strings. Pass `next_cursor` back as `cursor` (with the same
+since/until) until it is null. Pages are keyset walks of the `(created_at, id)` index; each
+page costs two SQL statements whatever its size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from mercato_shared.errors import ErrorResponse, UnprocessableError
+from orders.deps import CustomerId, ExportCaller, OrderServiceDep
+from orders.schemas import IDEMPOTENCY_KEY_PATTERN, OrderCreate, OrderOut, OrderPage
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        max_length=255,
+        description="Repeat a request safely: the same key and body return the same order.",
+    ),
+]
+
+
+@router.post(
+    "",
+    response_model=OrderOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorResponse}, 503: {"model": ErrorResponse}, **AUTH_ERRORS},
+)
+async def create_order(
+    body: OrderCreate,
+    user_id: CustomerId,
+    service: OrderServiceDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    """Order products for the caller; stock is reserved in catalog, prices come from it."""
+    order, status_code = await service.create(user_id, body, idempotency_key)
+    response.status_code = status_code
+    return order
+
+
+@router.get("", response_model=OrderPage, responses=AUTH_ERRORS)
+async def list_orders(
+    user_id: CustomerId,
+    service: OrderServiceDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> OrderPage:
+    """The caller's orders with their items, newest first, one keyset page at a time."""
+    return await service.list_for_user(user_id, cursor=cursor, limit=limit)
+
+
+@router.get("/export", response_model=OrderPage, responses=AUTH_ERRORS)
+async def export_orders(
+    _caller: ExportCaller,
+    service: OrderServiceDep,
+    since: datetime,
+    until: datetime,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    cursor: Annotated[str | None, Query(max_length=128)] = None,
+) -> OrderPage:
+    """Every user's orders created in `[since, until)`, for reports (see module docs)."""
+    if since.tzinfo is None or until.tzinfo is None or since >= until:
+        msg = "since and until need a UTC offset, and since must be before until."
+        raise UnprocessableError(msg)
+    return await service.export(since=since, until=until, cursor=cursor, limit=limit)
+
+
+@router.get("/{order_id}", response_model=OrderOut, responses=AUTH_ERRORS)
+async def get_order(
+    order_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    user_id: CustomerId,
+    service: OrderServiceDep,
+) -> OrderOut:
+    """One of the caller's orders; anyone else's is 404, exactly like a missing one."""
+    return await service.get(user_id, order_id)

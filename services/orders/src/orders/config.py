@@ -1,0 +1,30 @@
+"""Orders settings: where catalog and identity are, and orders' own machine credentials."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+from pydantic import Field, PositiveFloat, model_validator
+
+from mercato_shared.settings import BaseServiceSettings
+
+DEV_CLIENT_SECRET: Final = "orders-dev-secret"  # noqa: S105 - refused in production
+
+
+class OrdersSettings(BaseServiceSettings):
+    service_name: ClassVar[str] = "orders"
+    database_name: ClassVar[str | None] = "orders"
+
+    catalog_url: str = "http://127.0.0.1:8002"
+    identity_url: str = "http://127.0.0.1:8001"
+    orders_client_id: str = "orders"
+    orders_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16)
+    catalog_timeout: PositiveFloat = 3.0
+    catalog_retry_attempts: int = Field(default=3, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> OrdersSettings:
+        if self.environment == "production" and self.orders_client_secret == DEV_CLIENT_SECRET:
+            msg = "ORDERS_CLIENT_SECRET is the development default; set a real one"
+            raise ValueError(msg)
+        return self

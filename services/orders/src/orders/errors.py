@@ -1,0 +1,41 @@
+"""Orders' domain errors."""
+
+from __future__ import annotations
+
+from mercato_shared.errors import ConflictError, UnprocessableError
+
+
+class OutOfStockError(ConflictError):
+    code = "out_of_stock"
+
+
+class UnknownProductError(UnprocessableError):
+    code = "unknown_product"
+
+
+class MixedCurrenciesError(UnprocessableError):
+    code = "mixed_currencies"
+
+    def __init__(self) -> None:
+        super().__init__("All products of one order must be priced in the same currency.")
+
+
+class IdempotencyKeyReusedError(UnprocessableError):
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used with a different request body.")
+
+
+class IdempotencyKeyInProgressError(ConflictError):
+    code = "idempotency_key_in_progress"
+
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still being processed; retry.")
+
+
+class InvalidCursorError(UnprocessableError):
+    code = "invalid_cursor"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is not one this API returned.")

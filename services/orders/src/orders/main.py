@@ -1,0 +1,33 @@
+"""Orders app factory: `uvicorn orders.main:create_app --factory`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from mercato_shared.app import create_app as create_service_app
+from mercato_shared.resources import Resources
+from orders.api import router
+from orders.clients import CatalogClient, ServiceTokens
+from orders.config import OrdersSettings
+
+
+def create_app(settings: OrdersSettings | None = None) -> FastAPI:
+    settings = settings or OrdersSettings()
+
+    @asynccontextmanager
+    async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
+        tokens = ServiceTokens(resources.http, settings)
+        yield {"catalog": CatalogClient(resources.http, tokens, settings)}
+
+    return create_service_app(
+        settings,
+        title="Mercato orders",
+        description="Orders with stock reserved in catalog; idempotent creation.",
+        routers=[router],
+        redis=False,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,69 @@
+"""Orders request and response bodies, with strict input limits."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_LINES = 100
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,255}$"
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+
+
+class OrderCreate(BaseModel):
+    """Only products and quantities: prices come from catalog, never from the client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]
+
+    @field_validator("items")
+    @classmethod
+    def _one_line_per_product(cls, items: list[LineIn]) -> list[LineIn]:
+        if len({item.product_id for item in items}) != len(items):
+            msg = "each product may appear on one line only"
+            raise ValueError(msg)
+        return items
+
+    def fingerprint(self) -> str:
+        """The hash an Idempotency-Key is bound to (line order does not matter)."""
+        lines = sorted((item.product_id, item.quantity) for item in self.items)
+        return hashlib.sha256(repr(lines).encode()).hexdigest()
+
+
+class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    product_id: int
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    status: str
+    currency: str
+    total: Decimal
+    created_at: datetime
+    items: list[ItemOut]
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )

@@ -1,0 +1,139 @@
+"""Orders logic: idempotent creation with stock reserved in catalog, reads, the export.
+
+Creating an order:
+1. with an `Idempotency-Key`, claim `(user, key)` bound to the body's hash (committed
+   first, so a concurrent duplicate finds the claim and never creates a second order);
+   an existing key replays its order (same body) or is 422 `idempotency_key_reused`;
+2. reserve the stock in catalog under a fresh reservation id (all lines or none); the
+   reservation returns catalog's prices, the only prices orders ever uses;
+3. write the order, its items and the key's outcome in one transaction;
+4. if anything fails after the reservation, release it (compensation) and drop the claim,
+   so the same key can be retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato_shared.errors import AppError, DependencyUnavailableError, NotFoundError
+from orders.clients import CatalogClient, Reservation
+from orders.errors import (
+    IdempotencyKeyInProgressError,
+    IdempotencyKeyReusedError,
+    MixedCurrenciesError,
+)
+from orders.pagination import (
+    decode_id_cursor,
+    decode_time_cursor,
+    encode_id_cursor,
+    encode_time_cursor,
+)
+from orders.repository import OrderRepository
+from orders.schemas import OrderCreate, OrderOut, OrderPage
+
+logger = logging.getLogger("mercato.orders")
+
+
+class OrderService:
+    def __init__(self, session: AsyncSession, catalog: CatalogClient) -> None:
+        self._session = session
+        self._orders = OrderRepository(session)
+        self._catalog = catalog
+
+    async def create(
+        self, user_id: int, body: OrderCreate, idempotency_key: str | None
+    ) -> tuple[OrderOut, int]:
+        """The order and the HTTP status to answer with (201, or the stored one on replay)."""
+        if idempotency_key is not None:
+            claimed = await self._orders.claim_key(user_id, idempotency_key, body.fingerprint())
+            if not claimed:
+                return await self._replay(user_id, idempotency_key, body)
+        try:
+            return await self._reserve_and_write(user_id, body, idempotency_key), 201
+        except BaseException:
+            await self._session.rollback()
+            if idempotency_key is not None:
+                await self._orders.drop_key(user_id, idempotency_key)
+            raise
+
+    async def _reserve_and_write(
+        self, user_id: int, body: OrderCreate, idempotency_key: str | None
+    ) -> OrderOut:
+        reservation_id = uuid.uuid4()
+        lines = [(item.product_id, item.quantity) for item in body.items]
+        try:
+            reservation = await self._catalog.reserve(reservation_id, lines)
+        except DependencyUnavailableError:
+            # The reservation may have been made before the answer was lost: release it
+            # (an unknown id leaves a tombstone, so a late arrival cannot take stock).
+            await self._compensate(reservation_id)
+            raise
+        try:
+            currencies = {line.currency for line in reservation.lines}
+            if len(currencies) != 1:
+                raise MixedCurrenciesError
+            order_id = await self._orders.create(
+                user_id=user_id,
+                reservation_id=reservation_id,
+                currency=currencies.pop(),
+                lines=_priced(reservation),
+                idempotency_key=idempotency_key,
+            )
+        except BaseException:
+            await self._compensate(reservation_id)
+            raise
+        return await self.get(user_id, order_id)
+
+    async def _compensate(self, reservation_id: uuid.UUID) -> None:
+        try:
+            await self._catalog.release(reservation_id)
+        except AppError:
+            # The reservation stays taken; the log line names it for a manual release.
+            logger.exception("could not release reservation %s", reservation_id)
+
+    async def _replay(self, user_id: int, key: str, body: OrderCreate) -> tuple[OrderOut, int]:
+        stored = await self._orders.get_key(user_id, key)
+        if stored is None:  # the first attempt failed and dropped its claim meanwhile
+            raise IdempotencyKeyInProgressError
+        if stored.request_hash != body.fingerprint():
+            raise IdempotencyKeyReusedError
+        if stored.order_id is None or stored.status_code is None:
+            raise IdempotencyKeyInProgressError
+        return await self.get(user_id, stored.order_id), stored.status_code
+
+    async def get(self, user_id: int, order_id: int) -> OrderOut:
+        order = await self._orders.get_for_user(order_id, user_id)
+        if order is None:  # another user's order is as absent as a missing one
+            raise NotFoundError(f"Order {order_id} does not exist.")
+        return OrderOut.model_validate(order)
+
+    async def list_for_user(self, user_id: int, *, cursor: str | None, limit: int) -> OrderPage:
+        before = decode_id_cursor(cursor) if cursor is not None else None
+        rows = await self._orders.page_for_user(user_id, before_id=before, limit=limit + 1)
+        items = [OrderOut.model_validate(row) for row in rows[:limit]]
+        next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None
+        return OrderPage(items=items, next_cursor=next_cursor)
+
+    async def export(
+        self, *, since: datetime, until: datetime, cursor: str | None, limit: int
+    ) -> OrderPage:
+        after = decode_time_cursor(cursor) if cursor is not None else None
+        rows = await self._orders.page_by_time(
+            since=since, until=until, after=after, limit=limit + 1
+        )
+        items = [OrderOut.model_validate(row) for row in rows[:limit]]
+        last = items[-1] if items else None
+        more = len(rows) > limit and last is not None
+        next_cursor = encode_time_cursor(last.created_at, last.id) if more and last else None
+        return OrderPage(items=items, next_cursor=next_cursor)
+
+
+def _priced(reservation: Reservation) -> list[tuple[int, str, int, Decimal]]:
+    return [
+        (line.product_id, line.name, line.quantity, line.unit_price) for line in reservation.lines
+    ]
