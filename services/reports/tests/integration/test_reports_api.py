@@ -1,0 +1,140 @@
+"""The reports API against the real Postgres and Redis: accept, show, protect, refuse."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from reports.config import ReportsSettings
+from reports.main import create_app
+
+from ..conftest import IT_REDIS_URL, it_settings
+
+Auth = Callable[..., dict[str, str]]
+SALES = {"kind": "sales", "start": "2026-01-01", "end": "2026-02-01"}
+
+
+async def count_jobs(settings: ReportsSettings) -> int:
+    engine = create_async_engine(settings.database_url)
+    async with engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM report_jobs"))).scalar_one()
+    await engine.dispose()
+    return int(count)
+
+
+async def queued_messages() -> list[dict[str, Any]]:
+    redis = Redis.from_url(IT_REDIS_URL)
+    raw = await redis.lrange("reports", 0, -1)
+    await redis.aclose()
+    return [json.loads(item) for item in raw]
+
+
+async def test_submit_stores_a_queued_job_and_publishes_it(
+    client: httpx.AsyncClient, auth: Auth, migrated: ReportsSettings
+) -> None:
+    response = await client.post("/reports", json=SALES, headers=auth("1", "admin"))
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["status"] == "queued"
+    assert job["period"] == {"start": "2026-01-01", "end": "2026-02-01"}
+    assert response.headers["location"].endswith(f"/reports/{job['id']}")
+    messages = await queued_messages()
+    assert [m["headers"]["task"] for m in messages] == ["reports.generate"]
+    args, _kwargs, _embed = json.loads(base64.b64decode(messages[0]["body"]))
+    assert args == [job["id"]]
+    assert await count_jobs(migrated) == 1
+
+    shown = await client.get(f"/reports/{job['id']}", headers=auth("1", "admin"))
+    assert shown.status_code == 200
+    assert shown.json()["status"] == "queued"
+
+
+async def test_only_the_owner_or_an_admin_sees_a_job(client: httpx.AsyncClient, auth: Auth) -> None:
+    body = {"kind": "purchases", "start": "2026-01-01", "end": "2026-01-08"}
+    job = (await client.post("/reports", json=body, headers=auth("42"))).json()
+    assert (await client.get(f"/reports/{job['id']}", headers=auth("42"))).status_code == 200
+    assert (
+        await client.get(f"/reports/{job['id']}", headers=auth("7", "admin"))
+    ).status_code == 200
+    for path in (f"/reports/{job['id']}", f"/reports/{job['id']}/result"):
+        other = await client.get(path, headers=auth("43"))
+        assert other.status_code == 404
+        assert other.json()["error"]["code"] == "not_found"
+
+
+async def test_a_result_before_success_is_409(client: httpx.AsyncClient, auth: Auth) -> None:
+    job = (await client.post("/reports", json=SALES, headers=auth("1", "admin"))).json()
+    response = await client.get(f"/reports/{job['id']}/result", headers=auth("1", "admin"))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "report_not_ready"
+    xml = await client.get(
+        f"/reports/{job['id']}/result", headers=auth("1", "admin") | {"accept": "application/xml"}
+    )
+    assert xml.status_code == 406
+    assert xml.json()["error"]["code"] == "not_acceptable"
+
+
+async def test_bad_requests_are_4xx_and_write_nothing(
+    client: httpx.AsyncClient, auth: Auth, migrated: ReportsSettings
+) -> None:
+    admin = auth("1", "admin")
+    cases: list[tuple[dict[str, Any], dict[str, str], int, str]] = [
+        (
+            {"kind": "weather", "start": "2026-01-01", "end": "2026-02-01"},
+            admin,
+            422,
+            "validation_error",
+        ),
+        (
+            {"kind": "sales", "start": "2026-02-01", "end": "2026-01-01"},
+            admin,
+            422,
+            "validation_error",
+        ),
+        (
+            {"kind": "sales", "start": "2020-01-01", "end": "2026-01-01"},
+            admin,
+            422,
+            "validation_error",
+        ),
+        (
+            {"kind": "sales", "start": "2026-01-01", "end": "2999-01-01"},
+            admin,
+            422,
+            "validation_error",
+        ),
+        (SALES, auth("5"), 403, "forbidden"),
+        (SALES, {}, 401, "unauthorized"),
+        (SALES, {"Authorization": "Bearer not-a-token"}, 401, "invalid_token"),
+    ]
+    for body, headers, status, code in cases:
+        response = await client.post("/reports", json=body, headers=headers)
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["error"]["code"] == code
+    assert (await client.get("/reports/not-a-uuid", headers=admin)).status_code == 422
+    missing = await client.get("/reports/00000000-0000-4000-8000-000000000000", headers=admin)
+    assert missing.status_code == 404
+    assert await count_jobs(migrated) == 0
+    assert await queued_messages() == []
+
+
+async def test_a_broker_outage_still_accepts_the_job(
+    clean_state: None, auth: Auth, migrated: ReportsSettings
+) -> None:
+    """Redis down: the job is committed as queued (the sweeper publishes it later)."""
+    settings = it_settings(celery_broker_url="redis://127.0.0.1:1/0", celery_publish_timeout=0.5)
+    async with LifespanManager(create_app(settings)) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://reports") as client:
+            response = await client.post("/reports", json=SALES, headers=auth("1", "admin"))
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
+    assert await count_jobs(migrated) == 1
