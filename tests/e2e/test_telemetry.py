@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.telemetry.receiver import OtlpReceiver, Span
 
@@ -31,9 +32,7 @@ def new_traceparent() -> tuple[str, str, str]:
 async def wait_for_trace(
     otlp: OtlpReceiver, trace_id: str, done: Callable[[list[Span]], bool]
 ) -> list[Span]:
-    return await asyncio.to_thread(
-        otlp.wait_for, lambda: otlp.trace(trace_id), done, timeout=20.0
-    )
+    return await asyncio.to_thread(otlp.wait_for, lambda: otlp.trace(trace_id), done, timeout=20.0)
 
 
 def named(spans: list[Span], *, service: str, kind: str) -> list[Span]:
@@ -132,9 +131,11 @@ async def test_red_pool_and_cache_metrics_arrive(
     )
     assert expected <= set(names)
     durations = otlp.metrics(
-        lambda m: m.service == "catalog"
-        and m.name == "http.server.request.duration"
-        and m.attributes.get("http.route") == "/products/{product_id}"
+        lambda m: (
+            m.service == "catalog"
+            and m.name == "http.server.request.duration"
+            and m.attributes.get("http.route") == "/products/{product_id}"
+        )
     )
     assert durations
     assert durations[-1].unit == "s"
@@ -146,3 +147,104 @@ async def test_red_pool_and_cache_metrics_arrive(
     assert {p.attributes["state"] for p in pool} == {"idle", "used"}
     cache = otlp.metrics(lambda m: m.name == "mercato.cache.requests")
     assert "hit" in {p.attributes["result"] for p in cache}
+
+
+def landed(service: str) -> bool:
+    return (ROOT / "services" / service / "src").is_dir()
+
+
+async def customer_token(gateway: httpx.AsyncClient) -> str:
+    email = f"otel-{secrets.token_hex(6)}@example.com"
+    password = secrets.token_urlsafe(16)
+    created = await gateway.post(
+        "/api/identity/users",
+        json={"email": email, "password": password, "display_name": "Telemetry test"},
+    )
+    assert created.status_code == 201, created.text
+    token = await gateway.post(
+        "/api/identity/token",
+        data={"grant_type": "password", "username": email, "password": password},
+    )
+    assert token.status_code == 200, token.text
+    return str(token.json()["access_token"])
+
+
+def is_http_client(span: Span) -> bool:
+    return span.kind == "CLIENT" and "http.request.method" in span.attributes
+
+
+@pytest.mark.skipif(not landed("orders"), reason="the orders service has not landed yet")
+async def test_order_request_is_one_trace_across_orders_and_catalog(
+    gateway: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    token = await customer_token(gateway)
+    product = (await gateway.get("/api/catalog/products", params={"limit": 1})).json()
+    product_id = product["items"][0]["id"]
+    traceparent, trace_id, parent_span_id = new_traceparent()
+    response = await gateway.post(
+        "/api/orders/orders",
+        json={"items": [{"product_id": product_id, "quantity": 1}]},
+        headers={"authorization": f"Bearer {token}", "traceparent": traceparent},
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["x-trace-id"] == trace_id
+
+    def complete(spans: list[Span]) -> bool:
+        services = {s.service for s in spans if s.kind == "SERVER"}
+        return {"orders", "catalog"} <= services and any(map(is_sql, spans))
+
+    spans = await wait_for_trace(otlp, trace_id, complete)
+    orders = server_span(spans, "orders")
+    assert orders.parent_span_id == parent_span_id
+    assert orders.name.startswith("POST /orders")
+    calls = [s for s in spans if s.service == "orders" and is_http_client(s)]
+    assert calls, [s.name for s in spans]
+    catalog_servers = named(spans, service="catalog", kind="SERVER")
+    assert catalog_servers
+    client_ids = {c.span_id for c in calls}
+    assert all(s.parent_span_id in client_ids for s in catalog_servers)
+    assert [s for s in spans if s.service == "orders" and is_sql(s)]
+    assert [s for s in spans if is_redis(s)]
+    span_ids = {s.span_id for s in spans}
+    assert all(s.parent_span_id in span_ids for s in spans if s is not orders)
+
+
+@pytest.mark.skipif(not landed("reports"), reason="the reports service has not landed yet")
+async def test_report_request_continues_into_the_celery_task_and_its_logs(
+    gateway: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    token = await customer_token(gateway)
+    traceparent, trace_id, parent_span_id = new_traceparent()
+    response = await gateway.post(
+        "/api/reports/reports",
+        json={"kind": "purchases", "start": "2026-01-01", "end": "2026-01-08"},
+        headers={"authorization": f"Bearer {token}", "traceparent": traceparent},
+    )
+    assert response.status_code == 202, response.text
+    assert response.headers["x-trace-id"] == trace_id
+
+    def published_and_run(spans: list[Span]) -> bool:
+        kinds = {s.kind for s in spans}
+        return {"PRODUCER", "CONSUMER"} <= kinds
+
+    spans = await wait_for_trace(otlp, trace_id, published_and_run)
+    reports = server_span(spans, "reports")
+    assert reports.parent_span_id == parent_span_id
+    (publish,) = [s for s in spans if s.kind == "PRODUCER"]
+    assert publish.service == "reports"
+    runs = [s for s in spans if s.kind == "CONSUMER"]
+    assert runs
+    assert runs[0].service == "worker"
+    assert runs[0].parent_span_id == publish.span_id
+    span_ids = {s.span_id for s in spans}
+    assert publish.parent_span_id in span_ids
+
+    logs = await asyncio.to_thread(
+        otlp.wait_for,
+        lambda: otlp.logs(lambda r: r.trace_id == trace_id and r.service == "worker"),
+        bool,
+        timeout=20.0,
+    )
+    assert logs
+    span_ids = {s.span_id for s in otlp.trace(trace_id)}
+    assert {r.span_id for r in logs} & span_ids

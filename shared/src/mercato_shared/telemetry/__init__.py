@@ -5,6 +5,7 @@
 * `instrumentation`: hooks for the app factory and the lifespan resources (SQL, HTTP client,
   pool gauges);
 * `pool`: `db.client.connection.count`;
+* `spans`: `annotate(**attributes)`, business attributes on the current span;
 * `celery` (import it only where Celery is installed): task spans and Celery metrics.
 """
 
@@ -14,8 +15,10 @@ from mercato_shared.telemetry.instrumentation import (
     instrument_http_client,
 )
 from mercato_shared.telemetry.setup import init_telemetry, telemetry_active, telemetry_enabled
+from mercato_shared.telemetry.spans import annotate
 
 __all__ = [
+    "annotate",
     "init_telemetry",
     "instrument_app",
     "instrument_engine",
