@@ -67,6 +67,13 @@ SERVICES: tuple[Service, ...] = (
         migrate="catalog.migrate",
         seed=("catalog.seed", "--count", "1000"),
     ),
+    Service(
+        "orders",
+        8003,
+        "orders.main:create_app",
+        migrate="orders.migrate",
+        seed=("orders.seed", "--count", "5000"),
+    ),
     # The simulated outside world: reached directly on its port, never through the gateway.
     Service("partners", 8090, "partners.main:create_app", routed=False),
     Service("checkout", 8004, "checkout.main:create_app"),
