@@ -1,0 +1,224 @@
+"""The resilience layer without I/O: deadline math, breaker transitions, retries, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from mercato_shared.resilience import (
+    BreakerRegistry,
+    BreakerState,
+    CallPolicy,
+    CircuitOpenError,
+    Deadline,
+    PartnerBreaker,
+    PartnerCaller,
+    classify,
+)
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def wall_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """purgatory times its recovery with `time.time()`; so does our effective state."""
+    clock = FakeClock()
+    monkeypatch.setattr("purgatory.domain.model.time.time", clock)
+    return clock
+
+
+def test_deadline_counts_down_and_caps_call_timeouts() -> None:
+    clock = FakeClock()
+    deadline = Deadline(0.8, clock=clock)
+    assert deadline.remaining() == pytest.approx(0.8)
+    assert deadline.cap(0.3) == pytest.approx(0.3)
+    clock.now += 0.6
+    assert deadline.cap(0.3) == pytest.approx(0.2)
+    assert deadline.remaining() > 0
+    clock.now += 1
+    assert deadline.remaining() == 0.0
+    assert deadline.expired is True
+    with pytest.raises(ValueError, match="negative"):
+        Deadline(-1)
+
+
+async def test_deadline_timeout_stops_a_slow_call() -> None:
+    deadline = Deadline(0.01)
+    with pytest.raises(TimeoutError):
+        async with deadline.timeout(10):
+            await asyncio.sleep(5)
+
+
+def state(breaker: PartnerBreaker) -> BreakerState:
+    """Read through a call, so a type checker does not narrow the state across awaits."""
+    return breaker.state
+
+
+def server_error() -> httpx.HTTPStatusError:
+    request = httpx.Request("GET", "http://partner/x")
+    return httpx.HTTPStatusError("boom", request=request, response=httpx.Response(503))
+
+
+async def test_breaker_opens_probes_once_and_closes(wall_clock: FakeClock) -> None:
+    registry = BreakerRegistry(failure_threshold=2, recovery_seconds=5)
+    await registry.start(["swift"])
+    breaker = await registry.get("swift")
+    for _ in range(2):
+        with pytest.raises(httpx.HTTPStatusError):
+            async with breaker.guard():
+                raise server_error()
+    assert state(breaker) is BreakerState.OPEN
+    with pytest.raises(CircuitOpenError):
+        async with breaker.guard():
+            pytest.fail("an open breaker must not run the call")
+
+    wall_clock.now += 6
+    assert state(breaker) is BreakerState.HALF_OPEN
+    probe_may_finish = asyncio.Event()
+
+    async def probe() -> None:
+        async with breaker.guard():
+            await probe_may_finish.wait()
+
+    task = asyncio.create_task(probe())
+    await asyncio.sleep(0)
+    assert breaker.rejects(), "only one half-open probe at a time"
+    with pytest.raises(CircuitOpenError):
+        async with breaker.guard():
+            pass
+    probe_may_finish.set()
+    await task
+    assert state(breaker) is BreakerState.CLOSED
+    assert registry.snapshot()["swift"]["state"] == "closed"
+
+
+async def test_a_failed_probe_reopens(wall_clock: FakeClock) -> None:
+    registry = BreakerRegistry(failure_threshold=1, recovery_seconds=5)
+    breaker = await registry.get("tax")
+    with pytest.raises(TimeoutError):
+        async with breaker.guard():
+            raise TimeoutError
+    wall_clock.now += 6
+    with pytest.raises(TimeoutError):
+        async with breaker.guard():
+            raise TimeoutError
+    assert state(breaker) is BreakerState.OPEN
+
+
+async def test_client_errors_do_not_count_against_the_partner() -> None:
+    registry = BreakerRegistry(failure_threshold=1, recovery_seconds=5)
+    breaker = await registry.get("fx")
+    request = httpx.Request("GET", "http://partner/x")
+    with pytest.raises(httpx.HTTPStatusError):
+        async with breaker.guard():
+            raise httpx.HTTPStatusError("bad", request=request, response=httpx.Response(422))
+    assert state(breaker) is BreakerState.CLOSED
+
+
+async def test_retries_only_idempotent_calls_on_partner_faults() -> None:
+    caller = PartnerCaller(
+        BreakerRegistry(failure_threshold=100, recovery_seconds=5),
+        CallPolicy(max_attempts=3, backoff_initial_seconds=0, backoff_jitter_seconds=0),
+    )
+    calls = 0
+
+    async def failing() -> None:
+        nonlocal calls
+        calls += 1
+        raise server_error()
+
+    with pytest.raises(httpx.HTTPStatusError):
+        await caller.call("p", failing, deadline=Deadline(5), idempotent=True)
+    assert calls == 3
+    calls = 0
+    with pytest.raises(httpx.HTTPStatusError):
+        await caller.call("p", failing, deadline=Deadline(5), idempotent=False)
+    assert calls == 1
+
+    async def bug() -> None:
+        nonlocal calls
+        calls += 1
+        raise ValueError
+
+    calls = 0
+    with pytest.raises(ValueError):  # noqa: PT011 - any non-partner error
+        await caller.call("p", bug, deadline=Deadline(5), idempotent=True)
+    assert calls == 1
+
+
+async def test_no_call_without_time_left_and_circuit_open_is_not_retried() -> None:
+    caller = PartnerCaller(
+        BreakerRegistry(failure_threshold=1, recovery_seconds=60),
+        CallPolicy(max_attempts=5, backoff_initial_seconds=0),
+    )
+    calls = 0
+
+    async def op() -> None:
+        nonlocal calls
+        calls += 1
+        raise TimeoutError
+
+    with pytest.raises(TimeoutError):
+        await caller.call("p", op, deadline=Deadline(0), idempotent=True)
+    assert calls == 0
+    with pytest.raises(CircuitOpenError):  # first attempt opens it, the retry is refused
+        await caller.call("p", op, deadline=Deadline(5), idempotent=True)
+    assert calls == 1
+
+
+async def test_metrics_show_breaker_state_and_call_outcomes() -> None:
+    reader = InMemoryMetricReader()
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    breakers = BreakerRegistry(failure_threshold=1, recovery_seconds=60, meter=meter)
+    caller = PartnerCaller(breakers, CallPolicy(max_attempts=1), meter=meter)
+    await caller.start(["swift", "tax"])
+
+    async def ok() -> int:
+        return 1
+
+    async def down() -> None:
+        raise server_error()
+
+    assert await caller.call("tax", ok, deadline=Deadline(1), idempotent=True) == 1
+    with pytest.raises(httpx.HTTPStatusError):
+        await caller.call("swift", down, deadline=Deadline(1), idempotent=True)
+    with pytest.raises(CircuitOpenError):
+        await caller.call("swift", down, deadline=Deadline(1), idempotent=True)
+
+    data = reader.get_metrics_data()
+    assert data is not None
+    points: dict[str, list[tuple[dict[str, object], object]]] = {}
+    for resource_metrics in data.resource_metrics:
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                points[metric.name] = [
+                    (dict(p.attributes or {}), getattr(p, "value", getattr(p, "count", None)))
+                    for p in metric.data.data_points
+                ]
+    states = {
+        str(attrs["partner"]): value for attrs, value in points["mercato.circuit_breaker.state"]
+    }
+    assert states == {"swift": 2, "tax": 0}
+    outcomes = {
+        (str(attrs["partner"]), str(attrs["outcome"]))
+        for attrs, _ in points["mercato.partner.request.duration"]
+    }
+    assert outcomes == {("tax", "ok"), ("swift", "error"), ("swift", "circuit_open")}
+
+
+def test_classify() -> None:
+    assert classify(None).value == "ok"
+    assert classify(TimeoutError()).value == "timeout"
+    assert classify(httpx.ReadTimeout("slow")).value == "timeout"
+    assert classify(server_error()).value == "error"
+    assert classify(CircuitOpenError("p")).value == "circuit_open"
