@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -68,6 +70,7 @@ class ReportJobRunner:
                 run_id,
                 lease_seconds=self.settings.report_lease_seconds,
                 max_attempts=self.settings.report_max_attempts,
+                worker=f"{socket.gethostname()}:{os.getpid()}",
             )
         if claim.outcome != "claimed" or claim.job is None:
             logger.info(

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False, server_default="queued"),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("run_id", sa.Uuid(), nullable=True),
+        sa.Column("worker", sa.String(128), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("cpu_seconds", sa.Float(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),

@@ -62,6 +62,8 @@ class ReportJob(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    # host:pid of the process running it: which worker to look at (or kill) for a stuck job.
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     cpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

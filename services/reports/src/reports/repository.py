@@ -57,7 +57,13 @@ class JobRepository:
         return await self._session.scalar(select(column).where(ReportResult.job_id == job_id))
 
     async def claim(
-        self, job_id: uuid.UUID, run_id: uuid.UUID, *, lease_seconds: float, max_attempts: int
+        self,
+        job_id: uuid.UUID,
+        run_id: uuid.UUID,
+        *,
+        lease_seconds: float,
+        max_attempts: int,
+        worker: str | None = None,
     ) -> Claim:
         """Take the job for this run, or say why not."""
         statement = (
@@ -74,6 +80,7 @@ class JobRepository:
             .values(
                 status="running",
                 run_id=run_id,
+                worker=worker,
                 attempts=ReportJob.attempts + 1,
                 started_at=func.now(),
                 heartbeat_at=func.now(),

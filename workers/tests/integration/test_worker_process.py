@@ -1,0 +1,244 @@
+"""Real Celery processes (prefork worker + beat) against the real Postgres and Redis.
+
+No accepted job is lost: not when the worker child running it is killed with SIGKILL, and not
+when Redis loses every queued message (FLUSHDB on this suite's database only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reports.queue import JobQueue, producer_app
+from reports.repository import JobRepository
+from workers.config import WorkerSettings
+
+from .conftest import IT_REDIS_URL
+
+Sessions = async_sessionmaker[AsyncSession]
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Proc:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        """Stop this process group (it is ours: started with its own session)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> Proc:
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return Proc(process, log)
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Token and orders-export stand-in: 1,200 orders, 12 pages of 100, 0.3 s per page."""
+    port = free_port()
+    env = os.environ | {"UPSTREAM_ORDERS": "1200", "UPSTREAM_PAGE_DELAY": "0.3"}
+    proc = start(
+        [
+            str(BIN / "uvicorn"),
+            "--app-dir",
+            str(HERE),
+            "upstream:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        env,
+        tmp_path_factory.mktemp("upstream") / "upstream.log",
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.stop()
+
+
+@pytest.fixture
+def celery_env(upstream: str, tmp_path: Path) -> dict[str, str]:
+    return os.environ | {
+        "DATABASE_PREFIX": "it_",
+        "REDIS_URL": IT_REDIS_URL,
+        "IDENTITY_URL": upstream,
+        "ORDERS_URL": upstream,
+        "ORDERS_PAGE_SIZE": "100",
+        "WORKER_CONCURRENCY": "1",
+        "REPORT_LEASE_SECONDS": "3",
+        "SWEEP_INTERVAL_SECONDS": "1",
+        "SWEEP_QUEUED_AFTER_SECONDS": "3",
+        "MERCATO_RUN_DIR": str(tmp_path),
+        "OTEL_SDK_DISABLED": "true",
+    }
+
+
+@pytest.fixture
+def celery(celery_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Proc]]:
+    """A prefork worker (one child) and the beat, each in its own process group."""
+    common = [str(BIN / "celery"), "-A", "workers.main"]
+    procs = {
+        "worker": start(
+            [
+                *common,
+                "worker",
+                "-Q",
+                "reports,periodic",
+                "--pool",
+                "prefork",
+                "-O",
+                "fair",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+            ],
+            celery_env,
+            tmp_path / "worker.log",
+        ),
+        "beat": start([*common, "beat", "--loglevel", "INFO"], celery_env, tmp_path / "beat.log"),
+    }
+    yield procs
+    for proc in procs.values():
+        proc.stop()
+
+
+async def submit(sessions: Sessions, settings: WorkerSettings, count: int) -> list[uuid.UUID]:
+    """What POST /reports does: commit the job as queued, then publish it."""
+    queue = JobQueue(producer_app(settings), timeout=5)
+    ids = []
+    for _ in range(count):
+        async with sessions() as session:
+            job = await JobRepository(session).create(
+                owner="1", kind="sales", start=date(2026, 1, 1), end=date(2026, 1, 31)
+            )
+        assert await queue.enqueue(job.id)
+        ids.append(job.id)
+    queue.close()
+    return ids
+
+
+async def jobs(sessions: Sessions, ids: list[uuid.UUID]) -> list[dict[str, object]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            text(
+                "SELECT j.id, j.status, j.attempts, j.worker, j.error, "
+                "(SELECT count(*) FROM report_results r WHERE r.job_id = j.id) AS results "
+                "FROM report_jobs j WHERE j.id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+async def wait_for(
+    sessions: Sessions, ids: list[uuid.UUID], status: str, within: float
+) -> list[dict[str, object]]:
+    deadline = time.monotonic() + within
+    while True:
+        rows = await jobs(sessions, ids)
+        if all(row["status"] == status for row in rows) or time.monotonic() > deadline:
+            return rows
+        await asyncio.sleep(0.25)
+
+
+def children(pid: int) -> set[int]:
+    raw = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(child) for child in raw.split()}
+
+
+async def test_a_worker_child_killed_mid_job_loses_nothing(
+    sessions: Sessions, migrated: WorkerSettings, celery: dict[str, Proc]
+) -> None:
+    [job_id] = await submit(sessions, migrated, 1)
+    [row] = await wait_for(sessions, [job_id], "running", within=60)
+    assert row["status"] == "running", celery["worker"].log.read_text()[-3000:]
+    pid = int(str(row["worker"]).rsplit(":", 1)[1])
+    assert pid in children(celery["worker"].process.pid)  # a prefork child of our worker
+    await asyncio.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+
+    [row] = await wait_for(sessions, [job_id], "succeeded", within=90)
+    assert row["status"] == "succeeded", celery["worker"].log.read_text()[-3000:]
+    assert row["results"] == 1
+    assert int(str(row["attempts"])) >= 2
+    assert int(str(row["worker"] or "x:0").rsplit(":", 1)[1]) != pid
+
+
+async def test_a_flushed_broker_loses_no_accepted_job(
+    sessions: Sessions, migrated: WorkerSettings, celery_env: dict[str, str], tmp_path: Path
+) -> None:
+    ids = await submit(sessions, migrated, 3)
+    redis = Redis.from_url(IT_REDIS_URL)
+    assert await redis.llen("reports") == 3
+    await redis.flushdb()  # this suite's Redis database only
+    await redis.aclose()
+    common = [str(BIN / "celery"), "-A", "workers.main"]
+    procs = [
+        start(
+            [
+                *common,
+                "worker",
+                "-Q",
+                "reports,periodic",
+                "--pool",
+                "prefork",
+                "-c",
+                "2",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            celery_env,
+            tmp_path / "worker.log",
+        ),
+        start([*common, "beat"], celery_env, tmp_path / "beat.log"),
+    ]
+    try:
+        rows = await wait_for(sessions, ids, "succeeded", within=120)
+    finally:
+        for proc in procs:
+            proc.stop()
+    assert [row["status"] for row in rows] == ["succeeded"] * 3, (
+        tmp_path / "worker.log"
+    ).read_text()[-3000:]
+    assert [row["results"] for row in rows] == [1, 1, 1]
