@@ -21,6 +21,7 @@ from kombu.entity import Queue
 
 from mercato_shared.logging import configure_logging
 from mercato_shared.telemetry import init_telemetry
+from mercato_shared.telemetry.celery import instrument_celery_metrics
 from reports.queue import GENERATE_TASK, PERIODIC_QUEUE, POPULAR_TASK, REPORTS_QUEUE, SWEEP_TASK
 from workers.config import WorkerSettings
 from workers.runtime import RuntimeHolder
@@ -89,7 +90,8 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
     def process_init(**_: Any) -> None:
         # In each prefork child: telemetry and the runtime are per process, never forked.
         configure_logging("worker", settings.log_level)
-        init_telemetry("worker")
+        if init_telemetry("worker"):
+            instrument_celery_metrics(app)
         holder.get()
 
     def process_shutdown(**_: Any) -> None:

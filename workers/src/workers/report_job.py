@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import httpx
-from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mercato_shared.telemetry import annotate
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
 from workers.errors import is_transient
@@ -78,9 +78,11 @@ class ReportJobRunner:
             )
             return claim.outcome
         job = claim.job
-        span = trace.get_current_span()
-        span.set_attribute("mercato.report.kind", job.kind)
-        span.set_attribute("mercato.report.attempt", job.attempts)
+        attributes: dict[str, str | int] = {
+            "mercato.report.kind": job.kind,
+            "mercato.report.attempt": job.attempts,
+        }
+        annotate(**attributes)
         limit = asyncio.timeout(self.settings.report_soft_time_limit)
         try:
             async with limit, self._heartbeat(job_id, run_id):
@@ -104,8 +106,9 @@ class ReportJobRunner:
                 cpu_seconds = time.process_time() - cpu_started
         except Exception as exc:
             return await self._failed(job_id, run_id, exc, timed_out=limit.expired())
-        span.set_attribute("mercato.report.orders", len(orders))
-        span.set_attribute("mercato.report.cpu_seconds", cpu_seconds)
+        annotate(
+            **{"mercato.report.orders": len(orders), "mercato.report.cpu_seconds": cpu_seconds}
+        )
         async with self.sessions() as session:
             stored = await JobRepository(session).complete(
                 job_id, body=body, csv=csv, cpu_seconds=cpu_seconds

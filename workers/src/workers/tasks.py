@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from celery import Celery
-from opentelemetry import trace
 
+from mercato_shared.telemetry import annotate
 from reports.queue import GENERATE_TASK, POPULAR_TASK, REPORTS_QUEUE, SWEEP_TASK
 from workers.config import WorkerSettings
 from workers.errors import TRANSIENT
@@ -30,9 +30,7 @@ def register_tasks(app: Celery, holder: RuntimeHolder, settings: WorkerSettings)
     )
     def generate_report(task: Any, job_id: str) -> str:
         """Run one report job; idempotent (a finished or busy job is left alone)."""
-        span = trace.get_current_span()
-        span.set_attribute("mercato.report.id", job_id)
-        span.set_attribute("mercato.report.delivery", task.request.retries)
+        annotate(**{"mercato.report.id": job_id, "mercato.report.retries": task.request.retries})
         runtime = holder.get()
         runner = ReportJobRunner(runtime.sessions, runtime.orders, settings)
         return runtime.run(runner.run(uuid.UUID(job_id)))
