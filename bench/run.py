@@ -105,13 +105,38 @@ def otlp_sink() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def service_pid(service: str, env: dict[str, str]) -> int | None:
+    """The pid supervisord gives for the service's program (one uvicorn worker)."""
+    conf = Path(env["MERCATO_RUN_DIR"]) / "supervisord.conf"
+    result = subprocess.run(  # noqa: S603 - fixed argv: supervisorctl of this environment
+        [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(conf), "pid", service],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    pid = result.stdout.strip()
+    return int(pid) if pid.isdigit() and pid != "0" else None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time the process has used so far (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def url_of(scenario: Scenario, offset: int) -> str:
     if scenario.target == "gateway":
         return f"http://127.0.0.1:{8080 + offset}/api/{scenario.service}{scenario.path}"
     return f"http://127.0.0.1:{SERVICE_PORTS[scenario.service] + offset}{scenario.path}"
 
 
-Row = tuple[Scenario, TelemetryConfig, wrk.WrkResult]
+Row = tuple[Scenario, TelemetryConfig, wrk.WrkResult, float]
 
 
 def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> list[Row]:
@@ -125,34 +150,50 @@ def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> lis
                 # A fresh supervisord: its programs inherit its environment, which
                 # `native up` on a running stack would not change.
                 native("down", base)
-                native("up", config_env(config, base, sink))
+                env = config_env(config, base, sink)
+                native("up", env)
                 for scenario in scenarios:
+                    pid = service_pid(scenario.service, env)
                     url = url_of(scenario, args.offset)
                     script = (
                         ROOT / "bench" / "scripts" / scenario.script if scenario.script else None
                     )
                     common = {"threads": args.threads, "connections": args.connections}
                     wrk.run(url, seconds=args.warmup, script=script, **common)
+                    before = cpu_seconds(pid)
                     result = wrk.run(url, seconds=args.seconds, script=script, **common)
-                    print(f"   {scenario.name}: {result.requests_per_second:.0f} req/s", flush=True)
-                    rows.append((scenario, config, result))
+                    cpu_us = (cpu_seconds(pid) - before) / max(result.requests, 1) * 1e6
+                    print(
+                        f"   {scenario.name}: {result.requests_per_second:.0f} req/s, "
+                        f"{cpu_us:.0f} us CPU/request in {scenario.service}",
+                        flush=True,
+                    )
+                    rows.append((scenario, config, result, cpu_us))
         finally:
             native("down", base)
     return rows
 
 
 def table(rows: Sequence[Row], baseline: str) -> str:
-    base = {s.name: r.requests_per_second for s, c, r in rows if c.name == baseline}
+    """req/s and its ratio to the baseline; CPU per request of the service and its ratio.
+
+    On a busy machine the CPU ratio is the steadier figure: throughput moves with whatever
+    else runs, the CPU one request costs the service much less.
+    """
+    base = {s.name: (r.requests_per_second, cpu) for s, c, r, cpu in rows if c.name == baseline}
     lines = [
-        "| scenario | telemetry | req/s | p50 ms | p99 ms | vs " + baseline + " | errors |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        f"| scenario | telemetry | req/s | vs {baseline} | p50 ms | p99 ms "
+        f"| service CPU us/req | CPU vs {baseline} | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for scenario, config, result in rows:
-        reference = base.get(scenario.name)
-        ratio = f"{result.requests_per_second / reference:.0%}" if reference else "n/a"
+    for scenario, config, result, cpu in rows:
+        ref_rps, ref_cpu = base.get(scenario.name, (0.0, 0.0))
+        ratio = f"{result.requests_per_second / ref_rps:.0%}" if ref_rps else "n/a"
+        cpu_ratio = f"{cpu / ref_cpu:.2f}x" if ref_cpu else "n/a"
         lines.append(
-            f"| {scenario.name} | {config.name} | {result.requests_per_second:.0f} | "
-            f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {ratio} | {result.errors} |"
+            f"| {scenario.name} | {config.name} | {result.requests_per_second:.0f} | {ratio} | "
+            f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {cpu:.0f} | {cpu_ratio} | "
+            f"{result.errors} |"
         )
     return "\n".join(lines)
 

@@ -12,7 +12,8 @@ variable is unset:
 
 * sampler: `parentbased_traceidratio` with ratio `DEFAULT_SAMPLING_RATIO` (the SDK's default
   is to sample everything; see `bench/README.md` for what each setting costs);
-* metric export interval: 15 s (the SDK's 60 s leaves Grafana's `rate()` panels empty).
+* metric export interval: 15 s (the SDK's 60 s leaves Grafana's `rate()` panels empty);
+* `OTEL_SEMCONV_STABILITY_OPT_IN=http`: the stable HTTP attribute names on client spans.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def init_telemetry(service_name: str) -> bool:
         return True
     if not telemetry_enabled():
         return False
+    # Stable HTTP semantic conventions (`http.request.method`, `url.full`, ...) on the
+    # library instrumentations' client spans, as the collector's span metrics expect.
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = build_resource(service_name)
 
     tracer_provider = TracerProvider(resource=resource, sampler=default_sampler())
