@@ -59,6 +59,10 @@ test-integration: ## Integration tests against the real Postgres and Redis
 test-e2e: ## End-to-end tests through the gateway of a native stack started for them
 	@$(RUN) pytest -m e2e
 
+.PHONY: bench
+bench: ## Throughput and CPU per request, telemetry off vs default vs always_on (own stack, ~5 min)
+	@$(RUN) python -m bench
+
 .PHONY: lint
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
