@@ -46,6 +46,11 @@ def stack_env() -> dict[str, str]:
             "ENVIRONMENT": "test",
             "GATEWAY_RATE_LIMIT": "2000",
             "GATEWAY_RATE_BURST": "4000",
+            # Report jobs whose message was lost or whose worker died are recovered within
+            # seconds, so test_reports can flush Redis and kill a worker child quickly.
+            "SWEEP_INTERVAL_SECONDS": "2",
+            "SWEEP_QUEUED_AFTER_SECONDS": "15",
+            "REPORT_LEASE_SECONDS": "6",
         }
     )
     return env
