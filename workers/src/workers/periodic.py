@@ -24,7 +24,7 @@ from reports.repository import JobRepository
 from workers.config import WorkerSettings
 from workers.report_job import OrderSource
 
-POPULAR_KEY = "catalog:popular"
+POPULAR_KEY = "catalog:popular"  # also in catalog.api.POPULAR_KEY, which reads it
 
 logger = logging.getLogger("mercato.workers.periodic")
 

@@ -68,9 +68,9 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> Proc:
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Token and orders-export stand-in: 1,200 orders, 12 pages of 100, 0.3 s per page."""
+    """Token and orders-export stand-in: 800 orders, 8 pages of 100, 0.25 s per page."""
     port = free_port()
-    env = os.environ | {"UPSTREAM_ORDERS": "1200", "UPSTREAM_PAGE_DELAY": "0.3"}
+    env = os.environ | {"UPSTREAM_ORDERS": "800", "UPSTREAM_PAGE_DELAY": "0.25"}
     proc = start(
         [
             str(BIN / "uvicorn"),

@@ -62,3 +62,8 @@ class ProductPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+class PopularProduct(BaseModel):
+    product_id: int
+    units: int = Field(description="Units sold over the ranking's window.")
