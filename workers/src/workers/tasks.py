@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -41,7 +42,10 @@ def register_tasks(app: Celery, holder: RuntimeHolder, settings: WorkerSettings)
         runtime = holder.get()
 
         async def enqueue(job_id: uuid.UUID) -> None:
-            app.send_task(GENERATE_TASK, args=[str(job_id)], queue=REPORTS_QUEUE)
+            # kombu publishes synchronously: keep the loop (and its heartbeats) free.
+            await asyncio.to_thread(
+                app.send_task, GENERATE_TASK, args=[str(job_id)], queue=REPORTS_QUEUE
+            )
 
         return runtime.run(sweep(runtime.sessions, settings, enqueue))
 
