@@ -43,22 +43,8 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
     Scenario("product read, gateway", "catalog", "/products/7", "gateway"),
 )
 
-CONFIGS: tuple[TelemetryConfig, ...] = (
+CONFIGS: Final[tuple[TelemetryConfig, ...]] = (
     TelemetryConfig("off", exports=False),
     TelemetryConfig("default"),
     TelemetryConfig("always_on", {"OTEL_TRACES_SAMPLER": "always_on"}),
-)
-
-# TEMPORARY: FastAPI's native telemetry, for the measurement that chose the server middleware.
-CONFIGS = (
-    *CONFIGS,
-    TelemetryConfig("native", {"MERCATO_HTTP_SERVER_TELEMETRY": "native"}),
-    TelemetryConfig(
-        "native_always_on",
-        {"MERCATO_HTTP_SERVER_TELEMETRY": "native", "OTEL_TRACES_SAMPLER": "always_on"},
-    ),
-    TelemetryConfig(
-        "native_lean_always_on",
-        {"MERCATO_HTTP_SERVER_TELEMETRY": "native-lean", "OTEL_TRACES_SAMPLER": "always_on"},
-    ),
 )

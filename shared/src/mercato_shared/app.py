@@ -15,7 +15,7 @@ from mercato_shared.middleware import RequestContextMiddleware
 from mercato_shared.resources import Resources, open_resources
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import init_telemetry, instrument_app
-from mercato_shared.telemetry.instrumentation import fastapi_telemetry_config
+from mercato_shared.telemetry.instrumentation import FASTAPI_NATIVE_TELEMETRY_OFF
 
 ServiceLifespan = Callable[[Resources], AbstractAsyncContextManager[Mapping[str, Any]]]
 
@@ -58,7 +58,7 @@ def create_app(
         version="0.1.0",
         lifespan=app_lifespan,
         responses=ERROR_RESPONSES,
-        telemetry=fastapi_telemetry_config(),  # type: ignore[arg-type]
+        telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)

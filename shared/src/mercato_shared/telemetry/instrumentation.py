@@ -7,12 +7,10 @@ own `ServerTelemetryMiddleware` (see its docstring for why).
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import httpx
 import opentelemetry.instrumentation.sqlalchemy as sqlalchemy_instrumentation
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
@@ -24,17 +22,19 @@ from mercato_shared.telemetry.pool import observe_pool
 from mercato_shared.telemetry.server import ServerTelemetryMiddleware
 from mercato_shared.telemetry.setup import telemetry_active
 
+# FastAPI's own OpenTelemetry support switches itself on whenever SDK providers are
+# installed; ServerTelemetryMiddleware does its job (see server.py for the measurements).
+FASTAPI_NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
 
 def instrument_app(app: FastAPI) -> None:
     """Add the server span/metric middleware as the outermost user middleware.
 
     It must wrap `RequestContextMiddleware`, so that the error bodies and the `X-Trace-Id`
-    header that middleware writes see the request's span.
+    header that middleware writes see the request's span. Build the app with
+    `FastAPI(telemetry=FASTAPI_NATIVE_TELEMETRY_OFF)`, or every request gets two server spans.
     """
-    if (
-        telemetry_active()
-        and os.environ.get("MERCATO_HTTP_SERVER_TELEMETRY", "mercato") == "mercato"
-    ):
+    if telemetry_active():
         app.add_middleware(ServerTelemetryMiddleware)
 
 
@@ -65,13 +65,3 @@ def instrument_http_client(client: httpx.AsyncClient) -> None:
     """HTTP client spans that also inject `traceparent`, so the callee joins the trace."""
     if telemetry_active():
         HTTPXClientInstrumentor.instrument_client(client)
-
-
-def fastapi_telemetry_config() -> dict[str, Any]:
-    """TEMPORARY (measurement): which server instrumentation to use."""
-    mode = os.environ.get("MERCATO_HTTP_SERVER_TELEMETRY", "mercato")
-    if mode == "native":
-        return {}
-    if mode == "native-lean":
-        return {"operation_spans": False, "logs": False}
-    return {"tracing": False, "metrics": False, "logs": False}
