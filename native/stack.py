@@ -218,14 +218,9 @@ def gateway_values(stack: Stack) -> dict[str, str]:
         "GATEWAY_RATE_BURST": stack.env.get("GATEWAY_RATE_BURST", "200"),
         "GATEWAY_MAX_BODY": stack.env.get("GATEWAY_MAX_BODY", "1m"),
     }
-    for name, default in (
-        ("identity", 8001),
-        ("catalog", 8002),
-        ("orders", 8003),
-        ("checkout", 8004),
-        ("reports", 8005),
-    ):
-        values[f"{name.upper()}_UPSTREAM"] = f"127.0.0.1:{stack.port(name, default)}"
+    for service in SERVICES:
+        if service.routed:
+            values[f"{service.name.upper()}_UPSTREAM"] = f"127.0.0.1:{stack.service_port(service)}"
     return values
 
 
