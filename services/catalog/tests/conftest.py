@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from redis.asyncio import Redis
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from catalog.config import CatalogSettings
 from catalog.main import create_app
 from catalog.migrate import MIGRATIONS
 from mercato_shared.migrations import migrate
+from tests.helpers import app_client as serve
+from tests.helpers import flush_redis, truncate
 
 IT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -36,22 +35,13 @@ def migrated() -> CatalogSettings:
 
 @pytest.fixture
 async def clean_state(migrated: CatalogSettings) -> None:
-    engine = create_async_engine(migrated.database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE products RESTART IDENTITY"))
-    await engine.dispose()
-    redis = Redis.from_url(IT_REDIS_URL)
-    await redis.flushdb()
-    await redis.aclose()
+    await truncate(migrated.database_url, "products, reservations")
+    await flush_redis(IT_REDIS_URL)
 
 
-@asynccontextmanager
-async def app_client(settings: CatalogSettings) -> AsyncIterator[httpx.AsyncClient]:
+def app_client(settings: CatalogSettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     """An httpx client talking to a catalog app (lifespan and all) in this process."""
-    async with LifespanManager(create_app(settings)) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as client:
-            yield client
+    return serve(create_app(settings), "http://catalog")
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from identity.config import IdentitySettings
 from identity.main import create_app
 from identity.migrate import MIGRATIONS
 from mercato_shared.migrations import migrate
+from tests.helpers import app_client as serve
+from tests.helpers import truncate
 
 
 def it_settings(**overrides: Any) -> IdentitySettings:
@@ -31,15 +30,10 @@ def migrated() -> IdentitySettings:
 
 @pytest.fixture
 async def clean_state(migrated: IdentitySettings) -> None:
-    engine = create_async_engine(migrated.database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE users, refresh_tokens RESTART IDENTITY"))
-    await engine.dispose()
+    await truncate(migrated.database_url, "users, refresh_tokens")
 
 
 @pytest.fixture
 async def client(clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(create_app(it_settings())) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
-            yield c
+    async with serve(create_app(it_settings()), "http://identity") as c:
+        yield c

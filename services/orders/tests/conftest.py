@@ -9,10 +9,8 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from redis.asyncio import Redis
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from catalog.config import CatalogSettings
 from catalog.main import create_app as create_catalog
@@ -26,6 +24,8 @@ from orders.config import OrdersSettings
 from orders.deps import get_catalog_client
 from orders.main import create_app
 from orders.migrate import MIGRATIONS
+from tests.helpers import app_client as serve
+from tests.helpers import flush_redis, truncate
 
 IT_REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -48,30 +48,19 @@ def migrated() -> OrdersSettings:
     return settings
 
 
-async def truncate(url: str, tables: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await engine.dispose()
-
-
 @pytest.fixture
 async def clean_state(migrated: OrdersSettings) -> None:
     await truncate(migrated.database_url, "orders, order_items, idempotency_keys")
     catalog_url = CatalogSettings(database_prefix="it_").database_url
     await truncate(catalog_url, "products, reservations")
-    redis = Redis.from_url(IT_REDIS_URL)
-    await redis.flushdb()
-    await redis.aclose()
+    await flush_redis(IT_REDIS_URL)
 
 
 @pytest.fixture
 async def catalog(clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
     app = create_catalog(CatalogSettings(database_prefix="it_", redis_url=IT_REDIS_URL))
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as c:
-            yield c
+    async with serve(app, "http://catalog") as c:
+        yield c
 
 
 @pytest.fixture
@@ -90,10 +79,8 @@ async def client(catalog: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]
         catalog_client = CatalogClient(upstream, ServiceTokens(upstream, settings), settings)
         app = create_app(settings)
         app.dependency_overrides[get_catalog_client] = lambda: catalog_client
-        async with LifespanManager(app) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://orders") as c:
-                yield c
+        async with serve(app, "http://orders") as c:
+            yield c
 
 
 @pytest.fixture

@@ -7,10 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from redis.asyncio import Redis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from identity.config import IdentitySettings
 from identity.tokens import mint_access_token
@@ -18,6 +14,8 @@ from mercato_shared.migrations import migrate
 from reports.config import ReportsSettings
 from reports.main import create_app
 from reports.migrate import MIGRATIONS
+from tests.helpers import app_client as serve
+from tests.helpers import flush_redis, truncate
 
 IT_REDIS_URL = "redis://127.0.0.1:6379/9"
 
@@ -40,21 +38,14 @@ def migrated() -> ReportsSettings:
 
 @pytest.fixture
 async def clean_state(migrated: ReportsSettings) -> None:
-    engine = create_async_engine(migrated.database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE report_jobs CASCADE"))
-    await engine.dispose()
-    redis = Redis.from_url(IT_REDIS_URL)
-    await redis.flushdb()
-    await redis.aclose()
+    await truncate(migrated.database_url, "report_jobs")
+    await flush_redis(IT_REDIS_URL)
 
 
 @pytest.fixture
 async def client(clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(create_app(it_settings())) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reports") as c:
-            yield c
+    async with serve(create_app(it_settings()), "http://reports") as c:
+        yield c
 
 
 @pytest.fixture

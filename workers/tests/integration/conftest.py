@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.db import create_engine, create_session_factory
 from mercato_shared.migrations import migrate
 from reports.migrate import MIGRATIONS
+from tests.helpers import flush_redis, truncate
 from workers.config import WorkerSettings
 
 IT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -37,12 +36,9 @@ def migrated() -> WorkerSettings:
 
 @pytest.fixture
 async def engine(migrated: WorkerSettings) -> AsyncIterator[AsyncEngine]:
+    await truncate(migrated.database_url, "report_jobs")
+    await flush_redis(IT_REDIS_URL)
     engine = create_engine(migrated)
-    async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE report_jobs CASCADE"))
-    redis = Redis.from_url(IT_REDIS_URL)
-    await redis.flushdb()
-    await redis.aclose()
     yield engine
     await engine.dispose()
 
