@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.telemetry.receiver import OtlpReceiver, Span
+from tests.telemetry.receiver import MetricPoint, OtlpReceiver, Span
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +33,15 @@ async def wait_for_trace(
     otlp: OtlpReceiver, trace_id: str, done: Callable[[list[Span]], bool]
 ) -> list[Span]:
     return await asyncio.to_thread(otlp.wait_for, lambda: otlp.trace(trace_id), done, timeout=20.0)
+
+
+async def wait_for_metric(
+    otlp: OtlpReceiver, name: str, done: Callable[[list[MetricPoint]], bool]
+) -> list[MetricPoint]:
+    """Points of one metric, polled until `done` holds on them (or the bound passes)."""
+    return await asyncio.to_thread(
+        otlp.wait_for, lambda: otlp.metrics(lambda m: m.name == name), done, timeout=20.0
+    )
 
 
 def named(spans: list[Span], *, service: str, kind: str) -> list[Span]:
@@ -145,7 +154,11 @@ async def test_red_pool_and_cache_metrics_arrive(
     assert any(point.exemplar_trace_ids for point in durations)
     pool = otlp.metrics(lambda m: m.name == "db.client.connection.count")
     assert {p.attributes["state"] for p in pool} == {"idle", "used"}
-    cache = otlp.metrics(lambda m: m.name == "mercato.cache.requests")
+    cache = await wait_for_metric(
+        otlp,
+        "mercato.cache.requests",
+        lambda got: any(p.attributes["result"] == "hit" for p in got),
+    )
     assert "hit" in {p.attributes["result"] for p in cache}
 
 
@@ -248,3 +261,59 @@ async def test_report_request_continues_into_the_celery_task_and_its_logs(
     assert logs
     span_ids = {s.span_id for s in otlp.trace(trace_id)}
     assert {r.span_id for r in logs} & span_ids
+
+    celery = {"mercato.celery.task.duration", "mercato.celery.queue.depth"}
+    names = await asyncio.to_thread(
+        otlp.wait_for,
+        lambda: [m.name for m in otlp.metrics(lambda m: m.service == "worker")],
+        lambda got: celery <= set(got),
+        timeout=20.0,
+    )
+    assert celery <= set(names)
+    durations = await wait_for_metric(
+        otlp,
+        "mercato.celery.task.duration",
+        lambda got: any(p.attributes.get("task") == "reports.generate" for p in got),
+    )
+    assert "reports.generate" in {p.attributes.get("task") for p in durations}
+    assert {
+        p.attributes.get("queue")
+        for p in otlp.metrics(lambda m: m.name == "mercato.celery.queue.depth")
+    } >= {"reports"}
+
+
+@pytest.mark.skipif(not landed("checkout"), reason="the checkout service has not landed yet")
+async def test_checkout_quote_trace_and_partner_metrics(
+    gateway: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    product = (await gateway.get("/api/catalog/products", params={"limit": 1})).json()
+    body = {
+        "items": [{"product_id": product["items"][0]["id"], "quantity": 1}],
+        "destination": {"country": "FR", "postal_code": "75001"},
+        "currency": "USD",
+    }
+    traceparent, trace_id, _ = new_traceparent()
+    response = await gateway.post(
+        "/api/checkout/quote", json=body, headers={"traceparent": traceparent}
+    )
+    assert response.status_code == 200, response.text
+
+    def fanned_out(spans: list[Span]) -> bool:
+        return "partners" in {s.service for s in spans if s.kind == "SERVER"}
+
+    spans = await wait_for_trace(otlp, trace_id, fanned_out)
+    checkout = server_span(spans, "checkout")
+    partner_servers = named(spans, service="partners", kind="SERVER")
+    assert partner_servers
+    client_ids = {s.span_id for s in spans if s.service == "checkout" and is_http_client(s)}
+    assert all(s.parent_span_id in client_ids for s in partner_servers)
+    assert checkout.attributes["http.response.status_code"] == 200
+
+    expected = {"mercato.partner.request.duration", "mercato.circuit_breaker.state"}
+    names = await asyncio.to_thread(
+        otlp.wait_for,
+        lambda: [m.name for m in otlp.metrics(lambda m: m.service == "checkout")],
+        lambda got: expected <= set(got),
+        timeout=20.0,
+    )
+    assert expected <= set(names)
