@@ -84,8 +84,9 @@ def init_telemetry(service_name: str) -> bool:
     """Install the tracer, meter and logger providers once per process.
 
     Call it in every process that does work: the app factory does it for services; Celery
-    workers call it in `worker_process_init` (and then `instrument_celery`). Returns whether
-    telemetry is active. Safe to call twice.
+    workers call it in `worker_process_init` (task spans and task metrics follow by
+    themselves; `celery.instrument_celery_metrics(app)` adds the queue depth). Returns
+    whether telemetry is active. Safe to call twice.
     """
     if telemetry_active():
         return True
