@@ -338,18 +338,19 @@ def wait_ready(stack: Stack, timeout: float) -> None:
 
 
 def up(stack: Stack, *, timeout: float) -> None:
+    if supervisord_pid(stack) is not None:
+        # Programs inherit supervisord's environment, so a changed `.env` or variable only
+        # takes effect in a new supervisord: `up` on a running stack restarts it.
+        print("Mercato is running; restarting it with the current configuration")
+        down(stack)
     stack.logs.mkdir(parents=True, exist_ok=True)
     check_dependencies(stack)
     prepare_databases(stack)
     write_gateway_config(stack)
     stack.conf.write_text(supervisord_config(stack))
-    if supervisord_pid(stack) is None:
-        subprocess.run(
-            [str(BIN / "supervisord"), "-c", str(stack.conf)], cwd=ROOT, env=stack.env, check=True
-        )
-    else:
-        supervisorctl(stack, "update")
-        supervisorctl(stack, "restart", "all")
+    subprocess.run(
+        [str(BIN / "supervisord"), "-c", str(stack.conf)], cwd=ROOT, env=stack.env, check=True
+    )
     wait_ready(stack, timeout)
     url = stack.gateway_url()
     print(f"\nMercato is up (supervisord pid {supervisord_pid(stack)}, run dir {stack.run_dir})")
