@@ -12,14 +12,14 @@ from mercato_shared.cache import Cache
 from mercato_shared.deps import SessionDep
 
 
-def get_product_cache(request: Request) -> Cache:
+async def get_product_cache(request: Request) -> Cache:
     return cast(Cache, request.state.product_cache)
 
 
 CacheDep = Annotated[Cache, Depends(get_product_cache)]
 
 
-def get_catalog_service(session: SessionDep, cache: CacheDep) -> CatalogService:
+async def get_catalog_service(session: SessionDep, cache: CacheDep) -> CatalogService:
     return CatalogService(ProductRepository(session), cache)
 
 

@@ -34,7 +34,7 @@ router = APIRouter(
 )
 
 
-def get_reservations(session: SessionDep, cache: CacheDep) -> ReservationService:
+async def get_reservations(session: SessionDep, cache: CacheDep) -> ReservationService:
     return ReservationService(session, cache)
 
 

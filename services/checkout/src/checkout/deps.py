@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from checkout.service import QuoteService
 
 
-def get_quote_service(request: Request) -> QuoteService:
+async def get_quote_service(request: Request) -> QuoteService:
     return cast(QuoteService, request.state.quote_service)
 
 

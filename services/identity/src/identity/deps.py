@@ -12,11 +12,11 @@ from identity.service import IdentityService
 from mercato_shared.deps import ResourcesDep, SessionDep
 
 
-def get_passwords(request: Request) -> Passwords:
+async def get_passwords(request: Request) -> Passwords:
     return cast(Passwords, request.state.passwords)
 
 
-def get_settings(resources: ResourcesDep) -> IdentitySettings:
+async def get_settings(resources: ResourcesDep) -> IdentitySettings:
     return cast(IdentitySettings, resources.settings)
 
 
@@ -24,7 +24,7 @@ PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 SettingsDep = Annotated[IdentitySettings, Depends(get_settings)]
 
 
-def get_identity_service(
+async def get_identity_service(
     session: SessionDep, passwords: PasswordsDep, settings: SettingsDep
 ) -> IdentityService:
     return IdentityService(session, passwords, settings)

@@ -13,11 +13,11 @@ from orders.clients import CatalogClient
 from orders.service import OrderService
 
 
-def get_catalog_client(request: Request) -> CatalogClient:
+async def get_catalog_client(request: Request) -> CatalogClient:
     return cast(CatalogClient, request.state.catalog)
 
 
-def get_order_service(
+async def get_order_service(
     session: SessionDep, catalog: Annotated[CatalogClient, Depends(get_catalog_client)]
 ) -> OrderService:
     return OrderService(session, catalog)

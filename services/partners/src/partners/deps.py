@@ -11,14 +11,14 @@ from mercato_shared.errors import ForbiddenError
 from partners.faults import FaultBoard
 
 
-def get_fault_board(request: Request) -> FaultBoard:
+async def get_fault_board(request: Request) -> FaultBoard:
     return cast(FaultBoard, request.state.fault_board)
 
 
 FaultBoardDep = Annotated[FaultBoard, Depends(get_fault_board)]
 
 
-def require_loopback(request: Request) -> None:
+async def require_loopback(request: Request) -> None:
     """Admin endpoints answer only callers on this machine (loopback addresses)."""
     host = request.client.host if request.client else ""
     try:

@@ -12,14 +12,14 @@ from reports.repository import JobRepository
 from reports.service import ReportsService
 
 
-def get_job_queue(request: Request) -> JobQueue:
+async def get_job_queue(request: Request) -> JobQueue:
     return cast(JobQueue, request.state.job_queue)
 
 
 JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 
 
-def get_reports_service(session: SessionDep, queue: JobQueueDep) -> ReportsService:
+async def get_reports_service(session: SessionDep, queue: JobQueueDep) -> ReportsService:
     return ReportsService(JobRepository(session), queue)
 
 
