@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, TypeVar, cast
 
 from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -18,6 +21,27 @@ T = TypeVar("T")
 logger = logging.getLogger("mercato.cache")
 _CACHE_ERRORS: Final = (RedisError, OSError, TimeoutError)
 _WARN_EVERY_SECONDS: Final = 5.0
+
+
+# Lookups by (cache name, result) in this process. The hot path adds to a plain integer;
+# the SDK reads the totals only when it exports (an SDK `Counter.add` per lookup, with its
+# attribute hashing and locking, cost more than the lookup's own bookkeeping).
+_LOOKUPS: Counter[tuple[str, str]] = Counter()
+
+
+def _observe_lookups(_: CallbackOptions) -> Iterable[Observation]:
+    for (name, result), count in list(_LOOKUPS.items()):
+        yield Observation(count, {"cache.name": name, "result": result})
+
+
+@functools.cache
+def _register_lookup_counter() -> None:
+    """Create the `mercato.cache.requests` instrument once per process."""
+    metrics.get_meter("mercato.cache").create_observable_counter(
+        "mercato.cache.requests",
+        callbacks=[_observe_lookups],
+        description="Cache lookups by result (hit, miss, error).",
+    )
 
 
 class Cache:
@@ -41,9 +65,7 @@ class Cache:
         self._ttl = ttl_seconds
         self._inflight: dict[str, asyncio.Task[bytes | None]] = {}
         self._last_warning = 0.0
-        self._requests = metrics.get_meter("mercato.cache").create_counter(
-            "mercato.cache.requests", description="Cache lookups by result (hit, miss, error)."
-        )
+        _register_lookup_counter()
 
     def key(self, key: str) -> str:
         return f"{self._namespace}:{key}"
@@ -117,7 +139,7 @@ class Cache:
             del self._inflight[full_key]
 
     def _record(self, result: str) -> None:
-        self._requests.add(1, {"cache.name": self._namespace, "result": result})
+        _LOOKUPS[self._namespace, result] += 1
 
     def _warn(self, message: str, exc: BaseException) -> None:
         now = time.monotonic()
