@@ -38,6 +38,17 @@ def free_port() -> int:
         return port
 
 
+def wait_for_port(port: int, timeout: float = 10) -> None:
+    """Return once something accepts TCP connections on 127.0.0.1:`port` (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 @dataclass
 class OwnRedis:
     """A private redis-server on its own port, for tests that break the cache."""
@@ -67,12 +78,6 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         stdout=subprocess.DEVNULL,
     )
     server = OwnRedis(port, process)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_for_port(port)
     yield server
     server.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conftest import free_port, wait_for_port
+from native.stack import WORKERS
 from reports.queue import JobQueue, producer_app
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
@@ -33,13 +34,6 @@ from .conftest import IT_REDIS_URL
 Sessions = async_sessionmaker[AsyncSession]
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -85,13 +79,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env,
         tmp_path_factory.mktemp("upstream") / "upstream.log",
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_for_port(port, timeout=20)
     yield f"http://127.0.0.1:{port}"
     proc.stop()
 
@@ -116,27 +104,14 @@ def celery_env(upstream: str, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def celery(celery_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Proc]]:
     """A prefork worker (one child) and the beat, each in its own process group."""
-    common = [str(BIN / "celery"), "-A", "workers.main"]
+    # The very command lines the native stack runs (and compose mirrors).
     procs = {
-        "worker": start(
-            [
-                *common,
-                "worker",
-                "-Q",
-                "reports,periodic",
-                "--pool",
-                "prefork",
-                "-O",
-                "fair",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel",
-                "INFO",
-            ],
+        worker.name: start(
+            [str(BIN / worker.argv[0]), *worker.argv[1:]],
             celery_env,
-            tmp_path / "worker.log",
-        ),
-        "beat": start([*common, "beat", "--loglevel", "INFO"], celery_env, tmp_path / "beat.log"),
+            tmp_path / f"{worker.name}.log",
+        )
+        for worker in WORKERS
     }
     yield procs
     for proc in procs.values():
