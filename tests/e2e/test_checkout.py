@@ -86,17 +86,19 @@ async def test_breaker_opens_then_recovers(
     gateway: httpx.AsyncClient, partners: PartnersAdmin
 ) -> None:
     await partners.fault("carrier-swift", outage=True)
-    product = random.randint(1, 1000)
+    # Carrier quotes are cached for 30 s by parcel (destination, weight, items): a quantity
+    # no other test uses gives a parcel no cached 'ok' answer can stand in for.
+    product, quantity = random.randint(1, 1000), random.randint(200, 999)
     statuses = []
     for _ in range(10):
-        body = (await quote(gateway, cart((product, 1)))).json()
+        body = (await quote(gateway, cart((product, quantity)))).json()
         statuses.append(body["sources"]["carrier-swift"]["status"])
         if statuses[-1] == "circuit_open":
             break
     assert statuses[-1] == "circuit_open", statuses
     reached = await partners.requests("carrier-swift")
     for _ in range(3):
-        body = (await quote(gateway, cart((product, 1)))).json()
+        body = (await quote(gateway, cart((product, quantity)))).json()
         assert body["sources"]["carrier-swift"]["status"] == "circuit_open"
         assert body["partial"] is True
     assert await partners.requests("carrier-swift") == reached, "an open breaker calls nobody"
@@ -106,7 +108,7 @@ async def test_breaker_opens_then_recovers(
     await partners.fault("carrier-swift")  # the outage ends
     recovered = False
     for _ in range(40):  # bounded: BREAKER_RECOVERY_SECONDS (5 s) plus slack
-        body = (await quote(gateway, cart((product, 1)))).json()
+        body = (await quote(gateway, cart((product, quantity)))).json()
         if body["sources"]["carrier-swift"]["status"] == "ok":
             recovered = True
             break

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Currency = Literal["EUR", "USD", "GBP"]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
@@ -30,7 +30,7 @@ class ProductCreate(BaseModel):
 
 
 class ProductUpdate(BaseModel):
-    """A partial update: only the fields present change."""
+    """A partial update: only the fields present change; none of them may be null."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,6 +40,14 @@ class ProductUpdate(BaseModel):
     currency: Currency | None = None
     stock: Stock | None = None
     category: Category | None = None
+
+    @model_validator(mode="after")
+    def _no_explicit_nulls(self) -> ProductUpdate:
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            msg = f"must not be null: {', '.join(nulls)}"
+            raise ValueError(msg)
+        return self
 
 
 class ProductOut(BaseModel):

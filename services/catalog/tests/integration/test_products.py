@@ -182,3 +182,16 @@ async def test_reads_survive_redis_going_away_and_readyz_reports_it(
 
         page = await client.get("/products")
         assert page.status_code == 200
+
+
+async def test_null_fields_in_a_patch_are_422_and_change_nothing(
+    client: httpx.AsyncClient, product: Payload
+) -> None:
+    created = await create(client, product, "KIT-0007")
+    response = await client.patch(
+        f"/products/{created['id']}", json={"name": None, "price": None}, headers=ADMIN
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+    unchanged = (await client.get(f"/products/{created['id']}")).json()
+    assert (unchanged["name"], unchanged["price"]) == (created["name"], created["price"])

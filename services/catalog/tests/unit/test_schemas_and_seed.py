@@ -37,6 +37,12 @@ def test_out_of_range_input_is_rejected(overrides: dict[str, object]) -> None:
         ProductCreate.model_validate(valid(**overrides))
 
 
+@pytest.mark.parametrize("body", [{"name": None}, {"price": None, "stock": 3}])
+def test_update_refuses_explicit_nulls(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match="must not be null"):
+        ProductUpdate.model_validate(body)
+
+
 def test_update_keeps_only_what_was_sent() -> None:
     assert ProductUpdate.model_validate({"stock": 4}).model_dump(exclude_unset=True) == {"stock": 4}
 
