@@ -172,6 +172,20 @@ async def test_attempts_are_bounded(sessions: Sessions) -> None:
     assert row["error"] == "gave up after 2 attempts"
 
 
+async def test_a_duplicate_on_the_last_attempt_leaves_the_live_run_alone(
+    sessions: Sessions,
+) -> None:
+    job_id = await new_job(sessions)
+    run_id = uuid.uuid4()
+    async with sessions() as session:
+        claim = await JobRepository(session).claim(job_id, run_id, lease_seconds=30, max_attempts=1)
+    assert claim.outcome == "claimed"  # the first and last attempt, alive and heart-beating
+    duplicate = runner(sessions, ListSource(ORDERS), report_max_attempts=1)
+    assert await duplicate.run(job_id) == "busy"
+    row = await job_row(sessions, job_id)
+    assert (row["status"], row["attempts"]) == ("running", 1)
+
+
 async def test_purchases_cover_only_the_owners_orders(sessions: Sessions) -> None:
     job_id = await new_job(sessions, kind="purchases", owner="2")
     assert await runner(sessions, ListSource(ORDERS)).run(job_id) == "succeeded"

@@ -98,6 +98,11 @@ class JobRepository:
             return Claim("missing")
         if current.status in ("succeeded", "failed"):
             return Claim("finished", current)
+        if current.status == "running":
+            # Another run holds the job (a duplicate delivery). Even on its last attempt it
+            # is not ours to fail: a dead run's job goes back to `queued` by the sweeper, and
+            # the next claim then finds it exhausted.
+            return Claim("busy", current)
         if current.attempts >= max_attempts:
             await self.fail(job_id, None, f"gave up after {current.attempts} attempts")
             return Claim("exhausted", current)
