@@ -222,3 +222,43 @@ def test_classify() -> None:
     assert classify(httpx.ReadTimeout("slow")).value == "timeout"
     assert classify(server_error()).value == "error"
     assert classify(CircuitOpenError("p")).value == "circuit_open"
+
+
+async def test_a_call_cut_by_the_request_budget_does_not_count_against_the_partner() -> None:
+    breakers = BreakerRegistry(failure_threshold=1, recovery_seconds=60)
+    await breakers.start(["p"])
+    caller = PartnerCaller(breakers, CallPolicy(max_attempts=1))
+
+    async def slow() -> int:
+        await asyncio.sleep(5)
+        return 1
+
+    # The partner's own timeout is 1 s, but only 20 ms of the request's budget are left.
+    with pytest.raises(TimeoutError):
+        await caller.call("p", slow, deadline=Deadline(0.02), idempotent=True, timeout_seconds=1.0)
+    assert (await breakers.get("p")).state is BreakerState.CLOSED
+
+    # With its whole own timeout (20 ms) used up, the same partner is at fault: one failure
+    # reaches the threshold of 1 and opens the breaker.
+    with pytest.raises(TimeoutError):
+        await caller.call("p", slow, deadline=Deadline(5), idempotent=True, timeout_seconds=0.02)
+    assert (await breakers.get("p")).state is BreakerState.OPEN
+
+
+async def test_a_caller_that_goes_away_does_not_count_against_the_partner() -> None:
+    breakers = BreakerRegistry(failure_threshold=1, recovery_seconds=60)
+    await breakers.start(["p"])
+    caller = PartnerCaller(breakers, CallPolicy(max_attempts=1))
+
+    async def slow() -> int:
+        await asyncio.sleep(5)
+        return 1
+
+    task = asyncio.create_task(
+        caller.call("p", slow, deadline=Deadline(5), idempotent=True, timeout_seconds=1.0)
+    )
+    await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await breakers.get("p")).state is BreakerState.CLOSED

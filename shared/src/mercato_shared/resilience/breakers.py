@@ -18,6 +18,8 @@ Two things purgatory does not do, added here:
 
 from __future__ import annotations
 
+import asyncio
+
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -49,6 +51,9 @@ def _not_a_fault(exc: BaseException) -> bool:
 # Errors that end a call without counting against the partner (purgatory's "exclude" list):
 # a 4xx answer is the caller's mistake. Timeouts, transport errors and 5xx count.
 EXCLUDE: ExcludeType = [(httpx.HTTPStatusError, _not_a_fault)]
+
+
+_TIMER_SLACK = 0.005  # seconds
 
 
 class PartnerBreaker:
@@ -92,13 +97,20 @@ class PartnerBreaker:
         }
 
     @asynccontextmanager
-    async def guard(self) -> AsyncIterator[None]:
-        """Run the body under the breaker; raise `CircuitOpenError` instead when it is open."""
+    async def guard(self, *, fault_after: float | None = None) -> AsyncIterator[None]:
+        """Run the body under the breaker; raise `CircuitOpenError` instead when it is open.
+
+        A cancellation (the body cut short by a timeout around it, or the caller going away)
+        counts against the partner only when the partner had its whole own timeout,
+        `fault_after` seconds: a call cut short by the request's remaining budget, or by a
+        client that left, says nothing about the partner and is not counted at all.
+        """
         if self.rejects():
             raise CircuitOpenError(self.name)
         probe = self.state is BreakerState.HALF_OPEN
         if probe:
             self._probe_in_flight = True
+        started = time.monotonic()
         try:
             try:
                 await self._breaker.__aenter__()
@@ -106,6 +118,14 @@ class PartnerBreaker:
                 raise CircuitOpenError(self.name) from exc
             try:
                 yield
+            except asyncio.CancelledError:
+                elapsed = time.monotonic() - started
+                # The timeout was armed just before this guard was entered: allow that gap.
+                timed_out = fault_after is not None and elapsed >= fault_after - _TIMER_SLACK
+                if timed_out:
+                    slow = TimeoutError(f"{self.name} did not answer within {fault_after:.3f} s")
+                    await self._breaker.__aexit__(TimeoutError, slow, None)
+                raise
             except BaseException as exc:
                 await self._breaker.__aexit__(type(exc), exc, exc.__traceback__)
                 raise

@@ -134,7 +134,10 @@ class PartnerCaller:
         try:
             if breaker.rejects():
                 raise CircuitOpenError(partner)
-            async with deadline.timeout(seconds), slots, breaker.guard():
+            # The partner is blamed for a timeout only when it had its whole own timeout,
+            # not when the request's remaining budget was shorter.
+            fault_after = seconds if deadline.cap(seconds) >= seconds else None
+            async with deadline.timeout(seconds), slots, breaker.guard(fault_after=fault_after):
                 return await operation()
         except BaseException as exc:
             error = exc
