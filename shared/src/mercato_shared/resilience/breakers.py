@@ -19,7 +19,6 @@ Two things purgatory does not do, added here:
 from __future__ import annotations
 
 import asyncio
-
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
