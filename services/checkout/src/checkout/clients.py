@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Annotated, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from checkout.money import MINOR_UNITS
 from mercato_shared.cache import Cache
 from mercato_shared.resilience import Deadline, PartnerCaller
 
@@ -39,21 +41,34 @@ class Product(BaseModel):
     category: str
 
 
+# Partners are outside systems: their answers are validated like user input. An answer
+# that does not fit (a currency we cannot add up, a zero rate) fails the source as `error`,
+# so it becomes a partial quote or a 503, never a 500 or a wrong total.
+
+
 class CarrierQuote(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     carrier: str
     service_level: str
-    price: Decimal
-    currency: str
-    estimated_days: int
+    price: Annotated[Decimal, Field(ge=0, le=Decimal("100000"))]
+    currency: Literal["EUR"]  # shipping is added to the EUR total as it is
+    estimated_days: Annotated[int, Field(ge=0, le=365)]
 
 
 class FxRates(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    base: str
-    rates: dict[str, Decimal]
+    base: Literal["EUR"]
+    rates: dict[str, Annotated[Decimal, Field(gt=0)]]
+
+    @model_validator(mode="after")
+    def _every_supported_currency(self) -> FxRates:
+        missing = sorted(set(MINOR_UNITS) - set(self.rates) - {self.base})
+        if missing:
+            msg = f"no rate for {', '.join(missing)}"
+            raise ValueError(msg)
+        return self
 
 
 class TaxRate(BaseModel):
