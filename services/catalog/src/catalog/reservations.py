@@ -115,6 +115,11 @@ class ReservationService:
                 return
             lines = sorted(reservation.lines, key=lambda line: int(line["product_id"]))
             ids = [int(line["product_id"]) for line in lines]
+            # The same lock order as `reserve`, so a release and a reservation of the same
+            # products never wait on each other in a cycle (a deadlock).
+            await self._session.execute(
+                select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
+            )
             await self._session.execute(
                 _GIVE_BACK, {"ids": ids, "quantities": [int(line["quantity"]) for line in lines]}
             )
