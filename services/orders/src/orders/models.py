@@ -71,4 +71,6 @@ class IdempotencyKey(Base):
         ForeignKey("orders.id", ondelete="CASCADE"), nullable=True
     )
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The catalog reservation this claim uses; a claim taken over reuses it (see repository).
+    reservation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -18,6 +18,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato_shared.errors import AppError, DependencyUnavailableError, NotFoundError
@@ -49,12 +50,16 @@ class OrderService:
         self, user_id: int, body: OrderCreate, idempotency_key: str | None
     ) -> tuple[OrderOut, int]:
         """The order and the HTTP status to answer with (201, or the stored one on replay)."""
+        reservation_id = uuid.uuid4()
         if idempotency_key is not None:
             claimed = await self._orders.claim_key(user_id, idempotency_key, body.fingerprint())
-            if not claimed:
+            if claimed is None:
                 return await self._replay(user_id, idempotency_key, body)
+            reservation_id = claimed
         try:
-            return await self._reserve_and_write(user_id, body, idempotency_key), 201
+            return await self._reserve_and_write(
+                user_id, body, idempotency_key, reservation_id
+            ), 201
         except BaseException:
             await self._session.rollback()
             if idempotency_key is not None:
@@ -62,9 +67,12 @@ class OrderService:
             raise
 
     async def _reserve_and_write(
-        self, user_id: int, body: OrderCreate, idempotency_key: str | None
+        self,
+        user_id: int,
+        body: OrderCreate,
+        idempotency_key: str | None,
+        reservation_id: uuid.UUID,
     ) -> OrderOut:
-        reservation_id = uuid.uuid4()
         lines = [(item.product_id, item.quantity) for item in body.items]
         try:
             reservation = await self._catalog.reserve(reservation_id, lines)
@@ -84,6 +92,11 @@ class OrderService:
                 lines=_priced(reservation),
                 idempotency_key=idempotency_key,
             )
+        except IntegrityError:
+            # Another request already wrote an order with this reservation (it outlived its
+            # claim, which this one took over): the stock is that order's, so keep it.
+            await self._session.rollback()
+            raise IdempotencyKeyInProgressError from None
         except BaseException:
             await self._compensate(reservation_id)
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from identity.config import IdentitySettings
 from identity.tokens import mint_access_token
 from orders.config import OrdersSettings
+from orders.schemas import OrderCreate
 
 
 def bearer(user_id: int, role: str = "customer") -> dict[str, str]:
@@ -107,6 +109,61 @@ async def test_concurrent_duplicates_with_one_key_create_one_order(
     assert {r.status_code for r in responses} <= {201, 409}
     assert await count(migrated, "orders") == 1
     assert (await catalog.get(f"/products/{kettle}")).json()["stock"] == 9
+
+
+async def test_a_claim_left_by_a_dead_request_is_taken_over_without_taking_stock_twice(
+    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+) -> None:
+    """A request claimed its key, reserved stock in catalog, then its process died."""
+    kettle = await make_product(catalog, "KIT-O010", stock=10)
+    body = OrderCreate.model_validate(order((kettle, 2)))
+    reservation_id = uuid.uuid4()
+    reserved = await catalog.post(
+        "/reservations",
+        json={"id": str(reservation_id), "lines": [{"product_id": kettle, "quantity": 2}]},
+        headers=service_token(),
+    )
+    assert reserved.status_code == 201, reserved.text
+    engine = create_async_engine(migrated.database_url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, reservation_id, "
+                "created_at) VALUES (7, 'crashed-1', :hash, :rid, now() - interval '10 minutes')"
+            ),
+            {"hash": body.fingerprint(), "rid": reservation_id},
+        )
+    await engine.dispose()
+
+    headers = CUSTOMER | {"Idempotency-Key": "crashed-1"}
+    retried = await client.post("/orders", json=order((kettle, 2)), headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert await count(migrated, "orders") == 1
+    assert (await catalog.get(f"/products/{kettle}")).json()["stock"] == 8, "taken once"
+    replayed = await client.post("/orders", json=order((kettle, 2)), headers=headers)
+    assert replayed.json()["id"] == retried.json()["id"]
+
+
+async def test_a_fresh_claim_in_progress_is_409(
+    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+) -> None:
+    kettle = await make_product(catalog, "KIT-O011", stock=10)
+    body = OrderCreate.model_validate(order((kettle, 1)))
+    engine = create_async_engine(migrated.database_url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, reservation_id) "
+                "VALUES (7, 'running-1', :hash, :rid)"
+            ),
+            {"hash": body.fingerprint(), "rid": uuid.uuid4()},
+        )
+    await engine.dispose()
+    headers = CUSTOMER | {"Idempotency-Key": "running-1"}
+    response = await client.post("/orders", json=order((kettle, 1)), headers=headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_key_in_progress"
+    assert await count(migrated, "orders") == 0
 
 
 async def test_parallel_orders_never_oversell(
