@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from tests.telemetry.receiver import OtlpReceiver
 
@@ -81,6 +82,8 @@ def otlp() -> Iterator[OtlpReceiver]:
 def stack(otlp: OtlpReceiver) -> Iterator[E2EStack]:
     env = {**stack_env(), **telemetry_env(otlp.endpoint)}
     gateway = f"http://127.0.0.1:{8080 + int(env['MERCATO_PORT_OFFSET'])}"
+    # A run starts from an empty cache and broker: its own Redis database, never another's.
+    redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).flushdb()
     try:
         native("up", env)
         yield E2EStack(gateway=gateway, env=env, run_dir=Path(env["MERCATO_RUN_DIR"]))
