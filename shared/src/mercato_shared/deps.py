@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
-import httpx
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,10 +40,5 @@ async def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 
-async def get_http_client(resources: ResourcesDep) -> httpx.AsyncClient:
-    return resources.http
-
-
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
-HttpClientDep = Annotated[httpx.AsyncClient, Depends(get_http_client)]

@@ -13,7 +13,6 @@ the same transaction as the status change, and only while the job is not finishe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -178,14 +177,6 @@ class JobRepository:
         )
         await self._session.commit()
         return result.scalar_one_or_none() is not None
-
-    async def mark_enqueued(self, job_ids: Sequence[uuid.UUID]) -> None:
-        await self._session.execute(
-            update(ReportJob)
-            .where(ReportJob.id.in_(job_ids), ReportJob.status == "queued")
-            .values(enqueued_at=func.now())
-        )
-        await self._session.commit()
 
     async def take_stuck(
         self, *, queued_for: float, lease_seconds: float, limit: int
