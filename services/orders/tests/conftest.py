@@ -19,8 +19,8 @@ from identity.config import IdentitySettings
 from identity.main import create_app as create_identity
 from identity.migrate import MIGRATIONS as IDENTITY_MIGRATIONS
 from mercato_shared.migrations import migrate
-from orders.clients import CatalogClient, ServiceTokens
-from orders.config import OrdersSettings
+from orders.clients import CatalogClient
+from orders.config import OrdersSettings, service_tokens
 from orders.deps import get_catalog_client
 from orders.main import create_app
 from orders.migrate import MIGRATIONS
@@ -76,7 +76,7 @@ async def client(catalog: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]
             }
         ) as upstream,
     ):
-        catalog_client = CatalogClient(upstream, ServiceTokens(upstream, settings), settings)
+        catalog_client = CatalogClient(upstream, service_tokens(upstream, settings), settings)
         app = create_app(settings)
         app.dependency_overrides[get_catalog_client] = lambda: catalog_client
         async with serve(app, "http://orders") as c:

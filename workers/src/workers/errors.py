@@ -6,6 +6,8 @@ import httpx
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from mercato_shared.service_tokens import TokenUnavailableError
+
 
 class TransientError(Exception):
     """A dependency failed in a way that may pass (5xx, overload); retry with backoff."""
@@ -22,6 +24,8 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 def is_transient(exc: Exception) -> bool:
+    if isinstance(exc, TokenUnavailableError):
+        return exc.transient
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, TRANSIENT)

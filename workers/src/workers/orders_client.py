@@ -15,10 +15,10 @@ import httpx
 import stamina
 from pydantic import BaseModel, field_validator
 
+from mercato_shared.service_tokens import ServiceTokens
 from workers.config import WorkerSettings
 from workers.errors import TransientError, is_transient
 from workers.sales_report import Order, OrderLine, to_cents
-from workers.service_token import ServiceTokens
 
 
 class ExportItem(BaseModel):
@@ -94,14 +94,14 @@ class OrdersClient:
 
     @stamina.retry(on=is_transient, attempts=4, wait_initial=0.2, wait_max=5.0)
     async def _page(self, params: dict[str, str]) -> ExportPage:
-        token = await self._tokens.token()
+        token = await self._tokens.get()
         response = await self._http.get(
             f"{self._settings.orders_url}/orders/export",
             params=params,
             headers={"Authorization": f"Bearer {token}"},
         )
         if response.status_code == 401:
-            self._tokens.invalidate()
+            self._tokens.forget()
             raise TransientError("orders refused the service token; fetching a new one")
         if response.status_code >= 500 or response.status_code == 429:
             raise TransientError(f"orders answered {response.status_code}")

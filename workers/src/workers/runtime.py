@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mercato_shared.db import create_engine, create_session_factory
 from mercato_shared.http import create_http_client
 from mercato_shared.resources import create_redis
+from mercato_shared.service_tokens import ServiceTokens
 from mercato_shared.telemetry import instrument_engine, instrument_http_client
 from workers.config import WorkerSettings
 from workers.orders_client import OrdersClient
-from workers.service_token import ServiceTokens
 
 T = TypeVar("T")
 
@@ -37,7 +37,14 @@ class Runtime:
         self.http: httpx.AsyncClient = create_http_client(settings)
         instrument_http_client(self.http)
         self.redis: Redis = create_redis(settings)
-        self.orders = OrdersClient(self.http, ServiceTokens(self.http, settings), settings)
+        tokens = ServiceTokens(
+            self.http,
+            identity_url=settings.identity_url,
+            client_id=settings.reports_client_id,
+            client_secret=settings.reports_client_secret,
+            timeout=settings.http_timeout,
+        )
+        self.orders = OrdersClient(self.http, tokens, settings)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._runner.run(coroutine)

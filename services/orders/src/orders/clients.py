@@ -1,4 +1,4 @@
-"""Typed clients for orders' calls to identity (its own service token) and catalog (stock).
+"""Orders' typed catalog client (stock reservations), authenticated with its service token.
 
 Every call has a deadline (`CATALOG_TIMEOUT`). Only idempotent calls are retried, with
 jittered backoff (stamina), on transport errors and 502/503/504: the reservation POST is
@@ -10,8 +10,6 @@ through with their codes. Nothing here turns into a 500.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -22,11 +20,11 @@ import stamina
 from pydantic import BaseModel, ValidationError
 
 from mercato_shared.errors import DependencyUnavailableError
+from mercato_shared.service_tokens import ServiceTokens
 from orders.config import OrdersSettings
 from orders.errors import OutOfStockError, UnknownProductError
 
 _RETRY_STATUSES: Final = frozenset({502, 503, 504})
-_TOKEN_MARGIN_SECONDS: Final = 60.0
 
 
 class ReservedLine(BaseModel):
@@ -44,51 +42,6 @@ class Reservation(BaseModel):
 
 class _RetryableStatusError(Exception):
     """A 502/503/504 worth another attempt."""
-
-
-class ServiceTokens:
-    """Orders' own access token (client_credentials), fetched once and reused until near
-    expiry; concurrent requests share one fetch."""
-
-    def __init__(self, http: httpx.AsyncClient, settings: OrdersSettings) -> None:
-        self._http = http
-        self._settings = settings
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> str:
-        if self._token and time.monotonic() < self._expires_at:
-            return self._token
-        async with self._lock:
-            if self._token and time.monotonic() < self._expires_at:
-                return self._token
-            self._token, lifetime = await self._fetch()
-            self._expires_at = time.monotonic() + max(lifetime - _TOKEN_MARGIN_SECONDS, 1.0)
-            return self._token
-
-    def forget(self) -> None:
-        self._token = None
-
-    async def _fetch(self) -> tuple[str, float]:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self._settings.orders_client_id,
-            "client_secret": self._settings.orders_client_secret,
-        }
-        try:
-            response = await self._http.post(
-                f"{self._settings.identity_url}/token",
-                data=form,
-                timeout=self._settings.catalog_timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise DependencyUnavailableError("The identity service is unavailable.") from exc
-        if response.status_code != 200:
-            msg = "Orders could not authenticate to the identity service."
-            raise DependencyUnavailableError(msg)
-        body = response.json()
-        return str(body["access_token"]), float(body["expires_in"])
 
 
 class CatalogClient:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
+import httpx
 from pydantic import Field, PositiveFloat, model_validator
 
+from mercato_shared.service_tokens import ServiceTokens
 from mercato_shared.settings import BaseServiceSettings
 
 DEV_CLIENT_SECRET: Final = "orders-dev-secret"  # noqa: S105 - refused in production
@@ -28,3 +30,14 @@ class OrdersSettings(BaseServiceSettings):
             msg = "ORDERS_CLIENT_SECRET is the development default; set a real one"
             raise ValueError(msg)
         return self
+
+
+def service_tokens(http: httpx.AsyncClient, settings: OrdersSettings) -> ServiceTokens:
+    """Orders' own token for calling catalog (client credentials against identity)."""
+    return ServiceTokens(
+        http,
+        identity_url=settings.identity_url,
+        client_id=settings.orders_client_id,
+        client_secret=settings.orders_client_secret,
+        timeout=settings.catalog_timeout,
+    )
