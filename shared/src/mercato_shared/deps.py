@@ -13,7 +13,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato_shared.resources import Resources
 
@@ -25,11 +25,19 @@ async def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+async def get_sessions(resources: ResourcesDep) -> async_sessionmaker[AsyncSession]:
+    """The session factory, for work that opens its own sessions (e.g. a shared cache load)."""
     if resources.sessions is None:
         msg = "this service has no database"
         raise RuntimeError(msg)
-    async with resources.sessions() as session:
+    return resources.sessions
+
+
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+
+
+async def get_session(sessions: SessionsDep) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
         yield session
 
 

@@ -6,10 +6,9 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from catalog.repository import ProductRepository
 from catalog.service import CatalogService
 from mercato_shared.cache import Cache
-from mercato_shared.deps import SessionDep
+from mercato_shared.deps import SessionsDep
 
 
 async def get_product_cache(request: Request) -> Cache:
@@ -19,8 +18,8 @@ async def get_product_cache(request: Request) -> Cache:
 CacheDep = Annotated[Cache, Depends(get_product_cache)]
 
 
-async def get_catalog_service(session: SessionDep, cache: CacheDep) -> CatalogService:
-    return CatalogService(ProductRepository(session), cache)
+async def get_catalog_service(sessions: SessionsDep, cache: CacheDep) -> CatalogService:
+    return CatalogService(sessions, cache)
 
 
 CatalogServiceDep = Annotated[CatalogService, Depends(get_catalog_service)]
