@@ -103,6 +103,14 @@ async def test_one_server_span_named_by_route_template(traced: Traced) -> None:
     assert int(flags, 16) & 0x01  # sampled
 
 
+async def test_unknown_methods_are_one_name_not_a_series_each(traced: Traced) -> None:
+    await traced.client.request("BREW", "/items/7")
+    (span,) = traced.spans.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["http.request.method"] == "_OTHER"
+    assert not span.name.startswith("BREW")
+
+
 async def test_continues_the_callers_traceparent(traced: Traced) -> None:
     trace_id, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     response = await traced.client.get(

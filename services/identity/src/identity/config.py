@@ -57,6 +57,11 @@ class IdentitySettings(BaseServiceSettings):
             if not client_id or len(secret) < 16:
                 msg = "SERVICE_CLIENTS must be id:secret pairs with secrets of 16+ characters"
                 raise ValueError(msg)
+            if client_id.isdigit():
+                # A token's `sub` is a user id for people; an all-digit client id would pass
+                # for one (GET /me, report ownership).
+                msg = f"SERVICE_CLIENTS: client id {client_id!r} must not be all digits"
+                raise ValueError(msg)
         return value
 
     @model_validator(mode="after")

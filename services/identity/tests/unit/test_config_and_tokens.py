@@ -71,6 +71,8 @@ def test_client_secrets_are_checked() -> None:
     assert not settings.client_secret_matches("ghost", "reports-dev-secret")
     with pytest.raises(ValidationError, match="SERVICE_CLIENTS"):
         IdentitySettings(service_clients="reports:short")
+    with pytest.raises(ValidationError, match="all digits"):
+        IdentitySettings(service_clients="5:" + "s" * 16)
 
 
 def test_refresh_tokens_are_random_and_stored_hashed() -> None:

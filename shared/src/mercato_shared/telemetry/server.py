@@ -61,6 +61,11 @@ DURATION_BUCKETS: Final = (
 _PROPAGATION_HEADERS: Final = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
 
+KNOWN_METHODS: Final = frozenset(
+    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
+)
+
+
 def route_template(scope: Scope) -> str | None:
     """The matched route's path template (`/products/{product_id}`), if routing matched."""
     route = scope.get("route")
@@ -101,7 +106,9 @@ class ServerTelemetryMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        method: str = scope["method"]
+        # Semantic conventions: an unknown method is "_OTHER", so clients cannot mint
+        # span names and metric series at will.
+        method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
         span = self._tracer.start_span(method, context=_parent_context(scope), kind=SpanKind.SERVER)
         token = context.attach(trace.set_span_in_context(span))
         span_context = span.get_span_context()
