@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mercato_shared.db import create_engine, create_session_factory
 from mercato_shared.http import create_http_client
 from mercato_shared.settings import BaseServiceSettings
-from mercato_shared.telemetry import instrument_engine, instrument_http_client
+from mercato_shared.telemetry import instrument_engine, instrument_http_client, instrument_redis
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +26,16 @@ class Resources:
 
 
 def create_redis(settings: BaseServiceSettings) -> Redis:
-    """A pooled Redis client whose every call is bounded by `REDIS_TIMEOUT`."""
-    return Redis.from_url(
+    """A pooled Redis client whose every call is bounded by `REDIS_TIMEOUT`, traced."""
+    client = Redis.from_url(
         settings.redis_url,
         socket_timeout=settings.redis_timeout,
         socket_connect_timeout=settings.redis_timeout,
         health_check_interval=30,
         max_connections=50,
     )
+    instrument_redis(client)
+    return client
 
 
 @asynccontextmanager

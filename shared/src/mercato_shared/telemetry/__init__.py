@@ -4,6 +4,7 @@
 * `server`: the HTTP server span + `http.server.request.duration` middleware;
 * `instrumentation`: hooks for the app factory and the lifespan resources (SQL, HTTP client,
   pool gauges);
+* `redis`: Redis client spans, only inside a sampled trace;
 * `pool`: `db.client.connection.count`;
 * `spans`: `annotate(**attributes)`, business attributes on the current span;
 * `celery` (import it only where Celery is installed): task spans and Celery metrics.
@@ -14,15 +15,18 @@ from mercato_shared.telemetry.instrumentation import (
     instrument_engine,
     instrument_http_client,
 )
+from mercato_shared.telemetry.redis import instrument_redis
 from mercato_shared.telemetry.setup import init_telemetry, telemetry_active, telemetry_enabled
-from mercato_shared.telemetry.spans import annotate
+from mercato_shared.telemetry.spans import AttributeValue, annotate
 
 __all__ = [
+    "AttributeValue",
     "annotate",
     "init_telemetry",
     "instrument_app",
     "instrument_engine",
     "instrument_http_client",
+    "instrument_redis",
     "telemetry_active",
     "telemetry_enabled",
 ]

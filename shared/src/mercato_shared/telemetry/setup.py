@@ -30,7 +30,6 @@ from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
-from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -112,9 +111,8 @@ def init_telemetry(service_name: str) -> bool:
     set_logger_provider(logger_provider)
     logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
 
-    # Redis has no per-client hook: the instrumentor patches the client class once.
-    # SQLAlchemy is instrumented per engine (`instrument_engine`).
-    RedisInstrumentor().instrument()
+    # SQL, Redis and HTTP clients are instrumented per client by the lifespan that owns
+    # them (`instrument_engine`, `instrument_redis`, `instrument_http_client`).
     if importlib.util.find_spec("celery") is not None:
         from mercato_shared.telemetry.celery import instrument_celery_process  # noqa: PLC0415
 
