@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
+from mercato_shared.gc_tuning import tune_gc
 from mercato_shared.logging import configure_logging
 from mercato_shared.middleware import RequestContextMiddleware
 from mercato_shared.resources import Resources, open_resources
@@ -37,7 +38,8 @@ def create_app(
 
     The lifespan opens the process's resources (engine and pool, Redis client, shared HTTP
     client) and exposes them as request state; `lifespan` adds the service's own state
-    (caches, typed clients) built from those resources.
+    (caches, typed clients) built from those resources. Once everything has started, the
+    startup heap is frozen for the garbage collector (`mercato_shared.gc_tuning`).
     """
     configure_logging(settings.service_name, settings.log_level)
     init_telemetry(settings.service_name)
@@ -47,9 +49,11 @@ def create_app(
         async with open_resources(settings, database=database, redis=redis) as resources:
             state: dict[str, Any] = {"resources": resources}
             if lifespan is None:
+                tune_gc(settings.gc_gen0_threshold)
                 yield state
                 return
             async with lifespan(resources) as extra:
+                tune_gc(settings.gc_gen0_threshold)
                 yield state | dict(extra)
 
     app = FastAPI(

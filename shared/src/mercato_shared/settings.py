@@ -45,6 +45,9 @@ class BaseServiceSettings(BaseSettings):
     http_timeout: PositiveFloat = 5.0
     http_connect_timeout: PositiveFloat = 1.0
 
+    # Applied once the process has started (mercato_shared.gc_tuning); 0 keeps Python's 700.
+    gc_gen0_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
+
     # Access tokens are verified locally by every service (mercato_shared.auth).
     jwt_public_key: str = Field(
         default=DEV_JWT_PUBLIC_KEY,

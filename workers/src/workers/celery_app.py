@@ -19,6 +19,7 @@ from typing import Any
 from celery import Celery, signals
 from kombu.entity import Queue
 
+from mercato_shared.gc_tuning import tune_gc
 from mercato_shared.logging import configure_logging
 from mercato_shared.telemetry import init_telemetry
 from mercato_shared.telemetry.celery import instrument_celery_metrics
@@ -93,6 +94,7 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
         if init_telemetry("worker"):
             instrument_celery_metrics(app)
         holder.get()
+        tune_gc(settings.gc_gen0_threshold)
 
     def process_shutdown(**_: Any) -> None:
         holder.close()
