@@ -230,6 +230,10 @@ async def test_order_request_is_one_trace_across_orders_and_catalog(
     assert [s for s in spans if is_redis(s)]
     span_ids = {s.span_id for s in spans}
     assert all(s.parent_span_id in span_ids for s in spans if s is not orders)
+    order = response.json()
+    assert orders.attributes["mercato.order.id"] == order["id"]
+    assert orders.attributes["mercato.order.lines"] == 1
+    assert orders.attributes["mercato.order.replayed"] is False
 
 
 @pytest.mark.skipif(not landed("reports"), reason="the reports service has not landed yet")
@@ -271,6 +275,15 @@ async def test_report_request_continues_into_the_celery_task_and_its_logs(
     assert logs
     span_ids = {s.span_id for s in otlp.trace(trace_id)}
     assert {r.span_id for r in logs} & span_ids
+    job_id = response.json()["id"]
+    assert reports.attributes["mercato.report.id"] == job_id
+    assert reports.attributes["mercato.report.kind"] == "purchases"
+    assert runs[0].attributes["mercato.report.id"] == job_id
+    # ... and back: the job's status names the trace it belongs to.
+    status = await gateway.get(
+        f"/api/reports/reports/{job_id}", headers={"authorization": f"Bearer {token}"}
+    )
+    assert status.json()["trace_id"] == trace_id
 
     celery = {"mercato.celery.task.duration", "mercato.celery.queue.depth"}
     names = await asyncio.to_thread(
@@ -319,6 +332,12 @@ async def test_checkout_quote_trace_and_partner_metrics(
     client_ids = {s.span_id for s in spans if s.service == "checkout" and is_http_client(s)}
     assert all(s.parent_span_id in client_ids for s in partner_servers)
     assert checkout.attributes["http.response.status_code"] == 200
+    quote = response.json()
+    assert checkout.attributes["mercato.quote.partial"] is quote["partial"]
+    assert sorted(checkout.attributes["mercato.quote.sources"]) == sorted(
+        f"{name}={source['status']}" for name, source in quote["sources"].items()
+    )
+    assert checkout.attributes["mercato.quote.currency"] == "USD"
 
     expected = {"mercato.partner.request.duration", "mercato.circuit_breaker.state"}
     names = await asyncio.to_thread(

@@ -28,6 +28,12 @@ def current_trace_id() -> str | None:
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
 
 
+def sampled_trace_id() -> str | None:
+    """The active trace id when the trace is sampled (exported), else None: worth storing."""
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid and ctx.trace_flags.sampled else None
+
+
 def current_span_id() -> str | None:
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.span_id, "016x") if ctx.is_valid else None

@@ -43,6 +43,7 @@ from checkout.schemas import (
 )
 from checkout.weights import parcel_weight
 from mercato_shared.resilience import Deadline, classify
+from mercato_shared.telemetry import AttributeValue, annotate
 
 T = TypeVar("T")
 
@@ -133,11 +134,13 @@ class QuoteService:
         if fx is not None:
             sources[FX] = fx.report()
         if tax.value is None:
+            annotate(**{"mercato.quote.sources": source_statuses(sources)})
             raise SourceUnavailableError(TAX, tax.status)
         if fx is not None and fx.value is None:
+            annotate(**{"mercato.quote.sources": source_statuses(sources)})
             raise SourceUnavailableError(FX, fx.status)
         quotes = [result.value for result in carriers.values() if result.value is not None]
-        return build_quote(
+        quote = build_quote(
             request,
             products=products,
             carrier_quotes=quotes,
@@ -145,6 +148,8 @@ class QuoteService:
             rates=fx.value.rates if fx is not None and fx.value is not None else {},
             sources=sources,
         )
+        annotate(**quote_attributes(quote))
+        return quote
 
     async def _products(self, product_ids: list[int], deadline: Deadline) -> list[Product]:
         """The cart's products, read concurrently; unknown ids -> 422, catalog down -> 503."""
@@ -217,3 +222,20 @@ def build_quote(
         partial=any(sources[carrier_partner(c)].status != "ok" for c in CARRIERS),
         sources=sources,
     )
+
+
+def source_statuses(sources: Mapping[str, SourceOut]) -> list[str]:
+    """`partner=status` per source, for the request's span (`tax=timeout`, ...)."""
+    return [f"{name}={source.status}" for name, source in sorted(sources.items())]
+
+
+def quote_attributes(quote: QuoteOut) -> dict[str, AttributeValue]:
+    """What a reader of the quote's trace wants without opening the response body."""
+    return {
+        "mercato.quote.partial": quote.partial,
+        "mercato.quote.sources": source_statuses(quote.sources),
+        "mercato.quote.lines": len(quote.items),
+        "mercato.quote.shipping_options": len(quote.shipping_options),
+        "mercato.quote.currency": quote.total.currency,
+        "mercato.quote.total": float(quote.total.amount),
+    }

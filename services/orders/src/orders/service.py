@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato_shared.errors import AppError, DependencyUnavailableError, NotFoundError
+from mercato_shared.telemetry import AttributeValue, annotate
 from orders.clients import CatalogClient, Reservation
 from orders.errors import (
     IdempotencyKeyInProgressError,
@@ -51,20 +52,35 @@ class OrderService:
     ) -> tuple[OrderOut, int]:
         """The order and the HTTP status to answer with (201, or the stored one on replay)."""
         reservation_id = uuid.uuid4()
+        annotate(
+            **{
+                "mercato.order.lines": len(body.items),
+                "mercato.order.idempotency_key": idempotency_key is not None,
+            }
+        )
         if idempotency_key is not None:
             claimed = await self._orders.claim_key(user_id, idempotency_key, body.fingerprint())
             if claimed is None:
-                return await self._replay(user_id, idempotency_key, body)
+                order, status = await self._replay(user_id, idempotency_key, body)
+                annotate(**{"mercato.order.id": order.id, "mercato.order.replayed": True})
+                return order, status
             reservation_id = claimed
+        annotate(**{"mercato.order.reservation_id": str(reservation_id)})
         try:
-            return await self._reserve_and_write(
-                user_id, body, idempotency_key, reservation_id
-            ), 201
+            order = await self._reserve_and_write(user_id, body, idempotency_key, reservation_id)
         except BaseException:
             await self._session.rollback()
             if idempotency_key is not None:
                 await self._orders.drop_key(user_id, idempotency_key)
             raise
+        written: dict[str, AttributeValue] = {
+            "mercato.order.id": order.id,
+            "mercato.order.replayed": False,
+            "mercato.order.currency": order.currency,
+            "mercato.order.total": float(order.total),
+        }
+        annotate(**written)
+        return order, 201
 
     async def _reserve_and_write(
         self,

@@ -66,6 +66,9 @@ class ReportJob(Base):
     worker: Mapped[str | None] = mapped_column(String(128), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     cpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    # The trace of the submitting request, when it was sampled: the publish and every run of
+    # the job are spans of that trace, so the status links to the whole story.
+    trace_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     enqueued_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

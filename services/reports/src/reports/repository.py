@@ -40,8 +40,12 @@ class JobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def create(self, *, owner: str, kind: str, start: date, end: date) -> ReportJob:
-        job = ReportJob(owner=owner, kind=kind, period_start=start, period_end=end)
+    async def create(
+        self, *, owner: str, kind: str, start: date, end: date, trace_id: str | None = None
+    ) -> ReportJob:
+        job = ReportJob(
+            owner=owner, kind=kind, period_start=start, period_end=end, trace_id=trace_id
+        )
         self._session.add(job)
         await self._session.commit()
         await self._session.refresh(job)

@@ -54,3 +54,10 @@ class ReportJobOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     cpu_seconds: float | None = Field(description="CPU time the successful run spent.")
+    trace_id: str | None = Field(
+        default=None,
+        description=(
+            "Trace of the request that submitted the job, when it was sampled: the publish "
+            "and every run of the job are spans of it (open it in Grafana's Tempo view)."
+        ),
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from mercato_shared.auth import Principal
+from mercato_shared.context import sampled_trace_id
+from mercato_shared.telemetry import annotate
 from reports.errors import ReportNotFoundError, ReportNotReadyError, SalesReportForbiddenError
 from reports.models import ReportJob
 from reports.negotiation import Format
@@ -25,6 +27,7 @@ def job_out(job: ReportJob) -> ReportJobOut:
         started_at=job.started_at,
         finished_at=job.finished_at,
         cpu_seconds=job.cpu_seconds,
+        trace_id=job.trace_id,
     )
 
 
@@ -38,8 +41,13 @@ class ReportsService:
         if request.kind == "sales" and not principal.is_admin:
             raise SalesReportForbiddenError
         job = await self._repository.create(
-            owner=principal.subject, kind=request.kind, start=request.start, end=request.end
+            owner=principal.subject,
+            kind=request.kind,
+            start=request.start,
+            end=request.end,
+            trace_id=sampled_trace_id(),
         )
+        annotate(**{"mercato.report.id": str(job.id), "mercato.report.kind": job.kind})
         await self._queue.enqueue(job.id)
         return job_out(job)
 
