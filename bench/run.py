@@ -1,10 +1,12 @@
-"""The benchmark harness: one native stack, reconfigured per telemetry configuration.
+"""The benchmark harness: one native stack per telemetry configuration, measured interleaved.
 
-For each configuration in `bench.scenarios.CONFIGS` it (re)starts its own native stack
-(ports shifted by `BENCH_PORT_OFFSET`, default 15000; databases prefixed `bench_`; Redis
-database 5), warms each scenario up, runs wrk on it, and finally prints one table with
-requests/s, p50/p99 latency and the ratio to the baseline configuration (the first one)
-measured in the same run. The table also goes to `bench/results/latest.md`.
+For each configuration in `bench.scenarios.CONFIGS` it starts a native stack of its own
+(ports shifted by `BENCH_PORT_OFFSET`, default 15000, plus 1000 per configuration; databases
+prefixed `bench_`; Redis database 5), warms each scenario up on each, then runs rounds: in
+every round each scenario runs under wrk against each configuration in turn. It prints one
+table with the medians over the rounds of requests/s, p50/p99 latency and the service's CPU
+time per request, each against the baseline configuration (the first one) measured in the
+same rounds. The table also goes to `bench/results/latest.md`.
 
 Telemetry exports to an OTLP sink started by the harness (`tests.telemetry.receiver
 --discard`: it answers 200 without decoding, so it costs less than a real collector would).
@@ -20,11 +22,13 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,39 +143,96 @@ def url_of(scenario: Scenario, offset: int) -> str:
 Row = tuple[Scenario, TelemetryConfig, wrk.WrkResult, float]
 
 
+@dataclass(frozen=True, slots=True)
+class RunningStack:
+    config: TelemetryConfig
+    offset: int
+    env: dict[str, str]
+
+
+def median_result(results: Sequence[wrk.WrkResult]) -> wrk.WrkResult:
+    """The median of each figure over the rounds; requests and errors are totals."""
+    return wrk.WrkResult(
+        requests_per_second=statistics.median(r.requests_per_second for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+    )
+
+
+def start_stacks(configs: Sequence[TelemetryConfig], offset: int, sink: str) -> list[RunningStack]:
+    """One stack per configuration, side by side (offsets `offset`, `offset + 1000`, ...).
+
+    Started one after another: they share the `bench_` databases, which the first one
+    migrates and seeds. A fresh supervisord each: its programs inherit its environment.
+    """
+    stacks = []
+    for index, config in enumerate(configs):
+        stack_offset = offset + 1000 * index
+        base = base_env(stack_offset)
+        native("down", base)
+        env = config_env(config, base, sink)
+        print(f"== {config.name}: starting a stack at port offset {stack_offset}", flush=True)
+        native("up", env)
+        stacks.append(RunningStack(config, stack_offset, env))
+    return stacks
+
+
 def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> list[Row]:
-    rows: list[Row] = []
-    base = base_env(args.offset)
+    """Interleave: every round runs each scenario against each configuration's stack in turn.
+
+    Drift of the machine (other work, CPU frequency, a neighbour on the host) then lands on
+    every configuration alike, and the medians over the rounds are compared.
+    """
     scenarios = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    common = {"threads": args.threads, "connections": args.connections}
+    results: dict[tuple[str, str], list[wrk.WrkResult]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
     with otlp_sink() as sink:
+        stacks: list[RunningStack] = []
         try:
-            for config in configs:
-                print(f"== {config.name}: starting the stack", flush=True)
-                # A fresh supervisord: its programs inherit its environment, which
-                # `native up` on a running stack would not change.
-                native("down", base)
-                env = config_env(config, base, sink)
-                native("up", env)
+            stacks = start_stacks(configs, args.offset, sink)
+            for scenario in scenarios:
+                for stack in stacks:
+                    url = url_of(scenario, stack.offset)
+                    wrk.run(url, seconds=args.warmup, script=script_of(scenario), **common)
+            for round_number in range(1, args.rounds + 1):
+                print(f"== round {round_number}/{args.rounds}", flush=True)
                 for scenario in scenarios:
-                    pid = service_pid(scenario.service, env)
-                    url = url_of(scenario, args.offset)
-                    script = (
-                        ROOT / "bench" / "scripts" / scenario.script if scenario.script else None
-                    )
-                    common = {"threads": args.threads, "connections": args.connections}
-                    wrk.run(url, seconds=args.warmup, script=script, **common)
-                    before = cpu_seconds(pid)
-                    result = wrk.run(url, seconds=args.seconds, script=script, **common)
-                    cpu_us = (cpu_seconds(pid) - before) / max(result.requests, 1) * 1e6
-                    print(
-                        f"   {scenario.name}: {result.requests_per_second:.0f} req/s, "
-                        f"{cpu_us:.0f} us CPU/request in {scenario.service}",
-                        flush=True,
-                    )
-                    rows.append((scenario, config, result, cpu_us))
+                    for stack in stacks:
+                        key = (scenario.name, stack.config.name)
+                        pid = service_pid(scenario.service, stack.env)
+                        url = url_of(scenario, stack.offset)
+                        before = cpu_seconds(pid)
+                        result = wrk.run(
+                            url, seconds=args.seconds, script=script_of(scenario), **common
+                        )
+                        cpu_us = (cpu_seconds(pid) - before) / max(result.requests, 1) * 1e6
+                        results.setdefault(key, []).append(result)
+                        cpu.setdefault(key, []).append(cpu_us)
+                        print(
+                            f"   {scenario.name} / {stack.config.name}: "
+                            f"{result.requests_per_second:.0f} req/s, {cpu_us:.0f} us CPU/request",
+                            flush=True,
+                        )
         finally:
-            native("down", base)
-    return rows
+            for stack in stacks:
+                native("down", base_env(stack.offset))
+    return [
+        (
+            scenario,
+            stack.config,
+            median_result(results[(scenario.name, stack.config.name)]),
+            statistics.median(cpu[(scenario.name, stack.config.name)]),
+        )
+        for scenario in scenarios
+        for stack in stacks
+    ]
+
+
+def script_of(scenario: Scenario) -> Path | None:
+    return ROOT / "bench" / "scripts" / scenario.script if scenario.script else None
 
 
 def table(rows: Sequence[Row], baseline: str) -> str:
@@ -208,7 +269,8 @@ def main() -> None:
     parser.add_argument(
         "--offset", type=int, default=int(os.environ.get("BENCH_PORT_OFFSET", "15000"))
     )
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per scenario")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration of one run")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per scenario")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
@@ -220,7 +282,8 @@ def main() -> None:
     header = (
         f"# make bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
         f"{platform.node()}: {os.cpu_count()} CPUs, one uvicorn worker per service, "
-        f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s "
+        f"one stack per configuration side by side; medians of {args.rounds} interleaved "
+        f"rounds of wrk -t{args.threads} -c{args.connections} -d{args.seconds}s "
         f"(after a {args.warmup} s warm-up)\n\n"
     )
     report = header + table(rows, configs[0].name) + "\n"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the native stack and the tests need and is missing, on a Debian machine:
-# uv (from PyPI), nginx (apt, when running as root), and starts the local Postgres and Redis
+# uv (from PyPI), nginx and wrk (apt, when running as root), and starts the local Postgres and Redis
 # when they are installed but stopped. Safe to run again: it only acts on what is missing.
 set -euo pipefail
 
@@ -11,13 +11,17 @@ if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1;
   python3 -m pip install --quiet --disable-pip-version-check "uv>=0.9,<0.14"
 fi
 
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+# nginx runs the gateway; wrk is the load generator of `make bench`.
+missing=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing nginx (apt)"
+    say "installing ${missing[*]} (apt)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    say "nginx is missing: install it (e.g. 'sudo apt-get install nginx-light') and run again" >&2
+    say "missing: ${missing[*]}: install them (e.g. 'sudo apt-get install ${missing[*]}') and run again" >&2
     exit 1
   fi
 fi
