@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -47,14 +47,10 @@ def create_app(
     @asynccontextmanager
     async def app_lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with open_resources(settings, database=database, redis=redis) as resources:
-            state: dict[str, Any] = {"resources": resources}
-            if lifespan is None:
+            service_state = nullcontext({}) if lifespan is None else lifespan(resources)
+            async with service_state as extra:
                 tune_gc(settings.gc_gen0_threshold)
-                yield state
-                return
-            async with lifespan(resources) as extra:
-                tune_gc(settings.gc_gen0_threshold)
-                yield state | dict(extra)
+                yield {"resources": resources, **extra}
 
     app = FastAPI(
         title=title,
