@@ -133,11 +133,10 @@ class QuoteService:
         sources[TAX] = tax.report()
         if fx is not None:
             sources[FX] = fx.report()
+        annotate(**{"mercato.quote.sources": source_statuses(sources)})
         if tax.value is None:
-            annotate(**{"mercato.quote.sources": source_statuses(sources)})
             raise SourceUnavailableError(TAX, tax.status)
         if fx is not None and fx.value is None:
-            annotate(**{"mercato.quote.sources": source_statuses(sources)})
             raise SourceUnavailableError(FX, fx.status)
         quotes = [result.value for result in carriers.values() if result.value is not None]
         quote = build_quote(
@@ -230,10 +229,12 @@ def source_statuses(sources: Mapping[str, SourceOut]) -> list[str]:
 
 
 def quote_attributes(quote: QuoteOut) -> dict[str, AttributeValue]:
-    """What a reader of the quote's trace wants without opening the response body."""
+    """What a reader of the quote's trace wants without opening the response body.
+
+    (`mercato.quote.sources` is set before, so that a 503 for a missing source has it too.)
+    """
     return {
         "mercato.quote.partial": quote.partial,
-        "mercato.quote.sources": source_statuses(quote.sources),
         "mercato.quote.lines": len(quote.items),
         "mercato.quote.shipping_options": len(quote.shipping_options),
         "mercato.quote.currency": quote.total.currency,

@@ -62,7 +62,7 @@ class OrderService:
             claimed = await self._orders.claim_key(user_id, idempotency_key, body.fingerprint())
             if claimed is None:
                 order, status = await self._replay(user_id, idempotency_key, body)
-                annotate(**{"mercato.order.id": order.id, "mercato.order.replayed": True})
+                annotate(**order_attributes(order, replayed=True))
                 return order, status
             reservation_id = claimed
         annotate(**{"mercato.order.reservation_id": str(reservation_id)})
@@ -73,13 +73,7 @@ class OrderService:
             if idempotency_key is not None:
                 await self._orders.drop_key(user_id, idempotency_key)
             raise
-        written: dict[str, AttributeValue] = {
-            "mercato.order.id": order.id,
-            "mercato.order.replayed": False,
-            "mercato.order.currency": order.currency,
-            "mercato.order.total": float(order.total),
-        }
-        annotate(**written)
+        annotate(**order_attributes(order, replayed=False))
         return order, 201
 
     async def _reserve_and_write(
@@ -160,6 +154,16 @@ class OrderService:
         more = len(rows) > limit and last is not None
         next_cursor = encode_time_cursor(last.created_at, last.id) if more and last else None
         return OrderPage(items=items, next_cursor=next_cursor)
+
+
+def order_attributes(order: OrderOut, *, replayed: bool) -> dict[str, AttributeValue]:
+    """The order on the request's span: which one, what it is worth, whether it was replayed."""
+    return {
+        "mercato.order.id": order.id,
+        "mercato.order.replayed": replayed,
+        "mercato.order.currency": order.currency,
+        "mercato.order.total": float(order.total),
+    }
 
 
 def _priced(reservation: Reservation) -> list[tuple[int, str, int, Decimal]]:
