@@ -9,7 +9,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import (
+    HistogramDataPoint,
+    InMemoryMetricReader,
+    NumberDataPoint,
+)
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -18,7 +22,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from mercato_shared.errors import NotFoundError, install_error_handlers
 from mercato_shared.middleware import RequestContextMiddleware
-from mercato_shared.telemetry.server import ServerTelemetryMiddleware
+from mercato_shared.telemetry.histogram import DurationHistogram
+from mercato_shared.telemetry.server import ServerTelemetryMiddleware, request_duration_histogram
 
 
 @dataclass
@@ -26,10 +31,14 @@ class Traced:
     client: httpx.AsyncClient
     spans: InMemorySpanExporter
     metrics: InMemoryMetricReader
+    durations: DurationHistogram
 
 
-def build_app(sampler: Sampler) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader]:
+def build_app(
+    sampler: Sampler,
+) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader, DurationHistogram]:
     exporter = InMemorySpanExporter()
+    durations = request_duration_histogram()
     tracer_provider = TracerProvider(sampler=sampler)
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
@@ -47,16 +56,19 @@ def build_app(sampler: Sampler) -> tuple[FastAPI, InMemorySpanExporter, InMemory
 
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(
-        ServerTelemetryMiddleware, tracer_provider=tracer_provider, meter_provider=meter_provider
+        ServerTelemetryMiddleware,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        durations=durations,
     )
-    return app, exporter, reader
+    return app, exporter, reader, durations
 
 
 async def client_for(sampler: Sampler) -> AsyncIterator[Traced]:
-    app, exporter, reader = build_app(sampler)
+    app, exporter, reader, durations = build_app(sampler)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Traced(client, exporter, reader)
+        yield Traced(client, exporter, reader, durations)
 
 
 @pytest.fixture
@@ -71,19 +83,11 @@ async def unsampled() -> AsyncIterator[Traced]:
         yield value
 
 
-def duration_points(reader: InMemoryMetricReader) -> list[HistogramDataPoint]:
-    data = reader.get_metrics_data()
-    assert data is not None
-    points: list[HistogramDataPoint] = []
-    for resource in data.resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == "http.server.request.duration":
-                    assert metric.unit == "s"
-                    points += [
-                        p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)
-                    ]
-    return points
+def duration_points(durations: DurationHistogram) -> list[HistogramDataPoint]:
+    metric = durations.collect()
+    assert metric is not None
+    assert (metric.name, metric.unit) == ("http.server.request.duration", "s")
+    return [p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)]
 
 
 async def test_one_server_span_named_by_route_template(traced: Traced) -> None:
@@ -157,7 +161,7 @@ async def test_duration_histogram_by_route_method_status(traced: Traced) -> None
         await traced.client.get(path)
     by_attributes = {
         tuple(sorted((point.attributes or {}).items())): point.count
-        for point in duration_points(traced.metrics)
+        for point in duration_points(traced.durations)
     }
     ok = (
         ("http.request.method", "GET"),
@@ -172,5 +176,28 @@ async def test_duration_histogram_by_route_method_status(traced: Traced) -> None
 async def test_sampled_requests_leave_exemplars(traced: Traced) -> None:
     await traced.client.get("/items/3")
     (span,) = traced.spans.get_finished_spans()
-    (point,) = duration_points(traced.metrics)
+    (point,) = duration_points(traced.durations)
     assert [e.trace_id for e in point.exemplars] == [span.context.trace_id]
+
+
+async def test_unsampled_requests_leave_no_exemplar(unsampled: Traced) -> None:
+    await unsampled.client.get("/items/3")
+    (point,) = duration_points(unsampled.durations)
+    assert point.count == 1
+    assert point.exemplars == []
+
+
+async def test_active_requests_are_observed(traced: Traced) -> None:
+    await traced.client.get("/items/3")
+    data = traced.metrics.get_metrics_data()
+    assert data is not None
+    (value,) = [
+        point.value
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "http.server.active_requests"
+        for point in metric.data.data_points
+        if isinstance(point, NumberDataPoint)
+    ]
+    assert value == 0  # the request has finished

@@ -35,11 +35,16 @@ This middleware does the part users read and nothing else:
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Final
 
 from opentelemetry import context, metrics, propagate, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mercato_shared.telemetry.histogram import DurationHistogram, SeriesKey
+from mercato_shared.telemetry.setup import register_histogram
 
 # The semantic conventions' advisory boundaries for http.server.request.duration.
 DURATION_BUCKETS: Final = (
@@ -66,6 +71,15 @@ KNOWN_METHODS: Final = frozenset(
 )
 
 
+def request_duration_histogram() -> DurationHistogram:
+    return DurationHistogram(
+        "http.server.request.duration",
+        unit="s",
+        description="Duration of HTTP server requests.",
+        boundaries=DURATION_BUCKETS,
+    )
+
+
 def route_template(scope: Scope) -> str | None:
     """The matched route's path template (`/products/{product_id}`), if routing matched."""
     route = scope.get("route")
@@ -89,23 +103,34 @@ class ServerTelemetryMiddleware:
         *,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
+        durations: DurationHistogram | None = None,
     ) -> None:
-        """The providers default to the process's global ones (tests pass their own)."""
+        """The providers default to the process's global ones, and `durations` to a histogram
+        exported with the process's metrics (tests pass their own and read it)."""
         self.app = app
         self._tracer = trace.get_tracer("mercato.http.server", tracer_provider=tracer_provider)
+        if durations is None:
+            durations = request_duration_histogram()
+            register_histogram(durations)
+        self._durations = durations
+        self._active = 0
         meter = metrics.get_meter("mercato.http.server", meter_provider=meter_provider)
-        self._duration = meter.create_histogram(
-            "http.server.request.duration",
-            unit="s",
-            description="Duration of HTTP server requests.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        meter.create_observable_up_down_counter(
+            "http.server.active_requests",
+            callbacks=[self._observe_active],
+            unit="{request}",
+            description="Number of active HTTP server requests.",
         )
+
+    def _observe_active(self, _: CallbackOptions) -> Iterable[Observation]:
+        yield Observation(self._active)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        self._active += 1
         # Semantic conventions: an unknown method is "_OTHER", so clients cannot mint
         # span names and metric series at will.
         method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
@@ -134,24 +159,29 @@ class ServerTelemetryMiddleware:
             span.record_exception(exc)
             raise
         finally:
+            self._active -= 1
             route = route_template(scope)
             if status_code >= 500 and error_type is None:
                 error_type = str(status_code)
-            attributes: dict[str, str | int] = {
-                "http.request.method": method,
-                "http.response.status_code": status_code,
-            }
+            key: SeriesKey = (
+                ("http.request.method", method),
+                ("http.response.status_code", status_code),
+            )
             if route is not None:
-                attributes["http.route"] = route
+                key += (("http.route", route),)
             if error_type is not None:
-                attributes["error.type"] = error_type
-            self._duration.record(time.perf_counter() - started, attributes)
+                key += (("error.type", error_type),)
+            self._durations.record(time.perf_counter() - started, key, span_context)
             if span.is_recording():
                 if route is not None:
                     span.update_name(f"{method} {route}")
-                span.set_attributes(attributes)
-                span.set_attribute("url.path", scope["path"])
-                span.set_attribute("url.scheme", scope.get("scheme", "http"))
+                span.set_attributes(
+                    {
+                        **dict(key),
+                        "url.path": scope["path"],
+                        "url.scheme": scope.get("scheme", "http"),
+                    }
+                )
                 if error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, error_type))
             span.end()

@@ -27,8 +27,6 @@ from typing import Final
 from opentelemetry import metrics, trace
 from opentelemetry._logs import get_logger_provider, set_logger_provider
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -39,6 +37,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
+from mercato_shared.telemetry.exporter import LeanOTLPSpanExporter
+from mercato_shared.telemetry.histogram import DurationHistogram, HistogramMetricExporter
+
 DEFAULT_SAMPLING_RATIO: Final = 0.1
 DEFAULT_METRIC_EXPORT_INTERVAL_MS: Final = 15_000
 
@@ -48,6 +49,18 @@ _ENDPOINT_VARIABLES: Final = (
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
     "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
 )
+
+
+# The process's metric exporter, which also exports the plain-Python histograms.
+_metric_exporter: HistogramMetricExporter | None = None
+
+
+def register_histogram(histogram: DurationHistogram) -> bool:
+    """Export `histogram` with the process's metrics; False when telemetry is not active."""
+    if _metric_exporter is None:
+        return False
+    _metric_exporter.register(histogram)
+    return True
 
 
 def telemetry_enabled() -> bool:
@@ -97,13 +110,15 @@ def init_telemetry(service_name: str) -> bool:
     resource = build_resource(service_name)
 
     tracer_provider = TracerProvider(resource=resource, sampler=default_sampler())
-    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    tracer_provider.add_span_processor(BatchSpanProcessor(LeanOTLPSpanExporter()))
     trace.set_tracer_provider(tracer_provider)
 
     interval = (
         None if os.environ.get("OTEL_METRIC_EXPORT_INTERVAL") else DEFAULT_METRIC_EXPORT_INTERVAL_MS
     )
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=interval)
+    global _metric_exporter  # noqa: PLW0603 - process-wide, like the SDK's global providers
+    _metric_exporter = HistogramMetricExporter(resource, scope_name="mercato.http.server")
+    reader = PeriodicExportingMetricReader(_metric_exporter, export_interval_millis=interval)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
 
     logger_provider = LoggerProvider(resource=resource)
