@@ -2,6 +2,9 @@
 
 * `setup`: the providers, configured through the standard `OTEL_*` variables;
 * `server`: the HTTP server span + `http.server.request.duration` middleware;
+* `histogram`: that histogram, aggregated in plain Python and added to the SDK's metric export;
+* `otlp_spans` and `exporter`: finished spans written as OTLP protobuf bytes directly, sent
+  by the SDK's OTLP/HTTP exporter;
 * `instrumentation`: hooks for the app factory and the lifespan resources (SQL, HTTP client,
   pool gauges);
 * `redis`: Redis client spans, only inside a sampled trace;

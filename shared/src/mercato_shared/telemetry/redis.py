@@ -48,10 +48,9 @@ def instrument_redis(client: Redis, *, tracer_provider: TracerProvider | None = 
     traced_execute = cast("Callable[..., Awaitable[Any]]", client.execute_command)
     traced_pipeline = client.pipeline
 
-    async def execute_command(*args: Any, **options: Any) -> Any:
-        if _recording():
-            return await traced_execute(*args, **options)
-        return await plain_execute(*args, **options)
+    # Plain functions handing back the chosen client's awaitable: no extra coroutine per call.
+    def execute_command(*args: Any, **options: Any) -> Awaitable[Any]:
+        return (traced_execute if _recording() else plain_execute)(*args, **options)
 
     def pipeline(transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         chosen = traced_pipeline if _recording() else plain_pipeline
