@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request id in, request id and trace id out."""
+"""Pure ASGI middleware: request id in and out, and the last line of defence for errors."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato_shared.context import (
     REQUEST_ID_HEADER,
-    TRACE_ID_HEADER,
     accept_or_new_request_id,
-    current_trace_id,
     request_id_var,
 )
 from mercato_shared.errors import error_response
@@ -23,7 +21,10 @@ logger = logging.getLogger("mercato.errors")
 
 
 class RequestContextMiddleware:
-    """Accept or mint `X-Request-ID`, expose it to logs, return it with `X-Trace-Id`.
+    """Accept or mint `X-Request-ID`, expose it to logs and return it.
+
+    The trace id headers (`X-Trace-Id`, `traceresponse`) come from the server telemetry
+    middleware that wraps this one when telemetry is on (there is no trace id otherwise).
 
     It is also the last line of defence: an unhandled exception becomes a logged 500 in the
     error shape (with both ids), never a stack trace.
@@ -55,9 +56,6 @@ class RequestContextMiddleware:
                 started = True
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
-                trace_id = current_trace_id()
-                if trace_id is not None:
-                    headers[TRACE_ID_HEADER] = trace_id
             return send(message)
 
         try:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, cast
 
 import pytest
+from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 from opentelemetry.trace import SpanKind
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from mercato_shared.telemetry import instrument_redis
 
@@ -84,3 +88,38 @@ async def test_no_span_outside_a_trace_or_in_an_unsampled_one(
             pipe.get("spans:k")
             assert await pipe.execute() == [b"v"]
     assert redis_spans(exporter) == []
+
+
+async def _library_and_ours(
+    exporter: InMemorySpanExporter, command: tuple[str, ...]
+) -> tuple[ReadableSpan, ReadableSpan]:
+    """The same command traced by the library alone and by `instrument_redis`."""
+    tracer_provider = provider(exporter, sampled=True)
+    library = Redis.from_url(TEST_REDIS_URL, socket_timeout=1)
+    RedisInstrumentor.instrument_client(library, tracer_provider=tracer_provider)
+    ours = Redis.from_url(TEST_REDIS_URL, socket_timeout=1)
+    instrument_redis(ours, tracer_provider=tracer_provider)
+    try:
+        with tracer_provider.get_tracer("test").start_as_current_span("request"):
+            for client in (library, ours):
+                with contextlib.suppress(ResponseError):
+                    await cast("Callable[..., Awaitable[Any]]", client.execute_command)(*command)
+    finally:
+        await library.aclose()
+        await ours.aclose()
+    first, second = redis_spans(exporter)
+    return first, second
+
+
+@pytest.mark.parametrize(
+    "command", [("GET", "spans:k"), ("NOSUCHCOMMAND", "x")], ids=["get", "error"]
+)
+async def test_a_command_span_is_the_one_the_library_makes(
+    exporter: InMemorySpanExporter, command: tuple[str, ...]
+) -> None:
+    library, ours = await _library_and_ours(exporter, command)
+    assert (ours.name, ours.kind) == (library.name, library.kind)
+    assert dict(ours.attributes or {}) == dict(library.attributes or {})
+    assert ours.status.status_code == library.status.status_code
+    assert ours.status.description == library.status.description
+    assert [event.name for event in ours.events] == [event.name for event in library.events]

@@ -30,8 +30,8 @@ FASTAPI_NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": Fa
 def instrument_app(app: FastAPI) -> None:
     """Add the server span/metric middleware as the outermost user middleware.
 
-    It must wrap `RequestContextMiddleware`, so that the error bodies and the `X-Trace-Id`
-    header that middleware writes see the request's span. Build the app with
+    It must wrap `RequestContextMiddleware`, so that the error bodies that middleware writes
+    see the request's span (and carry its trace id). Build the app with
     `FastAPI(telemetry=FASTAPI_NATIVE_TELEMETRY_OFF)`, or every request gets two server spans.
     """
     if telemetry_active():
