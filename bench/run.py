@@ -270,7 +270,7 @@ def main() -> None:
         "--offset", type=int, default=int(os.environ.get("BENCH_PORT_OFFSET", "15000"))
     )
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration of one run")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians)")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (medians)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per scenario")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
