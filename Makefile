@@ -60,7 +60,7 @@ test-e2e: ## End-to-end tests through the gateway of a native stack started for 
 	@$(RUN) pytest -m e2e
 
 .PHONY: bench
-bench: ## Throughput and CPU per request, telemetry off vs default vs always_on (own stacks, 9 interleaved rounds, ~8 min)
+bench: ## Throughput and CPU per request, telemetry off vs default vs always_on (own stacks, 9 interleaved rounds, ~9 min)
 	@$(RUN) python -m bench
 
 .PHONY: lint
