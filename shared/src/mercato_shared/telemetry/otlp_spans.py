@@ -17,10 +17,11 @@ transport, retries and every `OTEL_EXPORTER_OTLP_*` setting stay the SDK's
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, cast
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -152,25 +153,21 @@ def _key_value(tag: bytes, key: str, value: object) -> bytes:
     )
 
 
-# Encoded `KeyValue`s of scalar attributes, by tag, key, type and value: most attributes
-# (`http.request.method=GET`, `db.system=redis`, a route) repeat from span to span. Cleared
-# when full, so unbounded values (paths, ids) cost a lookup and a store, never memory.
-_CACHE_LIMIT: Final = 4096
+# Encoded `KeyValue`s of scalar attributes: most (`http.request.method=GET`,
+# `db.system=redis`, a route) repeat from span to span. `typed` keeps 1, True and 1.0 apart;
+# unbounded values (paths, ids) only cycle through the least recently used entries.
 _CACHEABLE: Final = frozenset({str, int, bool, float})
-_encoded: dict[tuple[bytes, str, type, object], bytes] = {}
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _memo_key_value(tag: bytes, key: str, value: str | int | float) -> bytes:
+    return _key_value(tag, key, value)
 
 
 def _cached_key_value(tag: bytes, key: str, value: object) -> bytes:
-    kind = type(value)
-    if kind not in _CACHEABLE:
-        return _key_value(tag, key, value)
-    cache_key = (tag, key, kind, value)
-    encoded = _encoded.get(cache_key)
-    if encoded is None:
-        if len(_encoded) >= _CACHE_LIMIT:
-            _encoded.clear()
-        encoded = _encoded[cache_key] = _key_value(tag, key, value)
-    return encoded
+    if type(value) in _CACHEABLE:
+        return _memo_key_value(tag, key, cast("str | int | float", value))
+    return _key_value(tag, key, value)
 
 
 def _key_values(tag: bytes, attributes: Mapping[str, object] | None) -> bytes:
