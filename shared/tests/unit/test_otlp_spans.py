@@ -17,7 +17,7 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import (
     Link,
@@ -31,6 +31,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
+from mercato_shared.telemetry.exporter import LeanOTLPSpanExporter
 from mercato_shared.telemetry.otlp_spans import encode_spans
 
 Scenario = Callable[[TracerProvider], None]
@@ -199,3 +200,11 @@ def test_the_attribute_cache_keeps_types_apart() -> None:
 
 def test_an_empty_batch_is_an_empty_request() -> None:
     assert encode_spans(()) == b""
+
+
+def test_the_exporter_drops_a_batch_over_the_size_limit_without_sending() -> None:
+    # Port 9 (discard) is never contacted: the size check comes before the request.
+    exporter = LeanOTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces", max_request_size=10)
+    assert exporter.export(_finished(_server_request)) is SpanExportResult.FAILURE
+    exporter.shutdown()  # type: ignore[no-untyped-call]  # untyped in the SDK
+    assert exporter.export(_finished(_server_request)) is SpanExportResult.FAILURE

@@ -3,8 +3,10 @@
 Everything but the encoding is the SDK's `OTLPSpanExporter`: endpoint, headers, timeout,
 compression and TLS from the standard `OTEL_EXPORTER_OTLP_*` variables, the retrying
 HTTP client, shutdown. `export` mirrors the stock one (opentelemetry-exporter-otlp-proto-http
-1.45, pinned by the lockfile) with the serialised request built by `otlp_spans.encode_spans`;
-the e2e telemetry tests decode what it sends with the official protobuf messages.
+1.45, pinned by the lockfile; it uses the exporter's `_client`, `_shutdown` and
+`_max_request_size`) with the serialised request built by `otlp_spans.encode_spans`, and
+without the exporter's optional self-metrics (`OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED`).
+The e2e telemetry tests decode what it sends with the official protobuf messages.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ class LeanOTLPSpanExporter(OTLPSpanExporter):
             payload = encode_spans(spans)
         except Exception:
             logger.exception("span batch could not be encoded, %d spans dropped", len(spans))
+            return SpanExportResult.FAILURE
+        if 0 < self._max_request_size < len(payload):
+            logger.warning(
+                "span batch of %d bytes over the request size limit, dropped", len(payload)
+            )
             return SpanExportResult.FAILURE
         result = self._client.export(payload)
         return SpanExportResult.SUCCESS if result.success else SpanExportResult.FAILURE
