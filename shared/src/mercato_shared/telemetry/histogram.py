@@ -55,7 +55,6 @@ def exemplar_filter() -> str:
 @dataclass(slots=True)
 class _Series:
     counts: list[int]
-    count: int = 0
     total: float = 0.0
     low: float = float("inf")
     high: float = float("-inf")
@@ -94,7 +93,6 @@ class DurationHistogram:
             if series is None:
                 series = self._series[key] = _Series([0] * (len(self._boundaries) + 1))
             series.counts[bucket] += 1
-            series.count += 1
             series.total += value
             series.low = min(series.low, value)
             series.high = max(series.high, value)
@@ -111,7 +109,7 @@ class DurationHistogram:
         now = time.time_ns()
         with self._lock:
             snapshot = [
-                (key, list(s.counts), s.count, s.total, s.low, s.high, s.exemplars)
+                (key, list(s.counts), s.total, s.low, s.high, s.exemplars)
                 for key, s in self._series.items()
             ]
             for series in self._series.values():
@@ -123,7 +121,7 @@ class DurationHistogram:
                 attributes=dict(key),
                 start_time_unix_nano=self._start_time,
                 time_unix_nano=now,
-                count=count,
+                count=sum(counts),
                 sum=total,
                 bucket_counts=counts,
                 explicit_bounds=self._boundaries,
@@ -131,7 +129,7 @@ class DurationHistogram:
                 max=high,
                 exemplars=[_exemplar(*exemplars[bucket]) for bucket in sorted(exemplars)],
             )
-            for key, counts, count, total, low, high, exemplars in snapshot
+            for key, counts, total, low, high, exemplars in snapshot
         ]
         return Metric(
             name=self.name,
@@ -144,12 +142,13 @@ class DurationHistogram:
 
 
 def _exemplar(value: float, at: int, span_context: SpanContext) -> Exemplar:
+    # Only valid span contexts are kept (`_wants_exemplar`).
     return Exemplar(
         filtered_attributes=None,
         value=value,
         time_unix_nano=at,
-        span_id=span_context.span_id if span_context.is_valid else None,
-        trace_id=span_context.trace_id if span_context.is_valid else None,
+        span_id=span_context.span_id,
+        trace_id=span_context.trace_id,
     )
 
 

@@ -43,6 +43,8 @@ from mercato_shared.telemetry.setup import telemetry_active
 # `OTEL_SEMCONV_STABILITY_OPT_IN` values whose Redis attribute names `command_span` knows.
 _KNOWN_MODES: Final[tuple[frozenset[str], ...]] = (frozenset(), frozenset({"http"}))
 _STATEMENT_LIMIT: Final = 1000
+# The library's span names for the search module's commands; every other is its own name.
+_SPAN_NAMES: Final = {"FT.SEARCH": "redis.search", "FT.CREATE": "redis.create_index"}
 
 
 def _recording() -> bool:
@@ -88,9 +90,8 @@ def statement(args: tuple[Any, ...]) -> str:
 def span_name(args: tuple[Any, ...], database: AttributeValue) -> str:
     if not args or not args[0]:
         return str(database)
-    return {"FT.SEARCH": "redis.search", "FT.CREATE": "redis.create_index"}.get(
-        str(args[0]), str(args[0])
-    )
+    command = str(args[0])
+    return _SPAN_NAMES.get(command, command)
 
 
 def command_span(
@@ -101,14 +102,14 @@ def command_span(
     """`execute` wrapped in a CLIENT span per command (see the module docstring)."""
 
     async def traced(*args: Any, **options: Any) -> Any:
-        attributes: dict[str, AttributeValue] = {
-            "db.statement": statement(args),
-            "db.redis.args_length": len(args),
-        }
         span = tracer.start_span(
             span_name(args, shared["db.redis.database_index"]),
             kind=SpanKind.CLIENT,
-            attributes={**attributes, **shared},
+            attributes={
+                "db.statement": statement(args),
+                "db.redis.args_length": len(args),
+                **shared,
+            },
         )
         try:
             return await execute(*args, **options)

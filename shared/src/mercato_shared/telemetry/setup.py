@@ -55,12 +55,10 @@ _ENDPOINT_VARIABLES: Final = (
 _metric_exporter: HistogramMetricExporter | None = None
 
 
-def register_histogram(histogram: DurationHistogram) -> bool:
-    """Export `histogram` with the process's metrics; False when telemetry is not active."""
-    if _metric_exporter is None:
-        return False
-    _metric_exporter.register(histogram)
-    return True
+def register_histogram(histogram: DurationHistogram) -> None:
+    """Export `histogram` with the process's metrics (nothing while telemetry is off)."""
+    if _metric_exporter is not None:
+        _metric_exporter.register(histogram)
 
 
 def telemetry_enabled() -> bool:
