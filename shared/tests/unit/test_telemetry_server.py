@@ -23,6 +23,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from mercato_shared.errors import NotFoundError, install_error_handlers
 from mercato_shared.middleware import RequestContextMiddleware
 from mercato_shared.telemetry.histogram import DurationHistogram
+from mercato_shared.telemetry.sampling import HandOffIdGenerator
 from mercato_shared.telemetry.server import ServerTelemetryMiddleware, request_duration_histogram
 
 
@@ -39,7 +40,8 @@ def build_app(
 ) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader, DurationHistogram]:
     exporter = InMemorySpanExporter()
     durations = request_duration_histogram()
-    tracer_provider = TracerProvider(sampler=sampler)
+    # As `init_telemetry` builds it: new traces are decided by `RootSampling`.
+    tracer_provider = TracerProvider(sampler=sampler, id_generator=HandOffIdGenerator())
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])

@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato_shared.context import TRACE_ID_HEADER
 from mercato_shared.telemetry.histogram import DurationHistogram, SeriesKey
+from mercato_shared.telemetry.sampling import RootSampling
 from mercato_shared.telemetry.setup import register_histogram
 
 # The semantic conventions' advisory boundaries for http.server.request.duration.
@@ -113,6 +114,7 @@ class ServerTelemetryMiddleware:
         exported with the process's metrics (tests pass their own and read it)."""
         self.app = app
         self._tracer = trace.get_tracer("mercato.http.server", tracer_provider=tracer_provider)
+        self._roots = RootSampling.of(tracer_provider or trace.get_tracer_provider())
         if durations is None:
             durations = request_duration_histogram()
             register_histogram(durations)
@@ -138,7 +140,12 @@ class ServerTelemetryMiddleware:
         # Semantic conventions: an unknown method is "_OTHER", so clients cannot mint
         # span names and metric series at will.
         method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
-        span = self._tracer.start_span(method, context=_parent_context(scope), kind=SpanKind.SERVER)
+        parent = _parent_context(scope)
+        if parent is None and self._roots is not None and not context.get_current():
+            # A new trace, decided without the SDK's span machinery when it is dropped.
+            span = self._roots.start_span(self._tracer, method, SpanKind.SERVER)
+        else:
+            span = self._tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
         token = context.attach(trace.set_span_in_context(span))
         span_context = span.get_span_context()
         trace_id = b"%032x" % span_context.trace_id
