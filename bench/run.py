@@ -3,7 +3,9 @@
 For each configuration in `bench.scenarios.CONFIGS` it starts a native stack of its own
 (ports shifted by `BENCH_PORT_OFFSET`, default 15000, plus 1000 per configuration; databases
 prefixed `bench_`; Redis database 5), warms each scenario up on each, then runs rounds: in
-every round each scenario runs under wrk against each configuration in turn. It prints one
+every round each scenario runs under wrk against each configuration in turn, a different
+configuration first in each round. With two CPUs or more (`--pin`, the default) wrk runs on
+CPU 0 and the service under test on CPU 1, so neither takes the other's core. It prints one
 table with the medians over the rounds of requests/s, p50/p99 latency and the service's CPU
 time per request, each against the baseline configuration (the first one) measured in the
 same rounds. The table also goes to `bench/results/latest.md`.
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SERVICE_PORTS = {"identity": 8001, "catalog": 8002, "orders": 8003, "checkout": 8004}
 SERVICE_PORTS |= {"reports": 8005, "partners": 8090}
+# With --pin: wrk on one CPU, the service under test on another (everything else floats).
+WRK_CPU = 0
+SERVICE_CPU = 1
 
 
 def free_port() -> int:
@@ -134,6 +139,15 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def pin(pid: int | None, cpu: int) -> None:
+    """Keep every thread of `pid` on `cpu` (threads it starts later inherit it)."""
+    if pid is None:
+        return
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(OSError):  # a thread that has just ended
+            os.sched_setaffinity(int(task.name), {cpu})
+
+
 def url_of(scenario: Scenario, offset: int) -> str:
     if scenario.target == "gateway":
         return f"http://127.0.0.1:{8080 + offset}/api/{scenario.service}{scenario.path}"
@@ -199,14 +213,22 @@ def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> lis
                     wrk.run(url, seconds=args.warmup, script=script_of(scenario), **common)
             for round_number in range(1, args.rounds + 1):
                 print(f"== round {round_number}/{args.rounds}", flush=True)
+                # Each configuration goes first in turn: no position in a round favours one.
+                turn = (round_number - 1) % len(stacks)
                 for scenario in scenarios:
-                    for stack in stacks:
+                    for stack in stacks[turn:] + stacks[:turn]:
                         key = (scenario.name, stack.config.name)
                         pid = service_pid(scenario.service, stack.env)
                         url = url_of(scenario, stack.offset)
+                        if args.pin:
+                            pin(pid, SERVICE_CPU)
                         before = cpu_seconds(pid)
                         result = wrk.run(
-                            url, seconds=args.seconds, script=script_of(scenario), **common
+                            url,
+                            seconds=args.seconds,
+                            script=script_of(scenario),
+                            cpu=WRK_CPU if args.pin else None,
+                            **common,
                         )
                         cpu_us = (cpu_seconds(pid) - before) / max(result.requests, 1) * 1e6
                         results.setdefault(key, []).append(result)
@@ -272,7 +294,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration of one run")
     parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (medians)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per scenario")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=(os.cpu_count() or 1) >= 2,
+        help="wrk on CPU 0, the service under test on CPU 1 (default with 2+ CPUs)",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--config", action="append", help="only these configurations")
     parser.add_argument("--scenario", action="append", help="only these scenarios")
@@ -284,7 +312,9 @@ def main() -> None:
         f"{platform.node()}: {os.cpu_count()} CPUs, one uvicorn worker per service, "
         f"one stack per configuration side by side; medians of {args.rounds} interleaved "
         f"rounds of wrk -t{args.threads} -c{args.connections} -d{args.seconds}s "
-        f"(after a {args.warmup} s warm-up)\n\n"
+        f"(after a {args.warmup} s warm-up); "
+        + ("wrk on CPU 0, the service on CPU 1" if args.pin else "nothing pinned")
+        + "\n\n"
     )
     report = header + table(rows, configs[0].name) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)

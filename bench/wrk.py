@@ -52,12 +52,20 @@ def run(
     threads: int,
     connections: int,
     script: Path | None = None,
+    cpu: int | None = None,
 ) -> WrkResult:
+    """One wrk run; `cpu` keeps wrk (all its threads) on that CPU."""
     binary = shutil.which("wrk")
     if binary is None:
         msg = "wrk is not installed (apt-get install wrk)"
         raise SystemExit(msg)
     argv = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if cpu is not None:
+        taskset = shutil.which("taskset")
+        if taskset is None:
+            msg = "taskset is not installed (util-linux)"
+            raise SystemExit(msg)
+        argv = [taskset, "-c", str(cpu), *argv]
     if script is not None:
         argv += ["-s", str(script)]
     result = subprocess.run(  # noqa: S603 - argv is wrk and our own options
