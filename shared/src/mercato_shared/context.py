@@ -30,8 +30,8 @@ def current_trace_id() -> str | None:
 
 def sampled_trace_id() -> str | None:
     """The active trace id when the trace is sampled (exported), else None: worth storing."""
-    sampled = trace.get_current_span().get_span_context().trace_flags.sampled
-    return current_trace_id() if sampled else None
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid and ctx.trace_flags.sampled else None
 
 
 def current_span_id() -> str | None:

@@ -23,7 +23,7 @@ A unit test checks the decision and the flags against the SDK's own for each sam
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final, cast
@@ -89,7 +89,9 @@ class RootSampling:
         bound = root_bound(provider.sampler)
         # The SDK's self-metrics count every started span, dropped ones too.
         self_metrics = os.environ.get(OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, "")
-        if not isinstance(ids, HandOffIdGenerator) or bound is None or self_metrics.strip():
+        if self_metrics.strip().lower() == "true":
+            return None
+        if not isinstance(ids, HandOffIdGenerator) or bound is None:
             return None
         random_ids = ids.is_trace_id_random()
         flags = TraceFlags(TraceFlags.RANDOM_TRACE_ID if random_ids else TraceFlags.DEFAULT)
@@ -101,7 +103,6 @@ class RootSampling:
         name: str,
         kind: SpanKind,
         attributes: Mapping[str, AttributeValue] | None = None,
-        links: Sequence[trace.Link] = (),
     ) -> trace.Span:
         """A span without a parent: non-recording if the trace is dropped, else the SDK's."""
         trace_id = self.ids.generate_trace_id()
@@ -110,6 +111,6 @@ class RootSampling:
             return NonRecordingSpan(SpanContext(trace_id, span_id, False, self.dropped_flags))
         token = _handed_off.set(trace_id)
         try:
-            return tracer.start_span(name, kind=kind, attributes=attributes, links=links)
+            return tracer.start_span(name, kind=kind, attributes=attributes)
         finally:
             _handed_off.reset(token)
