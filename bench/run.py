@@ -200,7 +200,6 @@ def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> lis
     every configuration alike, and the medians over the rounds are compared.
     """
     scenarios = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
-    common = {"threads": args.threads, "connections": args.connections}
     results: dict[tuple[str, str], list[wrk.WrkResult]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
     with otlp_sink() as sink:
@@ -210,7 +209,13 @@ def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> lis
             for scenario in scenarios:
                 for stack in stacks:
                     url = url_of(scenario, stack.offset)
-                    wrk.run(url, seconds=args.warmup, script=script_of(scenario), **common)
+                    wrk.run(
+                        url,
+                        seconds=args.warmup,
+                        threads=args.threads,
+                        connections=args.connections,
+                        script=script_of(scenario),
+                    )
             for round_number in range(1, args.rounds + 1):
                 print(f"== round {round_number}/{args.rounds}", flush=True)
                 # Each configuration goes first in turn: no position in a round favours one.
@@ -218,26 +223,9 @@ def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> lis
                 for scenario in scenarios:
                     for stack in stacks[turn:] + stacks[:turn]:
                         key = (scenario.name, stack.config.name)
-                        pid = service_pid(scenario.service, stack.env)
-                        url = url_of(scenario, stack.offset)
-                        if args.pin:
-                            pin(pid, SERVICE_CPU)
-                        before = cpu_seconds(pid)
-                        result = wrk.run(
-                            url,
-                            seconds=args.seconds,
-                            script=script_of(scenario),
-                            cpu=WRK_CPU if args.pin else None,
-                            **common,
-                        )
-                        cpu_us = (cpu_seconds(pid) - before) / max(result.requests, 1) * 1e6
+                        result, cpu_us = measure_once(args, scenario, stack)
                         results.setdefault(key, []).append(result)
                         cpu.setdefault(key, []).append(cpu_us)
-                        print(
-                            f"   {scenario.name} / {stack.config.name}: "
-                            f"{result.requests_per_second:.0f} req/s, {cpu_us:.0f} us CPU/request",
-                            flush=True,
-                        )
         finally:
             for stack in stacks:
                 native("down", base_env(stack.offset))
@@ -251,6 +239,31 @@ def measure(args: argparse.Namespace, configs: Sequence[TelemetryConfig]) -> lis
         for scenario in scenarios
         for stack in stacks
     ]
+
+
+def measure_once(
+    args: argparse.Namespace, scenario: Scenario, stack: RunningStack
+) -> tuple[wrk.WrkResult, float]:
+    """One wrk run of `scenario` on `stack`, and the service's CPU microseconds per request."""
+    pid = service_pid(scenario.service, stack.env)
+    if args.pin:
+        pin(pid, SERVICE_CPU)
+    before = cpu_seconds(pid)
+    result = wrk.run(
+        url_of(scenario, stack.offset),
+        seconds=args.seconds,
+        threads=args.threads,
+        connections=args.connections,
+        script=script_of(scenario),
+        cpu=WRK_CPU if args.pin else None,
+    )
+    cpu_us = (cpu_seconds(pid) - before) / max(result.requests, 1) * 1e6
+    print(
+        f"   {scenario.name} / {stack.config.name}: "
+        f"{result.requests_per_second:.0f} req/s, {cpu_us:.0f} us CPU/request",
+        flush=True,
+    )
+    return result, cpu_us
 
 
 def script_of(scenario: Scenario) -> Path | None:
