@@ -25,8 +25,8 @@ This middleware does the part users read and nothing else:
   W3C `traceparent` (the global propagator), with the stable HTTP semantic attributes
   (`http.request.method`, `url.path`, `url.scheme`, `http.route`,
   `http.response.status_code`, `error.type`); attributes are only built for sampled spans,
-  and a request that starts a trace is decided by `sampling.RootSampling` (a dropped one
-  never enters the SDK's span path);
+  and under the SDK's built-in samplers a request that starts a trace is decided by
+  `sampling.RootSampling` (a dropped one never enters the SDK's span path);
 * an exception escaping the app is recorded on the span (status ERROR); a 5xx response sets
   status ERROR too;
 * `http.server.request.duration` (seconds, stable attribute names) with the server span's
