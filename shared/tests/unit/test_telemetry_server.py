@@ -23,7 +23,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 from mercato_shared.errors import NotFoundError, install_error_handlers
 from mercato_shared.middleware import RequestContextMiddleware
 from mercato_shared.telemetry.histogram import DurationHistogram
-from mercato_shared.telemetry.sampling import HandOffIdGenerator
 from mercato_shared.telemetry.server import ServerTelemetryMiddleware, request_duration_histogram
 
 
@@ -40,8 +39,8 @@ def build_app(
 ) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader, DurationHistogram]:
     exporter = InMemorySpanExporter()
     durations = request_duration_histogram()
-    # As `init_telemetry` builds it: new traces are decided by `RootSampling`.
-    tracer_provider = TracerProvider(sampler=sampler, id_generator=HandOffIdGenerator())
+    # An SDK provider, as `init_telemetry` installs: spans are started by `LeanTracer`.
+    tracer_provider = TracerProvider(sampler=sampler)
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])

@@ -38,6 +38,7 @@ from opentelemetry.util.types import AttributeValue
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from mercato_shared.telemetry.lean_tracer import SpanStarter, span_starter
 from mercato_shared.telemetry.setup import telemetry_active
 
 # `OTEL_SEMCONV_STABILITY_OPT_IN` values whose Redis attribute names `command_span` knows.
@@ -95,7 +96,7 @@ def span_name(args: tuple[Any, ...], database: AttributeValue) -> str:
 
 
 def command_span(
-    tracer: trace.Tracer,
+    tracer: SpanStarter,
     shared: dict[str, AttributeValue],
     execute: Callable[..., Awaitable[Any]],
 ) -> Callable[..., Awaitable[Any]]:
@@ -139,7 +140,7 @@ def instrument_redis(client: Redis, *, tracer_provider: TracerProvider | None = 
     traced_pipeline = client.pipeline
     opt_in = _opt_in()
     if opt_in in _KNOWN_MODES:
-        tracer = trace.get_tracer("mercato.redis", tracer_provider=tracer_provider)
+        tracer = span_starter("mercato.redis", tracer_provider)
         shared = connection_attributes(client, opt_in)
         traced_execute = command_span(tracer, shared, plain_execute)
 

@@ -25,8 +25,9 @@ This middleware does the part users read and nothing else:
   W3C `traceparent` (the global propagator), with the stable HTTP semantic attributes
   (`http.request.method`, `url.path`, `url.scheme`, `http.route`,
   `http.response.status_code`, `error.type`); attributes are only built for sampled spans,
-  and under the SDK's built-in samplers a request that starts a trace is decided by
-  `sampling.RootSampling` (a dropped one never enters the SDK's span path);
+  spans are started by `lean_tracer.LeanTracer` (the SDK's sampling decision; a dropped
+  request that starts a trace gets its non-recording span at once, a sampled one is a
+  `LeanSpan`);
 * an exception escaping the app is recorded on the span (status ERROR); a 5xx response sets
   status ERROR too;
 * `http.server.request.duration` (seconds, stable attribute names) with the server span's
@@ -49,7 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato_shared.context import TRACE_ID_HEADER
 from mercato_shared.telemetry.histogram import DurationHistogram, SeriesKey
-from mercato_shared.telemetry.sampling import RootSampling
+from mercato_shared.telemetry.lean_tracer import span_starter
 from mercato_shared.telemetry.setup import register_histogram
 
 # The semantic conventions' advisory boundaries for http.server.request.duration.
@@ -115,8 +116,7 @@ class ServerTelemetryMiddleware:
         """The providers default to the process's global ones, and `durations` to a histogram
         exported with the process's metrics (tests pass their own and read it)."""
         self.app = app
-        self._tracer = trace.get_tracer("mercato.http.server", tracer_provider=tracer_provider)
-        self._roots = RootSampling.of(tracer_provider or trace.get_tracer_provider())
+        self._tracer = span_starter("mercato.http.server", tracer_provider)
         if durations is None:
             durations = request_duration_histogram()
             register_histogram(durations)
@@ -143,11 +143,7 @@ class ServerTelemetryMiddleware:
         # span names and metric series at will.
         method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
         parent = _parent_context(scope)
-        if parent is None and self._roots is not None and not context.get_current():
-            # A new trace, decided without the SDK's span machinery when it is dropped.
-            span = self._roots.start_span(self._tracer, method, SpanKind.SERVER)
-        else:
-            span = self._tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
+        span = self._tracer.start_span(method, kind=SpanKind.SERVER, context=parent)
         token = context.attach(trace.set_span_in_context(span))
         span_context = span.get_span_context()
         trace_id = b"%032x" % span_context.trace_id

@@ -39,7 +39,6 @@ from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioB
 
 from mercato_shared.telemetry.exporter import LeanOTLPSpanExporter
 from mercato_shared.telemetry.histogram import DurationHistogram, HistogramMetricExporter
-from mercato_shared.telemetry.sampling import HandOffIdGenerator
 
 DEFAULT_SAMPLING_RATIO: Final = 0.1
 DEFAULT_METRIC_EXPORT_INTERVAL_MS: Final = 15_000
@@ -108,9 +107,7 @@ def init_telemetry(service_name: str) -> bool:
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = build_resource(service_name)
 
-    tracer_provider = TracerProvider(
-        resource=resource, sampler=default_sampler(), id_generator=HandOffIdGenerator()
-    )
+    tracer_provider = TracerProvider(resource=resource, sampler=default_sampler())
     tracer_provider.add_span_processor(BatchSpanProcessor(LeanOTLPSpanExporter()))
     trace.set_tracer_provider(tracer_provider)
 
