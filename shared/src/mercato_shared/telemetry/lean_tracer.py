@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final, Protocol, cast
 
 from opentelemetry import context as context_api
@@ -72,12 +71,20 @@ def _self_metrics_on() -> bool:
     return os.environ.get(OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, "").strip().lower() == "true"
 
 
-@dataclass(frozen=True, slots=True)
 class LeanTracer:
     """Starts spans for one instrumentation scope (see the module docstring)."""
 
-    sdk: Tracer
-    root_bound: int | None
+    __slots__ = ("_bound", "_drop_flags", "_ids", "_random_ids", "sdk")
+
+    def __init__(self, sdk: Tracer) -> None:
+        self.sdk = sdk
+        bound = root_bound(sdk.sampler)
+        # No trace id reaches 2**64 in its low bits: with no bound, every root asks the sampler.
+        self._bound = _SAMPLE_ALL if bound is None else bound
+        self._ids = sdk.id_generator
+        # A property of the generator, read once (the SDK asks it for every new trace).
+        self._random_ids = self._ids.is_trace_id_random()
+        self._drop_flags = TraceFlags(_RANDOM if self._random_ids else 0)
 
     @classmethod
     def of(cls, provider: trace.TracerProvider, name: str) -> LeanTracer | None:
@@ -85,9 +92,7 @@ class LeanTracer:
         if not isinstance(provider, TracerProvider) or _self_metrics_on():
             return None
         sdk = provider.get_tracer(name)
-        if not isinstance(sdk, Tracer):
-            return None
-        return cls(sdk, root_bound(sdk.sampler))
+        return cls(sdk) if isinstance(sdk, Tracer) else None
 
     def start_span(
         self,
@@ -99,20 +104,21 @@ class LeanTracer:
     ) -> trace.Span:
         sdk = self.sdk
         current = trace.get_current_span(context).get_span_context()
-        if not sdk._is_enabled():  # the SDK tracer configuration (private)
+        if not sdk._tracer_config.is_enabled:  # the SDK's tracer configuration (private)
             return NonRecordingSpan(current)
-        ids = sdk.id_generator
-        parent = current if current.is_valid else None
-        if parent is None:
-            trace_id = ids.generate_trace_id()
-            random_id = ids.is_trace_id_random()
-            if self.root_bound is not None and trace_id & _LOW_64_BITS >= self.root_bound:
-                dropped = TraceFlags(_RANDOM if random_id else 0)
-                span_id = ids.generate_span_id()
-                return NonRecordingSpan(SpanContext(trace_id, span_id, False, dropped))
+        ids = self._ids
+        parent: SpanContext | None
+        if current.is_valid:
+            parent = current
+            trace_id = current.trace_id
+            random_id = current.trace_flags.random_trace_id
         else:
-            trace_id = parent.trace_id
-            random_id = parent.trace_flags.random_trace_id
+            parent = None
+            trace_id = ids.generate_trace_id()
+            if trace_id & _LOW_64_BITS >= self._bound:
+                span_id = ids.generate_span_id()
+                return NonRecordingSpan(SpanContext(trace_id, span_id, False, self._drop_flags))
+            random_id = self._random_ids
         result = sdk.sampler.should_sample(context, trace_id, name, kind, attributes)
         sampled = result.decision is Decision.RECORD_AND_SAMPLE
         flags = TraceFlags((_SAMPLED if sampled else 0) | (_RANDOM if random_id else 0))

@@ -21,12 +21,13 @@ import functools
 import logging
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Final, cast
+from typing import Final
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +94,10 @@ _HAS_IS_REMOTE: Final = 0x100
 _IS_REMOTE: Final = 0x200
 _FLAGS_LOCAL: Final = _SPAN_FLAGS + struct.pack("<I", _HAS_IS_REMOTE)
 _FLAGS_REMOTE: Final = _SPAN_FLAGS + struct.pack("<I", _HAS_IS_REMOTE | _IS_REMOTE)
-# OTLP's SpanKind numbers are the API's plus one (0 is UNSPECIFIED).
-_KINDS: Final = {kind: _SPAN_KIND + _VARINT_BYTES[kind.value + 1] for kind in SpanKind}
-_STATUS_CODES: Final = {code: code.value for code in StatusCode}
+# OTLP's SpanKind numbers are the API's plus one (0 is UNSPECIFIED). Enum members are
+# singletons, keyed here by identity: hashing an enum member runs Python code per lookup.
+_KINDS: Final = {id(kind): _SPAN_KIND + _VARINT_BYTES[kind.value + 1] for kind in SpanKind}
+_STATUS_CODES: Final = {id(code): code.value for code in StatusCode}
 
 _pack_fixed64 = struct.Struct("<Q").pack
 _pack_double = struct.Struct("<d").pack
@@ -116,6 +118,9 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field: tag, payload length, payload."""
     size = len(payload)
     return tag + (_VARINT_BYTES[size] if size < 0x80 else _varint(size)) + payload
+
+
+_UNSET_STATUS: Final = _SPAN_STATUS + b"\x00"  # an empty Status message
 
 
 def _text(value: str) -> bytes:
@@ -164,18 +169,19 @@ def _memo_key_value(tag: bytes, key: str, value: str | int | float) -> bytes:
     return _key_value(tag, key, value)
 
 
-def _cached_key_value(tag: bytes, key: str, value: object) -> bytes:
-    if type(value) in _CACHEABLE:
-        return _memo_key_value(tag, key, cast("str | int | float", value))
-    return _key_value(tag, key, value)
-
-
 def _key_values(tag: bytes, attributes: Mapping[str, object] | None) -> bytes:
     """Repeated `KeyValue` fields under `tag`; a value of no OTLP type is left out and logged."""
     if not attributes:
         return b""
     try:
-        return b"".join([_cached_key_value(tag, key, value) for key, value in attributes.items()])
+        return b"".join(
+            [
+                _memo_key_value(tag, key, value)
+                if type(value) in _CACHEABLE
+                else _key_value(tag, key, value)
+                for key, value in attributes.items()
+            ]
+        )
     except TypeError:
         pass
     out = []
@@ -189,6 +195,8 @@ def _key_values(tag: bytes, attributes: Mapping[str, object] | None) -> bytes:
 
 def _trace_state(context: SpanContext) -> str:
     state = context.trace_state
+    if state is DEFAULT_TRACE_STATE:  # the shared empty one: most spans have no trace state
+        return ""
     return ",".join([f"{key}={value}" for key, value in state.items()]) if state else ""
 
 
@@ -230,9 +238,12 @@ def _event(event: Event) -> bytes:
 
 
 def _status(status: Status) -> bytes:
+    """The span's `Status` field."""
+    if status.status_code is StatusCode.UNSET and not status.description:
+        return _UNSET_STATUS
     body = _field(_STATUS_MESSAGE, _text(status.description)) if status.description else b""
-    code = _STATUS_CODES[status.status_code]
-    return body + _STATUS_CODE + _VARINT_BYTES[code] if code else body
+    code = _STATUS_CODES[id(status.status_code)]
+    return _field(_SPAN_STATUS, body + _STATUS_CODE + _VARINT_BYTES[code] if code else body)
 
 
 def encode_span(span: ReadableSpan) -> bytes:
@@ -256,7 +267,7 @@ def encode_span(span: ReadableSpan) -> bytes:
         parts += (_SPAN_PARENT_SPAN_ID, b"\x08", parent.span_id.to_bytes(8, "big"))
     if span.name:
         parts.append(_field(_SPAN_NAME, _text(span.name)))
-    parts.append(_KINDS[span.kind])
+    parts.append(_KINDS[id(span.kind)])
     if span.start_time:
         parts += (_SPAN_START, _pack_fixed64(span.start_time))
     if span.end_time:
@@ -270,7 +281,7 @@ def encode_span(span: ReadableSpan) -> bytes:
     parts += [_field(_SPAN_LINKS, _link(link)) for link in span.links]
     if span.dropped_links:
         parts += (_SPAN_DROPPED_LINKS, _varint(span.dropped_links))
-    parts.append(_field(_SPAN_STATUS, _status(span.status)))
+    parts.append(_status(span.status))
     parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
     return b"".join(parts)
 

@@ -146,11 +146,12 @@ class ServerTelemetryMiddleware:
         span = self._tracer.start_span(method, kind=SpanKind.SERVER, context=parent)
         token = context.attach(trace.set_span_in_context(span))
         span_context = span.get_span_context()
-        trace_id = b"%032x" % span_context.trace_id
-        flags = int(span_context.trace_flags)
+        ids = span_context.trace_id, span_context.span_id, span_context.trace_flags
+        traceresponse = b"00-%032x-%016x-%02x" % ids
+        # X-Trace-Id is the trace id inside it: 32 hex digits after "00-".
         trace_headers = (
-            (b"traceresponse", b"00-%s-%016x-%02x" % (trace_id, span_context.span_id, flags)),
-            (TRACE_ID_HEADER_BYTES, trace_id),
+            (b"traceresponse", traceresponse),
+            (TRACE_ID_HEADER_BYTES, traceresponse[3:35]),
         )
         status_code = 500
         error_type: str | None = None
