@@ -63,6 +63,10 @@ test-e2e: ## End-to-end tests through the gateway of a native stack started for 
 bench: ## Throughput and CPU per request, telemetry off vs default vs always_on (own stacks, 9 interleaved rounds, ~9 min)
 	@$(RUN) python -m bench
 
+.PHONY: bench-instructions
+bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~8 min; needs valgrind)
+	@$(RUN) python -m bench.callgrind
+
 .PHONY: lint
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
