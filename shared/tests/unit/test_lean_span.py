@@ -63,6 +63,21 @@ def invalid_keys(span: trace.Span) -> None:
     span.set_attributes({"": 1, "ok": 2})
 
 
+def keys_that_are_not_strings(span: trace.Span) -> None:
+    span.set_attributes({2: "two", "b": 2, Opaque(): 3})  # type: ignore[dict-item]
+    span.set_attribute(3, "dropped")  # type: ignore[arg-type]
+
+
+def status_that_is_not_a_status(span: trace.Span) -> None:
+    span.set_status(2)  # type: ignore[arg-type]
+    span.set_status("ERROR")  # type: ignore[arg-type]
+
+
+def links_that_are_not_links(span: trace.Span) -> None:
+    span.add_link(None)  # type: ignore[arg-type]
+    span.add_link(trace.INVALID_SPAN_CONTEXT, {"kept": "attributes make it valid"})
+
+
 def events(span: trace.Span) -> None:
     for n in range(6):
         span.add_event(f"e{n}", {"n": n, "text": "z" * 40, "more": 1})
@@ -101,6 +116,9 @@ SCRIPTS: dict[str, Script] = {
         over_the_count_limit,
         over_the_length_limit,
         invalid_keys,
+        keys_that_are_not_strings,
+        status_that_is_not_a_status,
+        links_that_are_not_links,
         events,
         an_exception,
         links,

@@ -18,7 +18,10 @@ processors. The encoder then reads every field through a property that copies ag
   ignored with the SDK's warning, and `end` hands the span itself to the span processors
   (`_on_ending`, then `on_end`, as the SDK's span does);
 * no lock: a span belongs to the task that made it (a request, a Redis command), as every
-  span of this code base does. Share one across threads and use the SDK's.
+  span of this code base does. Share one across threads and use the SDK's;
+* processors and exporters get the span itself, and its `attributes`, `events` and `links`
+  are its own containers, not read-only copies: they read them and must not change them.
+  The deprecated `instrumentation_info` is None (the scope is set).
 
 Spans are started by `lean_tracer.LeanTracer`, which makes the SDK's sampling decision; a
 unit test compares what both make, field by field and as encoded OTLP.
@@ -28,13 +31,17 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from time import time_ns
 from types import TracebackType
 from typing import Final, cast
 
 from opentelemetry import trace
-from opentelemetry.attributes import BoundedAttributes, _clean_attribute_value
+from opentelemetry.attributes import (
+    BoundedAttributes,
+    _clean_attribute_value,
+    _is_non_custom_str,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits, SpanProcessor
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -135,9 +142,16 @@ class LeanSpan(trace.Span, ReadableSpan):
             self._put(key, value)
 
     def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
-        if not self._ended("set_attributes"):
-            for key, value in attributes.items():
+        if self._ended("set_attributes"):
+            return
+        # Typed as strings, but callers pass what they have: as the SDK cleans a mapping, a
+        # printable key that is not a string becomes one and any other is dropped.
+        items: Iterable[tuple[object, types.AnyValue]] = attributes.items()
+        for key, value in items:
+            if isinstance(key, str):
                 self._put(key, value)
+            else:
+                self._put(str(key) if key and _is_non_custom_str(key) else "", value)
 
     def _put(self, key: str, value: types.AnyValue) -> None:
         limit = self._limits.max_span_attributes
@@ -183,10 +197,11 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._events.append(event)
 
     def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
+        # What the SDK's `_is_valid_link` leaves out, before it looks at whether the span ended.
+        if not (context and (context.is_valid or attributes or context.trace_state)):
+            return
         if self._ended("add_link"):
             return
-        if not context.is_valid and not attributes and not context.trace_state:
-            return  # what the SDK's `_is_valid_link` leaves out
         limits = self._limits
         bounded = BoundedAttributes(
             limits.max_link_attributes,
@@ -217,7 +232,7 @@ class LeanSpan(trace.Span, ReadableSpan):
                     description,
                 )
             self._status = status
-        elif status is not StatusCode.UNSET:
+        elif isinstance(status, StatusCode) and status is not StatusCode.UNSET:
             self._status = Status(status, description)
 
     def record_exception(

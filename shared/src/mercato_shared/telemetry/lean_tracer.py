@@ -119,7 +119,7 @@ class LeanTracer:
                 span_id = ids.generate_span_id()
                 return NonRecordingSpan(SpanContext(trace_id, span_id, False, self._drop_flags))
             random_id = self._random_ids
-        result = sdk.sampler.should_sample(context, trace_id, name, kind, attributes)
+        result = sdk.sampler.should_sample(context, trace_id, name, kind, attributes, ())
         sampled = result.decision is Decision.RECORD_AND_SAMPLE
         flags = TraceFlags((_SAMPLED if sampled else 0) | (_RANDOM if random_id else 0))
         span_context = SpanContext(
