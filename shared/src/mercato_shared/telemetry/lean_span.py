@@ -34,7 +34,7 @@ import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from time import time_ns
 from types import TracebackType
-from typing import Final, cast
+from typing import Final, TypeVar, cast
 
 from opentelemetry import trace
 from opentelemetry.attributes import (
@@ -58,6 +58,29 @@ logger = logging.getLogger(__name__)
 
 _UNSET: Final = Status(StatusCode.UNSET)
 _SCALARS: Final = frozenset({bool, int, float})
+
+
+T = TypeVar("T")
+
+
+def _append_bounded(items: list[T], limit: int | None, item: T) -> int:
+    """Append as the SDK's `BoundedList` does (the oldest goes when full); how many dropped."""
+    if limit is None or len(items) < limit:
+        items.append(item)
+        return 0
+    if limit > 0:
+        del items[0]
+        items.append(item)
+    return 1
+
+
+def _frozen(
+    limit: int | None, attributes: types.Attributes, limits: SpanLimits
+) -> BoundedAttributes:
+    """An event's or link's attributes, cleaned and bounded as the SDK's span makes them."""
+    return BoundedAttributes(
+        limit, attributes, immutable=True, max_value_len=limits.max_attribute_length
+    )
 
 
 class LeanSpan(trace.Span, ReadableSpan):
@@ -182,19 +205,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         if self._ended("add_event"):
             return
         limits = self._limits
-        bounded = BoundedAttributes(
-            limits.max_event_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        )
-        event = Event(name, bounded, timestamp)
-        if limits.max_events is not None and len(self._events) >= limits.max_events:
-            self._dropped_events += 1
-            if limits.max_events == 0:
-                return
-            del self._events[0]  # BoundedList drops the oldest
-        self._events.append(event)
+        event = Event(name, _frozen(limits.max_event_attributes, attributes, limits), timestamp)
+        self._dropped_events += _append_bounded(self._events, limits.max_events, event)
 
     def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
         # What the SDK's `_is_valid_link` leaves out, before it looks at whether the span ended.
@@ -203,18 +215,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         if self._ended("add_link"):
             return
         limits = self._limits
-        bounded = BoundedAttributes(
-            limits.max_link_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        )
-        if limits.max_links is not None and len(self._links) >= limits.max_links:
-            self._dropped_links += 1
-            if limits.max_links == 0:
-                return
-            del self._links[0]
-        self._links.append(Link(context, bounded))
+        link = Link(context, _frozen(limits.max_link_attributes, attributes, limits))
+        self._dropped_links += _append_bounded(self._links, limits.max_links, link)
 
     def update_name(self, name: str) -> None:
         if not self._ended("update_name"):
