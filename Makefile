@@ -64,7 +64,7 @@ bench: ## Throughput and CPU per request, telemetry off vs default vs always_on 
 	@$(RUN) python -m bench
 
 .PHONY: bench-instructions
-bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~8 min; needs valgrind)
+bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~3 min; needs valgrind)
 	@$(RUN) python -m bench.callgrind
 
 .PHONY: lint

@@ -5,11 +5,12 @@
 sink), sends it 400 product reads to warm up, switches counting on (`callgrind_control -i
 on`), sends 1,000 more over one keep-alive connection, and reports the instructions per
 request of each thread of the service. wrk's timings move by 10-30% between identical runs
-on a shared VM; instruction counts are the same on every run, so this is the measure for
+on a shared VM; repeated instruction counts agreed to within 0.2% (telemetry off) and 1%
+(the default, which moves with which requests are sampled), so this is the measure for
 changes too small for `make bench` to tell apart.
 
 Limits: callgrind counts user-space instructions, not time (no system calls, no cache
-misses), and the service runs about 50 times slower under it, so work done on a timer (the
+misses), and the service runs about 18 times slower under it, so work done on a timer (the
 metric export every 15 s, the span batch every 5 s) is over-represented in the threads other
 than the main one. Needs valgrind (Debian's package).
 """
