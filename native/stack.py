@@ -13,7 +13,9 @@ end-to-end tests') can run beside the developer's.
 from __future__ import annotations
 
 import argparse
+import grp
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -25,85 +27,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import topology
 from native.render import render
+from topology import Service, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-@dataclass(frozen=True, slots=True)
-class Service:
-    """A FastAPI service: its port, and the commands to run before it starts."""
-
-    name: str
-    default_port: int
-    app: str
-    migrate: str | None = None
-    seed: tuple[str, ...] = ()
-    routed: bool = True
-    workers_var: str = "SERVICE_WORKERS"
-
-
-@dataclass(frozen=True, slots=True)
-class Worker:
-    """A non-HTTP program (a Celery worker, the beat scheduler)."""
-
-    name: str
-    argv: tuple[str, ...]
-
-
-SERVICES: tuple[Service, ...] = (
-    Service(
-        "identity",
-        8001,
-        "identity.main:create_app",
-        migrate="identity.migrate",
-        seed=("identity.seed",),
-    ),
-    Service(
-        "catalog",
-        8002,
-        "catalog.main:create_app",
-        migrate="catalog.migrate",
-        seed=("catalog.seed", "--count", "1000"),
-    ),
-    Service(
-        "orders",
-        8003,
-        "orders.main:create_app",
-        migrate="orders.migrate",
-        seed=("orders.seed", "--count", "5000"),
-    ),
-    # The simulated outside world: reached directly on its port, never through the gateway.
-    Service("partners", 8090, "partners.main:create_app", routed=False),
-    Service("checkout", 8004, "checkout.main:create_app"),
-    Service("reports", 8005, "reports.main:create_app", migrate="reports.migrate"),
-)
-WORKERS: tuple[Worker, ...] = (
-    # Celery: one prefork pool for both queues (WORKER_CONCURRENCY children, from settings);
-    # -O fair hands a job only to an idle child. The beat keeps its schedule file in the run
-    # directory (MERCATO_RUN_DIR, see workers.config).
-    Worker(
-        "worker",
-        (
-            "celery",
-            "-A",
-            "workers.main",
-            "worker",
-            "-Q",
-            "reports,periodic",
-            "--pool",
-            "prefork",
-            "-O",
-            "fair",
-            "--loglevel",
-            "INFO",
-            "--without-mingle",
-            "--without-gossip",
-        ),
-    ),
-    Worker("beat", ("celery", "-A", "workers.main", "beat", "--loglevel", "INFO")),
-)
+DESCRIPTION = topology.load()
+SERVICES: tuple[Service, ...] = DESCRIPTION.services
+WORKERS: tuple[Worker, ...] = DESCRIPTION.workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +63,10 @@ class Stack:
 
     @property
     def gateway_port(self) -> int:
-        return self.port("gateway", 8080)
+        return self.port("gateway", DESCRIPTION.gateway.port)
 
     def service_port(self, service: Service) -> int:
-        return self.port(service.name, service.default_port)
+        return self.port(service.name, service.port)
 
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
@@ -224,10 +158,26 @@ def gateway_values(stack: Stack) -> dict[str, str]:
     return values
 
 
+def nginx_user_directive(uid: int, user: str, group: str) -> str:
+    """nginx's `user` line: the starting user when that is root, else none.
+
+    A root master otherwise runs its workers as the compiled-in `nobody`, who cannot enter a
+    checkout below a directory only root may enter, so request bodies spilled to
+    client_body_temp fail with a 500. For any other user nginx ignores the directive.
+    """
+    return f"user {user} {group};" if uid == 0 else ""
+
+
 def write_gateway_config(stack: Stack) -> None:
     nginx_dir = stack.run_dir / "nginx"
     nginx_dir.mkdir(parents=True, exist_ok=True)
-    values = gateway_values(stack)
+    uid, gid = os.geteuid(), os.getegid()
+    values = gateway_values(stack) | {
+        "GATEWAY_ERROR_LOG": str(stack.logs / "gateway-error.log"),
+        "NGINX_USER_DIRECTIVE": nginx_user_directive(
+            uid, pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
+        ),
+    }
     for source, target in (
         (ROOT / "native" / "nginx.conf.template", nginx_dir / "nginx.conf"),
         (ROOT / "gateway" / "templates" / "mercato.conf.template", nginx_dir / "mercato.conf"),
@@ -266,7 +216,7 @@ def supervisord_config(stack: Stack) -> str:
         f"[supervisorctl]\nserverurl=unix://{sock}\n",
     ]
     for service in SERVICES:
-        workers = stack.env.get(service.workers_var, "1")
+        workers = stack.env.get("SERVICE_WORKERS", "1")
         command = (
             f"{BIN / 'uvicorn'} {service.app} --factory --host 127.0.0.1 "
             f"--port {stack.service_port(service)} --root-path /api/{service.name} "
@@ -277,7 +227,7 @@ def supervisord_config(stack: Stack) -> str:
         )
         sections.append(_program(service.name, command, stack, {"OTEL_SERVICE_NAME": service.name}))
     for worker in WORKERS:
-        command = " ".join([str(BIN / worker.argv[0]), *worker.argv[1:]])
+        command = " ".join([str(BIN / worker.command[0]), *worker.command[1:]])
         sections.append(_program(worker.name, command, stack, {"OTEL_SERVICE_NAME": worker.name}))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     nginx_dir = stack.run_dir / "nginx"

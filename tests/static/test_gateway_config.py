@@ -127,10 +127,21 @@ def test_gateway_template_uses_exactly_the_documented_variables() -> None:
     assert set(PLACEHOLDER.findall(text)) == GATEWAY_VARIABLES
 
 
-def test_native_main_template_uses_only_run_dir() -> None:
+NATIVE_MAIN_VARIABLES = {"RUN_DIR", "GATEWAY_ERROR_LOG", "NGINX_USER_DIRECTIVE"}
+
+
+def _native_main_env(run_dir: Path) -> dict[str, str]:
+    return {
+        "RUN_DIR": str(run_dir),
+        "GATEWAY_ERROR_LOG": str(run_dir / "error.log"),
+        "NGINX_USER_DIRECTIVE": "",
+    }
+
+
+def test_native_main_template_uses_exactly_its_variables() -> None:
     text = NATIVE_MAIN_TEMPLATE.read_text(encoding="utf-8")
 
-    assert set(PLACEHOLDER.findall(text)) == {"RUN_DIR"}
+    assert set(PLACEHOLDER.findall(text)) == NATIVE_MAIN_VARIABLES
     assert re.search(r"^daemon off;", text, re.MULTILINE)
 
 
@@ -202,7 +213,7 @@ def test_native_gateway_config_passes_nginx_t(tmp_path: Path) -> None:
     )
     main_conf = nginx_dir / "nginx.conf"
     main_conf.write_text(
-        render(NATIVE_MAIN_TEMPLATE.read_text(encoding="utf-8"), {"RUN_DIR": str(tmp_path)}),
+        render(NATIVE_MAIN_TEMPLATE.read_text(encoding="utf-8"), _native_main_env(tmp_path)),
         encoding="utf-8",
     )
 
