@@ -71,7 +71,7 @@ bench-instructions: deps ## Instructions per product read under each telemetry s
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) \
+	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) topology \
 		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests) native tests bench conftest.py
 
 .PHONY: fmt

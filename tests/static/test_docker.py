@@ -250,7 +250,7 @@ def test_services_run_the_native_command_lines() -> None:
         assert compose_command(service.name) == expected, service.name
         assert f"--root-path /api/{service.name}" in " ".join(expected)
         build = SERVICES_BY_NAME[service.name]["build"]
-        assert build["args"] == {"PACKAGE": service.name, "PORT": str(service.default_port)}
+        assert build["args"] == {"PACKAGE": service.name, "PORT": str(service.port)}
         environment = SERVICES_BY_NAME[service.name]["environment"]
         assert environment["OTEL_SERVICE_NAME"] == service.name
 
@@ -292,7 +292,7 @@ def test_python_containers_reach_each_other_by_service_name() -> None:
         assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
         for other in SERVICES:
             url = environment[f"{other.name.upper()}_URL"]
-            assert url == f"http://{other.name}:{other.default_port}"
+            assert url == f"http://{other.name}:{other.port}"
 
 
 def test_only_the_edge_is_published() -> None:
@@ -311,7 +311,7 @@ def test_gateway_sets_every_template_variable_and_routes_to_service_names() -> N
     for service in SERVICES:
         if service.routed:
             upstream = environment[f"{service.name.upper()}_UPSTREAM"]
-            assert upstream == f"{service.name}:{service.default_port}"
+            assert upstream == f"{service.name}:{service.port}"
     # The collector tails the access log on the shared volume (observability/README.md).
     assert environment["GATEWAY_ACCESS_LOG"] == "/var/log/gateway/access.log"
     assert "gateway-logs:/var/log/gateway" in SERVICES_BY_NAME["gateway"]["volumes"]

@@ -107,7 +107,7 @@ def celery(celery_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Pro
     # The very command lines the native stack runs (and compose mirrors).
     procs = {
         worker.name: start(
-            [str(BIN / worker.argv[0]), *worker.argv[1:]],
+            [str(BIN / worker.command[0]), *worker.command[1:]],
             celery_env,
             tmp_path / f"{worker.name}.log",
         )

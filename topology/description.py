@@ -1,0 +1,155 @@
+"""Load `stack.toml` into typed, validated records.
+
+The file is the single source of every service's name, port, gateway route, commands and
+dependencies; everything else (the native stack, the bench, the Docker and Kubernetes checks)
+reads it through :func:`load`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_FILE = ROOT / "stack.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """An HTTP service under uvicorn."""
+
+    name: str
+    port: int
+    app: str
+    routed: bool
+    database: bool
+    redis: bool
+    calls: tuple[str, ...]
+    migrate: str | None = None
+    seed: tuple[str, ...] = ()
+
+    @property
+    def route(self) -> str | None:
+        """The gateway's path prefix for it, or None when it is never behind the gateway."""
+        return f"/api/{self.name}/" if self.routed else None
+
+    @property
+    def root_path(self) -> str:
+        return f"/api/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A non-HTTP program (a Celery worker, the beat scheduler)."""
+
+    name: str
+    command: tuple[str, ...]
+    redis: bool
+    calls: tuple[str, ...]
+    database: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    gateway: Gateway
+    services: tuple[Service, ...]
+    workers: tuple[Worker, ...]
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+    @property
+    def routed(self) -> tuple[Service, ...]:
+        return tuple(service for service in self.services if service.routed)
+
+
+class StackFileError(ValueError):
+    """`stack.toml` does not describe a consistent stack."""
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise StackFileError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _service(name: str, table: dict[str, Any]) -> Service:
+    known = {"port", "app", "routed", "database", "redis", "calls", "migrate", "seed"}
+    if unknown := set(table) - known:
+        raise StackFileError(f"services.{name}: unknown keys {sorted(unknown)}")
+    port = table.get("port")
+    if not isinstance(port, int) or not 1024 <= port <= 65535:
+        raise StackFileError(f"services.{name}.port must be an unprivileged port number")
+    app = table.get("app")
+    if not isinstance(app, str) or ":" not in app:
+        raise StackFileError(f"services.{name}.app must be 'module:factory'")
+    migrate = table.get("migrate")
+    if migrate is not None and not isinstance(migrate, str):
+        raise StackFileError(f"services.{name}.migrate must be a module name")
+    for flag in ("routed", "database", "redis"):
+        if not isinstance(table.get(flag), bool):
+            raise StackFileError(f"services.{name}.{flag} must be true or false")
+    return Service(
+        name=name,
+        port=port,
+        app=app,
+        routed=table["routed"],
+        database=table["database"],
+        redis=table["redis"],
+        calls=_strings(table.get("calls", []), f"services.{name}.calls"),
+        migrate=migrate,
+        seed=_strings(table.get("seed", []), f"services.{name}.seed"),
+    )
+
+
+def _worker(name: str, table: dict[str, Any]) -> Worker:
+    known = {"command", "database", "redis", "calls"}
+    if unknown := set(table) - known:
+        raise StackFileError(f"workers.{name}: unknown keys {sorted(unknown)}")
+    database = table.get("database")
+    if database is not None and not isinstance(database, str):
+        raise StackFileError(f"workers.{name}.database names the service whose database it uses")
+    return Worker(
+        name=name,
+        command=_strings(table.get("command"), f"workers.{name}.command"),
+        redis=bool(table.get("redis", False)),
+        calls=_strings(table.get("calls", []), f"workers.{name}.calls"),
+        database=database,
+    )
+
+
+def parse(document: dict[str, Any]) -> Stack:
+    """Validate a parsed `stack.toml` document and return the stack it describes."""
+    gateway = document.get("gateway", {})
+    if not isinstance(gateway.get("port"), int):
+        raise StackFileError("gateway.port must be a port number")
+    services = tuple(_service(n, t) for n, t in document.get("services", {}).items())
+    workers = tuple(_worker(n, t) for n, t in document.get("workers", {}).items())
+    names = {service.name for service in services}
+    ports = [gateway["port"], *(service.port for service in services)]
+    if len(set(ports)) != len(ports):
+        raise StackFileError(f"two processes share a port: {sorted(ports)}")
+    callers: list[Service | Worker] = [*services, *workers]
+    for caller in callers:
+        if missing := set(caller.calls) - names:
+            raise StackFileError(f"{caller.name} calls unknown services {sorted(missing)}")
+    for worker in workers:
+        if worker.database is not None and worker.database not in names:
+            raise StackFileError(f"workers.{worker.name}.database: no service {worker.database}")
+    return Stack(gateway=Gateway(port=gateway["port"]), services=services, workers=workers)
+
+
+def load(path: Path = STACK_FILE) -> Stack:
+    """The stack described by `path` (the repository's `stack.toml` by default)."""
+    with path.open("rb") as file:
+        return parse(tomllib.load(file))
