@@ -6,7 +6,7 @@ Redis database 14. `E2E_REUSE_STACK=1` leaves the stack running after the sessio
 debugging); otherwise it is stopped, whatever the outcome.
 
 Every process of the stack exports its traces, metrics and logs to a test OTLP receiver
-(`otlp` fixture, `tests/telemetry/receiver.py`) at 100% sampling, with short export
+(`otlp` fixture, `devtools/otlp_receiver.py`) at 100% sampling, with short export
 delays, so the telemetry tests can assert on what the stack really exported.
 """
 
@@ -23,7 +23,7 @@ import httpx
 import pytest
 import redis
 
-from tests.telemetry.receiver import OtlpReceiver
+from devtools.otlp_receiver import OtlpReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from native.gateway import write_gateway_config
 from native.render import PLACEHOLDER, render
+from native.stack import load_stack
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_TEMPLATE = REPO / "gateway" / "templates" / "mercato.conf.template"
@@ -25,11 +27,12 @@ DOCKERFILE = REPO / "gateway" / "Dockerfile"
 
 GATEWAY_VARIABLES = {
     "GATEWAY_PORT",
-    "IDENTITY_UPSTREAM",
-    "CATALOG_UPSTREAM",
-    "ORDERS_UPSTREAM",
-    "CHECKOUT_UPSTREAM",
-    "REPORTS_UPSTREAM",
+    "IDENTITY_SERVERS",
+    "CATALOG_SERVERS",
+    "ORDERS_SERVERS",
+    "CHECKOUT_SERVERS",
+    "REPORTS_SERVERS",
+    "GATEWAY_RESOLVER",
     "GATEWAY_ACCESS_LOG",
     "GATEWAY_RATE_LIMIT",
     "GATEWAY_RATE_BURST",
@@ -59,13 +62,17 @@ def _nginx() -> str:
 
 def _gateway_env(run_dir: Path) -> dict[str, str]:
     """The values the native stack uses (127.0.0.1 upstreams), on ports nobody uses."""
-    env = {f"{name.upper()}_UPSTREAM": f"127.0.0.1:{8001 + i}" for i, name in enumerate(SERVICES)}
+    env = {
+        f"{name.upper()}_SERVERS": f"server 127.0.0.1:{8001 + i} max_fails=1 fail_timeout=5s;"
+        for i, name in enumerate(SERVICES)
+    }
     env.update(
         GATEWAY_PORT="18080",
         GATEWAY_ACCESS_LOG=str(run_dir / "gateway-access.log"),
         GATEWAY_RATE_LIMIT="50",
         GATEWAY_RATE_BURST="100",
         GATEWAY_MAX_BODY="1m",
+        GATEWAY_RESOLVER="",
     )
     return env
 
@@ -130,14 +137,6 @@ def test_gateway_template_uses_exactly_the_documented_variables() -> None:
 NATIVE_MAIN_VARIABLES = {"RUN_DIR", "GATEWAY_ERROR_LOG", "NGINX_USER_DIRECTIVE"}
 
 
-def _native_main_env(run_dir: Path) -> dict[str, str]:
-    return {
-        "RUN_DIR": str(run_dir),
-        "GATEWAY_ERROR_LOG": str(run_dir / "error.log"),
-        "NGINX_USER_DIRECTIVE": "",
-    }
-
-
 def test_native_main_template_uses_exactly_its_variables() -> None:
     text = NATIVE_MAIN_TEMPLATE.read_text(encoding="utf-8")
 
@@ -167,7 +166,7 @@ def test_gateway_routes_every_service_and_strips_its_prefix() -> None:
 
     for name in SERVICES:
         assert re.search(rf"location /api/{name}/\s+{{ proxy_pass http://{name}/; }}", text)
-        upstream = rf"upstream {name} {{\s*server \${{{name.upper()}_UPSTREAM}};\s*keepalive 32;"
+        upstream = rf"upstream {name} {{\s*\${{{name.upper()}_SERVERS}}\s*keepalive 32;"
         assert re.search(upstream, text), name
     assert "partners" not in re.sub(r"#.*", "", text)
     assert "proxy_intercept_errors off;" in text
@@ -205,19 +204,20 @@ def test_gateway_error_pages_are_json_in_the_project_shape() -> None:
 
 
 def test_native_gateway_config_passes_nginx_t(tmp_path: Path) -> None:
-    nginx_dir = tmp_path / "nginx"
-    nginx_dir.mkdir()
-    env = _gateway_env(tmp_path)
-    (nginx_dir / "mercato.conf").write_text(
-        render(GATEWAY_TEMPLATE.read_text(encoding="utf-8"), env), encoding="utf-8"
+    """The native stack's own rendering, with two processes of each replicated service."""
+    stack = load_stack(
+        {"MERCATO_RUN_DIR": str(tmp_path), "MERCATO_PORT_OFFSET": "30000", "MERCATO_REPLICAS": "2"}
     )
-    main_conf = nginx_dir / "nginx.conf"
-    main_conf.write_text(
-        render(NATIVE_MAIN_TEMPLATE.read_text(encoding="utf-8"), _native_main_env(tmp_path)),
-        encoding="utf-8",
-    )
+    stack.logs.mkdir()
+    write_gateway_config(stack)
+    conf = (stack.nginx_dir / "mercato.conf").read_text(encoding="utf-8")
 
-    _nginx_test(main_conf, nginx_dir)
+    catalog = re.search(r"upstream catalog \{(?P<body>[^}]*)\}", conf)
+    assert catalog, conf
+    servers = re.findall(r"server (\S+) max_fails=1 fail_timeout=5s;", catalog.group("body"))
+    assert servers == ["127.0.0.1:38002", "127.0.0.1:38102"]
+    assert len(re.findall(r"^\s*server ", conf, re.MULTILINE)) == 5 + 2 + 1  # and the server block
+    _nginx_test(stack.nginx_dir / "nginx.conf", stack.nginx_dir)
 
 
 def test_docker_main_config_passes_nginx_t(tmp_path: Path) -> None:
