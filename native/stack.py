@@ -91,6 +91,17 @@ class Stack:
             for i in range(1, self.replica_count + 1)
         )
 
+    def internal_url(self, service: Service) -> str:
+        """Where the other processes call the service (NAME_URL, unless set explicitly).
+
+        Its port while it runs as one process; with replicas, its route through the gateway,
+        the native stack's load balancer, so that a caller is never stuck on a replica that
+        is stopping (see docs/native-stack.md).
+        """
+        if len(self.replicas(service)) > 1:
+            return f"{self.gateway_url()}{service.root_path}"
+        return f"http://127.0.0.1:{self.service_port(service)}"
+
     @property
     def processes(self) -> tuple[Replica, ...]:
         """Every HTTP process of the stack, in stack.toml's order."""
@@ -109,11 +120,6 @@ def load_stack(environ: Mapping[str, str] | None = None) -> Stack:
     run_dir = Path(env.get("MERCATO_RUN_DIR", str(ROOT / ".run" / "dev"))).resolve()
     stack = Stack(env=env, run_dir=run_dir)
     stack.check_ports()
-    # Service-to-service URLs follow the ports, unless set explicitly. A caller of a
-    # replicated service reaches its first process (the gateway is for clients; see
-    # docs/native-stack.md).
     for service in stack.description.services:
-        env.setdefault(
-            f"{service.name.upper()}_URL", f"http://127.0.0.1:{stack.service_port(service)}"
-        )
+        env.setdefault(f"{service.name.upper()}_URL", stack.internal_url(service))
     return stack

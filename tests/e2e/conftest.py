@@ -2,7 +2,8 @@
 
 It runs beside a developer's `make up` stack: its ports are shifted by `E2E_PORT_OFFSET`
 (default 10000, so the gateway is on 18080), its databases are prefixed `e2e_` and it uses
-Redis database 14. `E2E_REUSE_STACK=1` leaves the stack running after the session (for
+Redis database 14; it runs two processes of each replicated service (MERCATO_REPLICAS=2).
+`E2E_REUSE_STACK=1` leaves the stack running after the session (for
 debugging); otherwise it is stopped, whatever the outcome.
 
 Every process of the stack exports its traces, metrics and logs to a test OTLP receiver
@@ -45,6 +46,8 @@ def stack_env() -> dict[str, str]:
             "DATABASE_PREFIX": os.environ.get("E2E_DATABASE_PREFIX", "e2e_"),
             "REDIS_URL": os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "ENVIRONMENT": "test",
+            # Two processes of catalog and orders behind the gateway (test_replicas drains one).
+            "MERCATO_REPLICAS": "2",
             "GATEWAY_RATE_LIMIT": "2000",
             "GATEWAY_RATE_BURST": "4000",
             # Report jobs whose message was lost or whose worker died are recovered within

@@ -52,10 +52,19 @@ def test_replicas_get_their_own_program_and_port() -> None:
         argv = shlex.split(programs[name]["command"])
         assert argv[argv.index("--port") + 1] == str(port)
         assert argv[argv.index("--root-path") + 1] == "/api/catalog"
-        assert programs[name]["environment"] == 'OTEL_SERVICE_NAME="catalog"'
+        assert programs[name]["environment"] == (
+            'OTEL_SERVICE_NAME="catalog",SHUTDOWN_DRAIN_SECONDS="2"'
+        )
         assert programs[name]["stdout_logfile"] == f"/run/mercato-test/logs/{name}.log"
     assert "identity-2" not in programs
     assert "orders-3" in programs
+    assert programs["identity"]["environment"] == 'OTEL_SERVICE_NAME="identity"'
+
+
+def test_a_single_process_does_not_drain() -> None:
+    environment = _programs(_stack())["catalog-1"]["environment"]
+
+    assert environment == 'OTEL_SERVICE_NAME="catalog"'
 
 
 def test_every_replica_is_a_server_of_its_upstream() -> None:
