@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from types import FrameType
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
 
 from mercato_shared.app import create_app
 from mercato_shared.settings import BaseServiceSettings
+from tests.helpers import app_client
 
 router = APIRouter()
 
@@ -49,17 +50,14 @@ def server_handler() -> Iterator[ServerHandler]:
     signal.signal(signal.SIGTERM, original)
 
 
-async def _client(seconds: float) -> AsyncIterator[httpx.AsyncClient]:
+def _client(seconds: float) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     settings = BaseServiceSettings(shutdown_drain_seconds=seconds)
     app = create_app(settings, title="t", routers=[router], database=False, redis=False)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
+    return app_client(app, "http://t")
 
 
 async def test_sigterm_drains_then_hands_over(server_handler: ServerHandler) -> None:
-    async for client in _client(0.3):
+    async with _client(0.3) as client:
         before = await client.get("/thing")
         assert before.status_code == 200
         assert "connection" not in before.headers
@@ -86,7 +84,7 @@ async def test_sigterm_drains_then_hands_over(server_handler: ServerHandler) -> 
 
 
 async def test_a_second_sigterm_hands_over_at_once(server_handler: ServerHandler) -> None:
-    async for client in _client(30):
+    async with _client(30) as client:
         signal.raise_signal(signal.SIGTERM)
         assert (await client.get("/thing")).status_code == 503
         signal.raise_signal(signal.SIGTERM)
@@ -95,7 +93,7 @@ async def test_a_second_sigterm_hands_over_at_once(server_handler: ServerHandler
 
 
 async def test_without_a_drain_nothing_changes(server_handler: ServerHandler) -> None:
-    async for client in _client(0):
+    async with _client(0) as client:
         assert signal.getsignal(signal.SIGTERM) is server_handler
         response = await client.get("/thing")
         assert response.status_code == 200
