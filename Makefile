@@ -15,9 +15,10 @@ help: ## Show this help
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## Install what is missing: uv, nginx (apt, as root), the locked Python packages; start Postgres/Redis if stopped
+deps: ## Install what is missing: uv, nginx (apt, as root), the locked Python packages, Docker Compose; start Postgres/Redis if stopped
 	@bash native/bootstrap.sh
 	@$(UV) sync --frozen --all-packages
+	@bash docker/install-compose.sh
 
 .PHONY: up
 up: ## Run the system: Docker Compose where an engine runs, else the native stack
