@@ -108,6 +108,22 @@ def loki(expr: str, legend: str = "", ref: str = "A", *, instant: bool = False) 
 # ------------------------------------------------------------------------------ panels
 
 
+def panel(kind: str, title: str, description: str, ds: Json, targets: list[Json]) -> Json:
+    """The keys every panel starts with, in the order Grafana writes them."""
+    return {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": ds,
+        "targets": targets,
+    }
+
+
+def last_value() -> Json:
+    """Reduce a series to its last non-null value (stat and bar gauge panels)."""
+    return {"calcs": ["lastNotNull"], "fields": "", "values": False}
+
+
 def timeseries(
     title: str,
     targets: list[Json],
@@ -134,11 +150,7 @@ def timeseries(
     if minimum is not None:
         defaults["min"] = minimum
     return {
-        "type": "timeseries",
-        "title": title,
-        "description": description,
-        "datasource": ds,
-        "targets": targets,
+        **panel("timeseries", title, description, ds, targets),
         "fieldConfig": {"defaults": defaults, "overrides": overrides or []},
         "options": {
             "legend": {
@@ -164,11 +176,7 @@ def stat(
 ) -> Json:
     steps = [{"color": c, "value": v} for v, c in (thresholds or [(None, "green")])]
     return {
-        "type": "stat",
-        "title": title,
-        "description": description,
-        "datasource": ds,
-        "targets": [target],
+        **panel("stat", title, description, ds, [target]),
         "fieldConfig": {
             "defaults": {
                 "unit": unit,
@@ -179,7 +187,7 @@ def stat(
             "overrides": [],
         },
         "options": {
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "reduceOptions": last_value(),
             "colorMode": "value",
             "graphMode": "area",
             "textMode": "auto",
@@ -193,11 +201,7 @@ def bargauge(
     title: str, target: Json, unit: str, *, ds: Json = PROM, description: str = ""
 ) -> Json:
     return {
-        "type": "bargauge",
-        "title": title,
-        "description": description,
-        "datasource": ds,
-        "targets": [target],
+        **panel("bargauge", title, description, ds, [target]),
         "fieldConfig": {
             "defaults": {
                 "unit": unit,
@@ -211,18 +215,14 @@ def bargauge(
             "orientation": "horizontal",
             "displayMode": "gradient",
             "showUnfilled": True,
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "reduceOptions": last_value(),
         },
     }
 
 
 def logs(title: str, expr: str, *, description: str = "") -> Json:
     return {
-        "type": "logs",
-        "title": title,
-        "description": description,
-        "datasource": LOKI,
-        "targets": [loki(expr)],
+        **panel("logs", title, description, LOKI, [loki(expr)]),
         "options": {
             "showTime": True,
             "wrapLogMessage": True,
@@ -237,11 +237,7 @@ def logs(title: str, expr: str, *, description: str = "") -> Json:
 def heatmap(title: str, expr: str, *, description: str = "") -> Json:
     target = prom(expr, "{{le}}", exemplar=True, fmt="heatmap")
     return {
-        "type": "heatmap",
-        "title": title,
-        "description": description,
-        "datasource": PROM,
-        "targets": [target],
+        **panel("heatmap", title, description, PROM, [target]),
         "fieldConfig": {"defaults": {}, "overrides": []},
         "options": {
             "calculate": False,
