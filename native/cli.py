@@ -98,6 +98,7 @@ def main() -> None:
     args = parser().parse_args()
     try:
         stack = load_stack()
+        stack.check_ports()
     except StackConfigError as exc:
         sys.stderr.write(f"{exc}\n")
         raise SystemExit(2) from exc

@@ -119,7 +119,6 @@ def load_stack(environ: Mapping[str, str] | None = None) -> Stack:
     env = read_env(environ)
     run_dir = Path(env.get("MERCATO_RUN_DIR", str(ROOT / ".run" / "dev"))).resolve()
     stack = Stack(env=env, run_dir=run_dir)
-    stack.check_ports()
     for service in stack.description.services:
         env.setdefault(f"{service.name.upper()}_URL", stack.internal_url(service))
     return stack

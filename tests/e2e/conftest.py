@@ -71,8 +71,8 @@ def telemetry_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def native(command: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "native", command], cwd=ROOT, env=env, check=True)
+def native(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "native", *args], cwd=ROOT, env=env, check=True)
 
 
 @pytest.fixture(scope="session")
@@ -88,11 +88,12 @@ def stack(otlp: OtlpReceiver) -> Iterator[E2EStack]:
     # A run starts from an empty cache and broker: its own Redis database, never another's.
     redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).flushdb()
     try:
-        native("up", env)
+        # Thirteen processes start at once: on a busy two-core machine that takes minutes.
+        native(env, "up", "--timeout", "300")
         yield E2EStack(gateway=gateway, env=env, run_dir=Path(env["MERCATO_RUN_DIR"]))
     finally:
         if os.environ.get("E2E_REUSE_STACK") != "1":
-            native("down", env)
+            native(env, "down")
 
 
 @pytest.fixture
