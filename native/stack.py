@@ -197,16 +197,21 @@ def nginx_user_directive(uid: int, user: str, group: str) -> str:
     return f"user {user} {group};" if uid == 0 else ""
 
 
-def write_gateway_config(stack: Stack) -> None:
+def write_gateway_config(stack: Stack, overrides: Mapping[str, str] | None = None) -> None:
+    """Render nginx.conf and mercato.conf into RUN_DIR/nginx (`overrides` replace values)."""
     nginx_dir = stack.run_dir / "nginx"
     nginx_dir.mkdir(parents=True, exist_ok=True)
     uid, gid = os.geteuid(), os.getegid()
-    values = gateway_values(stack) | {
-        "GATEWAY_ERROR_LOG": str(stack.logs / "gateway-error.log"),
-        "NGINX_USER_DIRECTIVE": nginx_user_directive(
-            uid, pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
-        ),
-    }
+    values = (
+        gateway_values(stack)
+        | dict(overrides or {})
+        | {
+            "GATEWAY_ERROR_LOG": str(stack.logs / "gateway-error.log"),
+            "NGINX_USER_DIRECTIVE": nginx_user_directive(
+                uid, pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
+            ),
+        }
+    )
     for source, target in (
         (ROOT / "native" / "nginx.conf.template", nginx_dir / "nginx.conf"),
         (ROOT / "gateway" / "templates" / "mercato.conf.template", nginx_dir / "mercato.conf"),
