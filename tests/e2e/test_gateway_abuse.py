@@ -33,7 +33,7 @@ import httpx
 import pytest
 
 import topology
-from native.stack import Stack, load_stack, upstream_servers, write_gateway_config
+from native.stack import Stack, load_stack, write_gateway_config
 from tests.e2e.conftest import E2EStack
 
 pytestmark = pytest.mark.e2e
@@ -112,10 +112,9 @@ def test_gateway(
     orders = topology.load().service("orders")
     # orders behind two servers: the broken one and the real one, never marked down, so
     # every other attempt reaches the broken one.
-    servers = upstream_servers([dropper.server_address[1], test_stack.service_port(orders)])
-    write_gateway_config(
-        test_stack, {"ORDERS_SERVERS": servers.replace("max_fails=3", "max_fails=0")}
-    )
+    ports = (dropper.server_address[1], test_stack.service_port(orders))
+    servers = " ".join(f"server 127.0.0.1:{port} max_fails=0;" for port in ports)
+    write_gateway_config(test_stack, {"ORDERS_SERVERS": servers})
     nginx_dir = run_dir / "nginx"
     process = subprocess.Popen(
         [
