@@ -75,6 +75,8 @@ def expanded(command: list[str], env: dict[str, str]) -> list[str]:
 
 def introspect(requests: list[dict[str, Any]], cwd: Path) -> dict[str, Any]:
     """Run tests.k8s.introspect in a child process (see its docstring)."""
+    if not requests:
+        return {}
     result = subprocess.run(
         [sys.executable, "-m", "tests.k8s.introspect"],
         input=json.dumps(requests),
@@ -137,7 +139,10 @@ def variable_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -
         if what is None:
             problems.append(f"{container.where}: not a process of stack.toml")
             continue
-        info = facts[container.name]
+        info = facts.get(container.name)
+        if info is None:
+            problems.append(f"{container.where}: its settings were not introspected")
+            continue
         withheld = set() if what.database else {"POSTGRES_URL"}
         withheld |= set() if what.redis or what.job else {"REDIS_URL"}
         if what.job:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,10 @@ def broken(tmp_path: Path, file: str, old: str, new: str, overlay: str = "prod")
     return render(root, overlay)
 
 
-def facts_of(rendered: Rendered, stack: Stack, tmp_path: Path) -> dict[str, object]:
-    return environment.introspect(environment.introspection_requests(rendered, stack), tmp_path)
+def facts_of(rendered: Rendered, stack: Stack, tmp_path: Path, *workloads: str) -> dict[str, Any]:
+    """What the processes of `workloads` read and serve (only those: it takes a child process)."""
+    requests = environment.introspection_requests(rendered, stack)
+    return environment.introspect([r for r in requests if r["key"] in workloads], tmp_path)
 
 
 def mentions(problems: list[str], *words: str) -> bool:
@@ -66,7 +69,8 @@ def test_an_unknown_keda_field_fails_the_keda_schema(tmp_path: Path) -> None:
 )
 def test_a_missing_variable_fails(tmp_path: Path, stack: Stack, overlay: str, who: str) -> None:
     rendered = broken(tmp_path, "base/config.env", "CATALOG_URL=http://catalog:8002\n", "", overlay)
-    problems = environment.variable_problems(rendered, stack, facts_of(rendered, stack, tmp_path))
+    facts = facts_of(rendered, stack, tmp_path, who.split("/")[1])
+    problems = environment.variable_problems(rendered, stack, facts)
     assert mentions(problems, who, "CATALOG_URL (read by its settings) is not set")
 
 
@@ -78,13 +82,16 @@ def test_a_missing_secret_key_fails(tmp_path: Path, stack: Stack) -> None:
         "ORDERS_SECRET=",
         "dev",
     )
-    problems = environment.variable_problems(rendered, stack, facts_of(rendered, stack, tmp_path))
+    problems = environment.variable_problems(
+        rendered, stack, facts_of(rendered, stack, tmp_path, "orders")
+    )
     assert mentions(problems, "Deployment/orders", "key ORDERS_CLIENT_SECRET, which does not exist")
 
 
 def test_a_value_the_settings_refuse_fails(tmp_path: Path, stack: Stack) -> None:
     rendered = broken(tmp_path, "base/config.env", "WORKER_CONCURRENCY=2", "WORKER_CONCURRENCY=0")
-    problems = environment.variable_problems(rendered, stack, facts_of(rendered, stack, tmp_path))
+    facts = facts_of(rendered, stack, tmp_path, "worker")
+    problems = environment.variable_problems(rendered, stack, facts)
     assert mentions(problems, "Deployment/worker", "settings refuse", "worker_concurrency")
 
 
@@ -130,7 +137,9 @@ def test_a_dangling_probe_path_fails(tmp_path: Path, stack: Stack) -> None:
     rendered = broken(
         tmp_path, "components/pod-defaults/http-service.yaml", "path: /readyz", "path: /ready"
     )
-    problems = checks.probe_problems(rendered, stack, facts_of(rendered, stack, tmp_path))
+    problems = checks.probe_problems(
+        rendered, stack, facts_of(rendered, stack, tmp_path, "catalog")
+    )
     assert mentions(problems, "Deployment/catalog", "readinessProbe /ready is not a GET route")
 
 
@@ -143,7 +152,7 @@ def test_a_gateway_probe_path_the_gateway_does_not_serve_fails(
         "path: /healthz, port: http}\n            periodSeconds: 5",
         "path: /readyz, port: http}\n            periodSeconds: 5",
     )
-    problems = checks.probe_problems(rendered, stack, facts_of(rendered, stack, tmp_path))
+    problems = checks.probe_problems(rendered, stack, {})
     assert mentions(problems, "Deployment/gateway", "/readyz is no location of the gateway")
 
 
