@@ -143,9 +143,8 @@ def variable_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -
         if info is None:
             problems.append(f"{container.where}: its settings were not introspected")
             continue
-        withheld = set() if what.database else {"POSTGRES_URL"}
-        withheld |= set() if what.redis or what.job else {"REDIS_URL"}
-        if what.job:
+        withheld = {"POSTGRES_URL"} if not what.database else set()
+        if not what.redis:
             withheld.add("REDIS_URL")
         for variable in sorted(
             set(info["variables"]) - set(env) - set(info["optional"]) - withheld
