@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives.serialization import (
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = Path("deploy") / "k8s"
-OVERLAYS = ("dev", "prod")
 
 Object = dict[str, Any]
 

@@ -6,7 +6,6 @@ and checked; the check must report the break, naming what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +169,6 @@ def test_an_image_no_dockerfile_builds_fails(tmp_path: Path) -> None:
         tmp_path, "base/catalog.yaml", "image: mercato-catalog", "image: mercato-shop"
     )
     assert mentions(checks.image_problems(rendered), "no Dockerfile builds mercato-shop")
-
-
-Edit = Callable[[str], str]
 
 
 @pytest.mark.parametrize(
