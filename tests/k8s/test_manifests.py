@@ -6,6 +6,7 @@ termination, single writers, migrations, and prod's scale-out. No cluster, no ne
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -134,6 +135,8 @@ def test_dev_runs_everything_once_in_the_cluster(dev: Rendered) -> None:
             assert obj["spec"]["volumeClaimTemplates"], obj["metadata"]["name"]
     assert not dev.kind("HorizontalPodAutoscaler")
     assert all(d["spec"].get("replicas") == 1 for d in dev.kind("Deployment"))
+    # Small CPU requests, to fit a laptop's cluster.
+    assert {c.spec["resources"]["requests"]["cpu"] for c in dev.containers()} == {"10m"}
 
 
 def test_keda_scales_the_worker_on_its_celery_queues(prod_keda: Rendered, stack: Stack) -> None:
@@ -158,3 +161,16 @@ def test_keda_scales_the_worker_on_its_celery_queues(prod_keda: Rendered, stack:
     assert auth is not None
     assert {ref["key"] for ref in auth["spec"]["secretTargetRef"]} <= keys
     assert all(ref["name"] == "mercato-secrets" for ref in auth["spec"]["secretTargetRef"])
+
+
+def test_keda_watches_the_broker_s_database(prod_keda: Rendered) -> None:
+    """The lists are in the Redis database of the broker URL (CELERY_BROKER_URL is unset, so
+    it is REDIS_URL)."""
+    worker = prod_keda.container("worker")
+    assert worker is not None
+    env, _ = environment.environment(prod_keda, worker)
+    assert "CELERY_BROKER_URL" not in env
+    database = urlsplit(env["REDIS_URL"]).path.lstrip("/") or "0"
+    scaled = prod_keda.get("ScaledObject", "worker")
+    assert scaled is not None
+    assert {t["metadata"]["databaseIndex"] for t in scaled["spec"]["triggers"]} == {database}
