@@ -7,7 +7,7 @@ UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN = $(UV) run --frozen --all-packages
 NATIVE = $(RUN) python -m native
 # Each member's src/ is a root for mypy, so `shared/src/mercato_shared/x.py` is `mercato_shared.x`.
-MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src services/*/src workers/src))
+MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src services/*/src workers/src packages/*/src))
 
 .PHONY: help
 help: ## Show this help
@@ -71,8 +71,10 @@ bench-instructions: deps ## Instructions per product read under each telemetry s
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) topology \
-		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests) native tests bench conftest.py
+	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) \
+		$(wildcard packages/*/src) topology \
+		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests packages/*/tests) \
+		$(wildcard packages/*/measure) native tests bench conftest.py
 
 .PHONY: fmt
 fmt: ## Format and autofix with ruff

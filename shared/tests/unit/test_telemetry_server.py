@@ -1,4 +1,8 @@
-"""The server span/metric middleware, against in-memory exporters (no network)."""
+"""The server span/metric middleware on the SDK's parts, against in-memory exporters (no network).
+
+The accelerator's tests (`packages/otel-accelerator/tests/test_hooks.py`) run the same
+requests through both and compare what they export.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from mercato_shared.errors import NotFoundError, install_error_handlers
 from mercato_shared.middleware import RequestContextMiddleware
-from mercato_shared.telemetry.histogram import DurationHistogram
-from mercato_shared.telemetry.server import ServerTelemetryMiddleware, request_duration_histogram
+from mercato_shared.telemetry.hooks import StockHooks
+from mercato_shared.telemetry.server import ServerTelemetryMiddleware
 
 
 @dataclass
@@ -31,15 +35,11 @@ class Traced:
     client: httpx.AsyncClient
     spans: InMemorySpanExporter
     metrics: InMemoryMetricReader
-    durations: DurationHistogram
 
 
-def build_app(
-    sampler: Sampler,
-) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader, DurationHistogram]:
+def build_app(sampler: Sampler) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader]:
     exporter = InMemorySpanExporter()
-    durations = request_duration_histogram()
-    # An SDK provider, as `init_telemetry` installs: spans are started by `LeanTracer`.
+    # SDK providers, as `init_telemetry` installs, and the SDK's tracer and histogram.
     tracer_provider = TracerProvider(sampler=sampler)
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
@@ -60,16 +60,16 @@ def build_app(
         ServerTelemetryMiddleware,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
-        durations=durations,
+        hooks=StockHooks(),
     )
-    return app, exporter, reader, durations
+    return app, exporter, reader
 
 
 async def client_for(sampler: Sampler) -> AsyncIterator[Traced]:
-    app, exporter, reader, durations = build_app(sampler)
+    app, exporter, reader = build_app(sampler)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Traced(client, exporter, reader, durations)
+        yield Traced(client, exporter, reader)
 
 
 @pytest.fixture
@@ -84,10 +84,17 @@ async def unsampled() -> AsyncIterator[Traced]:
         yield value
 
 
-def duration_points(durations: DurationHistogram) -> list[HistogramDataPoint]:
-    metric = durations.collect()
-    assert metric is not None
-    assert (metric.name, metric.unit) == ("http.server.request.duration", "s")
+def duration_points(reader: InMemoryMetricReader) -> list[HistogramDataPoint]:
+    data = reader.get_metrics_data()
+    assert data is not None
+    (metric,) = [
+        metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "http.server.request.duration"
+    ]
+    assert metric.unit == "s"
     return [p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)]
 
 
@@ -162,7 +169,7 @@ async def test_duration_histogram_by_route_method_status(traced: Traced) -> None
         await traced.client.get(path)
     by_attributes = {
         tuple(sorted((point.attributes or {}).items())): point.count
-        for point in duration_points(traced.durations)
+        for point in duration_points(traced.metrics)
     }
     ok = (
         ("http.request.method", "GET"),
@@ -177,13 +184,13 @@ async def test_duration_histogram_by_route_method_status(traced: Traced) -> None
 async def test_sampled_requests_leave_exemplars(traced: Traced) -> None:
     await traced.client.get("/items/3")
     (span,) = traced.spans.get_finished_spans()
-    (point,) = duration_points(traced.durations)
+    (point,) = duration_points(traced.metrics)
     assert [e.trace_id for e in point.exemplars] == [span.context.trace_id]
 
 
 async def test_unsampled_requests_leave_no_exemplar(unsampled: Traced) -> None:
     await unsampled.client.get("/items/3")
-    (point,) = duration_points(unsampled.durations)
+    (point,) = duration_points(unsampled.metrics)
     assert point.count == 1
     assert point.exemplars == []
 
