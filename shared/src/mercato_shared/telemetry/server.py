@@ -106,8 +106,8 @@ class ServerTelemetryMiddleware:
         (`telemetry_hooks()`: the SDK's parts unless the accelerator is switched on)."""
         self.app = app
         hooks = hooks or telemetry_hooks()
-        self._tracer = hooks.tracer("mercato.http.server", tracer_provider)
-        self._durations = request_duration_histogram(hooks, meter_provider)
+        self.tracer = hooks.tracer("mercato.http.server", tracer_provider)
+        self.durations = request_duration_histogram(hooks, meter_provider)
         self._active = 0
         meter = metrics.get_meter("mercato.http.server", meter_provider=meter_provider)
         meter.create_observable_up_down_counter(
@@ -130,7 +130,7 @@ class ServerTelemetryMiddleware:
         # span names and metric series at will.
         method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
         parent = _parent_context(scope)
-        span = self._tracer.start_span(method, kind=SpanKind.SERVER, context=parent)
+        span = self.tracer.start_span(method, kind=SpanKind.SERVER, context=parent)
         token = context.attach(trace.set_span_in_context(span))
         span_context = span.get_span_context()
         ids = span_context.trace_id, span_context.span_id, span_context.trace_flags
@@ -170,7 +170,7 @@ class ServerTelemetryMiddleware:
                 key += (("http.route", route),)
             if error_type is not None:
                 key += (("error.type", error_type),)
-            self._durations.record(time.perf_counter() - started, key, span_context)
+            self.durations.record(time.perf_counter() - started, key, span_context)
             if span.is_recording():
                 if route is not None:
                     span.update_name(f"{method} {route}")

@@ -1,0 +1,102 @@
+"""Run by `test_telemetry_default_path.py` in a fresh interpreter: what runs by default?
+
+It installs telemetry exactly as a service does (`init_telemetry`, then `instrument_app` on
+a FastAPI app), serves one request in process, and prints, as JSON, the types of the parts
+that ran. Nothing leaves the process: the batch and metric intervals are set far beyond the
+run, and it ends with `os._exit` before any exporter's shutdown flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import Histogram
+from opentelemetry.sdk.trace import Span, Tracer
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from starlette.types import ASGIApp
+
+from mercato_shared.telemetry import init_telemetry, instrument_app, setup
+from mercato_shared.telemetry.instrumentation import FASTAPI_NATIVE_TELEMETRY_OFF
+from mercato_shared.telemetry.server import ServerTelemetryMiddleware
+
+
+def qualified(value: object) -> str:
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def server_middleware(app: FastAPI) -> ServerTelemetryMiddleware:
+    """The middleware instance in the app's built stack (each layer's `app` is the next)."""
+    layer: Any = app.middleware_stack
+    while layer is not None and not isinstance(layer, ServerTelemetryMiddleware):
+        layer = getattr(layer, "app", None)
+    if layer is None:
+        raise RuntimeError("no ServerTelemetryMiddleware in the app")
+    return layer
+
+
+async def serve_one(app: ASGIApp) -> int:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+        return (await client.get("/probe")).status_code
+
+
+def main() -> None:
+    installed: list[setup.Providers] = []
+    build = setup.build_providers
+
+    def recording_build(*args: Any, **kwargs: Any) -> setup.Providers:
+        providers = build(*args, **kwargs)  # the real thing, only remembered
+        installed.append(providers)
+        return providers
+
+    setup.build_providers = recording_build
+    report: dict[str, Any] = {"active": init_telemetry("probe")}
+    (providers,) = installed
+    finished = InMemorySpanExporter()
+    providers.tracer_provider.add_span_processor(SimpleSpanProcessor(finished))
+
+    app = FastAPI(telemetry=FASTAPI_NATIVE_TELEMETRY_OFF)
+
+    @app.get("/probe")
+    async def probe() -> dict[str, str]:
+        span = trace.get_current_span()
+        report["current_span"] = qualified(span)
+        report["current_span_is_sdk_span"] = isinstance(span, Span)
+        return {}
+
+    instrument_app(app)
+    report["status"] = asyncio.run(serve_one(app))
+    middleware = server_middleware(app)
+    durations: Any = middleware.durations
+    report |= {
+        "span_processor": qualified(providers.span_processor),
+        "span_exporter": qualified(providers.span_exporter),
+        "metric_exporter": qualified(providers.metric_exporter),
+        "log_exporter": qualified(providers.log_exporter),
+        "tracer": qualified(middleware.tracer),
+        "durations": qualified(durations),
+        "durations_instrument_is_sdk_histogram": isinstance(
+            getattr(durations, "instrument", None), Histogram
+        ),
+        "tracer_is_sdk_tracer": type(middleware.tracer) is Tracer,
+        "global_tracer_provider_is_ours": trace.get_tracer_provider() is providers.tracer_provider,
+        "finished_spans": [qualified(span) for span in finished.get_finished_spans()],
+        "accelerator_imported": any(
+            name.startswith("mercato_otel_accelerator") for name in sys.modules
+        ),
+    }
+    print(json.dumps(report), flush=True)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""With default settings, telemetry runs the SDK's own parts and never loads the accelerator.
+
+`probes/default_path.py` installs telemetry as a service does, in a fresh interpreter (the
+providers are process-wide), serves one request and reports the types of what ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mercato_shared.telemetry.hooks import ACCELERATOR_VARIABLE, StockHooks, load_hooks
+
+PROBE = Path(__file__).parent / "probes" / "default_path.py"
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("OTEL_") and key != ACCELERATOR_VARIABLE
+    }
+    # Telemetry on (an endpoint), nothing sent: nothing listens on the discard port, and the
+    # batch and export intervals are far longer than the probe runs.
+    env |= {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_BSP_SCHEDULE_DELAY": "600000",
+        "OTEL_BLRP_SCHEDULE_DELAY": "600000",
+        "OTEL_METRIC_EXPORT_INTERVAL": "600000",
+    }
+    result = subprocess.run(
+        [sys.executable, str(PROBE)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    probed: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probed["active"] is True
+    assert probed["status"] == 200
+    return probed
+
+
+def test_the_switch_is_off_by_default() -> None:
+    assert type(load_hooks({})) is StockHooks
+
+
+def test_spans_are_the_sdk_tracers_batched_into_the_stock_otlp_exporter(
+    report: dict[str, Any],
+) -> None:
+    assert report["global_tracer_provider_is_ours"]
+    assert report["tracer_is_sdk_tracer"]
+    assert report["current_span_is_sdk_span"]  # an `opentelemetry.sdk.trace.Span`
+    assert report["current_span"] == "opentelemetry.sdk.trace._Span"
+    # The SDK's span hands processors a `ReadableSpan` copy of itself at `end`.
+    assert report["finished_spans"] == ["opentelemetry.sdk.trace.ReadableSpan"]
+    assert report["span_processor"] == "opentelemetry.sdk.trace.export.BatchSpanProcessor"
+    assert report["span_exporter"] == (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter"
+    )
+
+
+def test_metrics_and_logs_are_the_sdks_with_the_stock_exporters(report: dict[str, Any]) -> None:
+    assert report["durations_instrument_is_sdk_histogram"]
+    assert report["durations"] == "mercato_shared.telemetry.hooks.SdkDurationHistogram"
+    assert report["metric_exporter"] == (
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter.OTLPMetricExporter"
+    )
+    assert report["log_exporter"] == (
+        "opentelemetry.exporter.otlp.proto.http._log_exporter.OTLPLogExporter"
+    )
+
+
+def test_the_accelerator_is_not_imported(report: dict[str, Any]) -> None:
+    assert report["accelerator_imported"] is False
