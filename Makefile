@@ -60,11 +60,11 @@ test-e2e: ## End-to-end tests through the gateway of a native stack started for 
 	@$(RUN) pytest -m e2e
 
 .PHONY: bench
-bench: ## Throughput and CPU per request, telemetry off vs default vs always_on (own stacks, 9 interleaved rounds, ~9 min)
+bench: ## Throughput and CPU per request: telemetry off, stock and accelerator at default and 100% sampling (own stacks, 9 interleaved rounds, ~15 min)
 	@$(RUN) python -m bench
 
 .PHONY: bench-instructions
-bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~3 min; needs valgrind)
+bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~1 min per configuration; needs valgrind)
 	@$(RUN) python -m bench.callgrind
 
 .PHONY: lint
