@@ -32,13 +32,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from mercato_otel_accelerator import Accelerator
 from mercato_otel_accelerator.otlp_spans import encode_spans as lean_encode
 from mercato_shared.telemetry.buckets import DURATION_BUCKETS
 from mercato_shared.telemetry.hooks import SeriesKey, SpanStarter, StockHooks, TelemetryHooks
 
-ATTRIBUTES = {
+ATTRIBUTES: dict[str, AttributeValue] = {
     "http.request.method": "GET",
     "http.response.status_code": 200,
     "http.route": "/products/{product_id}",
