@@ -1,9 +1,13 @@
-"""Run by `test_telemetry_default_path.py` in a fresh interpreter: what runs by default?
+"""Which telemetry parts run in a process? Run in a fresh interpreter (providers are global).
+
+    python shared/tests/unit/probes/installed_parts.py   # prints one JSON line
 
 It installs telemetry exactly as a service does (`init_telemetry`, then `instrument_app` on
-a FastAPI app), serves one request in process, and prints, as JSON, the types of the parts
-that ran. Nothing leaves the process: the batch and metric intervals are set far beyond the
-run, and it ends with `os._exit` before any exporter's shutdown flush.
+a FastAPI app), serves one request in process, and prints the types of the parts that ran.
+Used by `test_telemetry_default_path.py` (the switch off) and the accelerator's
+`test_switched_on.py` (`MERCATO_OTEL_ACCELERATOR=true`). Nothing leaves the process: the
+endpoint is the discard port, the batch and metric intervals are far longer than the run,
+and it ends with `os._exit` before any exporter's shutdown flush.
 """
 
 from __future__ import annotations
@@ -49,7 +53,18 @@ async def serve_one(app: ASGIApp) -> int:
         return (await client.get("/probe")).status_code
 
 
+# Telemetry on (an endpoint), every request sampled, nothing exported during the run.
+ENVIRONMENT = {
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+    "OTEL_TRACES_SAMPLER": "always_on",
+    "OTEL_BSP_SCHEDULE_DELAY": "600000",
+    "OTEL_BLRP_SCHEDULE_DELAY": "600000",
+    "OTEL_METRIC_EXPORT_INTERVAL": "600000",
+}
+
+
 def main() -> None:
+    os.environ.update(ENVIRONMENT)
     installed: list[setup.Providers] = []
     build = setup.build_providers
 
