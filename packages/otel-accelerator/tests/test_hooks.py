@@ -16,24 +16,20 @@ from fastapi import FastAPI
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, MetricsData
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler, TraceIdRatioBased
 
 from mercato_otel_accelerator import TEMPORALITY_VARIABLE, Accelerator
 from mercato_otel_accelerator.exporter import LeanOTLPSpanExporter
 from mercato_otel_accelerator.histogram import HistogramMetricExporter
 from mercato_otel_accelerator.lean_span import LeanSpan
-from mercato_shared.errors import NotFoundError, install_error_handlers
-from mercato_shared.middleware import RequestContextMiddleware
 from mercato_shared.telemetry.hooks import (
     ACCELERATOR_VARIABLE,
     StockHooks,
     TelemetryHooks,
     load_hooks,
 )
-from mercato_shared.telemetry.server import ServerTelemetryMiddleware
+from tests.telemetry.traced_app import traced_app
 
 PATHS = ("/items/1", "/items/2", "/items/404", "/items/500", "/nowhere", "/items/1?x=1")
 
@@ -67,33 +63,6 @@ def test_a_delta_temporality_preference_is_refused(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(TEMPORALITY_VARIABLE, "delta")
     with pytest.raises(RuntimeError, match="cumulative only"):
         Accelerator().metric_exporter(Resource.create({}))
-
-
-def app_with(
-    hooks: TelemetryHooks, sampler: Sampler, meter_provider: MeterProvider
-) -> tuple[FastAPI, InMemorySpanExporter]:
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider(sampler=sampler)
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    app = FastAPI()
-    install_error_handlers(app)
-
-    @app.get("/items/{item_id}")
-    async def item(item_id: int) -> dict[str, int]:
-        if item_id == 404:
-            raise NotFoundError("no such item")
-        if item_id == 500:
-            raise RuntimeError("boom")
-        return {"id": item_id}
-
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(
-        ServerTelemetryMiddleware,
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        hooks=hooks,
-    )
-    return app, spans
 
 
 async def send(app: FastAPI, headers: dict[str, str]) -> None:
@@ -159,11 +128,11 @@ async def test_the_middleware_exports_what_it_exports_on_the_sdk(
     sampler: Sampler, headers: dict[str, str]
 ) -> None:
     stock_reader = InMemoryMetricReader()
-    stock_app, stock_spans = app_with(StockHooks(), sampler, MeterProvider([stock_reader]))
+    stock_app, stock_spans = traced_app(StockHooks(), sampler, MeterProvider([stock_reader]))
     accelerator = Accelerator()
     # The accelerator's histogram goes out with the metric exporter it made; read it there.
     metric_exporter = accelerator.metric_exporter(Resource.create({}))
-    ours_app, ours_spans = app_with(accelerator, sampler, MeterProvider([InMemoryMetricReader()]))
+    ours_app, ours_spans = traced_app(accelerator, sampler, MeterProvider([InMemoryMetricReader()]))
     await send(stock_app, headers)
     await send(ours_app, headers)
 

@@ -1,45 +1,23 @@
 """With default settings, telemetry runs the SDK's own parts and never loads the accelerator.
 
-`probes/installed_parts.py` installs telemetry as a service does, in a fresh interpreter (the
-providers are process-wide), serves one request and reports the types of what ran.
+`tests/telemetry/installed_parts.py` installs telemetry as a service does, in a fresh
+interpreter (the providers are process-wide), serves one request and reports the types of
+what ran.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mercato_shared.telemetry.hooks import ACCELERATOR_VARIABLE, StockHooks, load_hooks
-
-PROBE = Path(__file__).parent / "probes" / "installed_parts.py"
+from mercato_shared.telemetry.hooks import StockHooks, load_hooks
+from tests.telemetry.installed_parts import probe
 
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("OTEL_") and key != ACCELERATOR_VARIABLE
-    }
-    result = subprocess.run(
-        [sys.executable, str(PROBE)],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    probed: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    assert probed["active"] is True
-    assert probed["status"] == 200
-    return probed
+    return probe(accelerator=False)
 
 
 def test_the_switch_is_off_by_default() -> None:

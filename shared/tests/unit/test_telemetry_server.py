@@ -18,16 +18,12 @@ from opentelemetry.sdk.metrics.export import (
     InMemoryMetricReader,
     NumberDataPoint,
 )
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
-from mercato_shared.errors import NotFoundError, install_error_handlers
-from mercato_shared.middleware import RequestContextMiddleware
 from mercato_shared.telemetry.hooks import StockHooks
-from mercato_shared.telemetry.server import ServerTelemetryMiddleware
+from tests.telemetry.traced_app import traced_app
 
 
 @dataclass
@@ -38,30 +34,9 @@ class Traced:
 
 
 def build_app(sampler: Sampler) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader]:
-    exporter = InMemorySpanExporter()
     # SDK providers, as `init_telemetry` installs, and the SDK's tracer and histogram.
-    tracer_provider = TracerProvider(sampler=sampler)
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    app = FastAPI()
-    install_error_handlers(app)
-
-    @app.get("/items/{item_id}")
-    async def item(item_id: int) -> dict[str, int]:
-        if item_id == 404:
-            raise NotFoundError("no such item")
-        if item_id == 500:
-            raise RuntimeError("boom")
-        return {"id": item_id}
-
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(
-        ServerTelemetryMiddleware,
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        hooks=StockHooks(),
-    )
+    app, exporter = traced_app(StockHooks(), sampler, MeterProvider(metric_readers=[reader]))
     return app, exporter, reader
 
 

@@ -1,13 +1,13 @@
 """Which telemetry parts run in a process? Run in a fresh interpreter (providers are global).
 
-    python shared/tests/unit/probes/installed_parts.py   # prints one JSON line
+    python -m tests.telemetry.installed_parts   # prints one JSON line
 
 It installs telemetry exactly as a service does (`init_telemetry`, then `instrument_app` on
 a FastAPI app), serves one request in process, and prints the types of the parts that ran.
-Used by `test_telemetry_default_path.py` (the switch off) and the accelerator's
-`test_switched_on.py` (`MERCATO_OTEL_ACCELERATOR=true`). Nothing leaves the process: the
-endpoint is the discard port, the batch and metric intervals are far longer than the run,
-and it ends with `os._exit` before any exporter's shutdown flush.
+`probe(accelerator=...)` runs it and reads the line: shared's `test_telemetry_default_path.py`
+(the switch off) and the accelerator's `test_switched_on.py` (`MERCATO_OTEL_ACCELERATOR=true`).
+Nothing leaves the process: the endpoint is the discard port, the batch and metric intervals
+are far longer than the run, and it ends with `os._exit` before any exporter's shutdown flush.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +30,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from starlette.types import ASGIApp
 
 from mercato_shared.telemetry import init_telemetry, instrument_app, setup
+from mercato_shared.telemetry.hooks import ACCELERATOR_VARIABLE
 from mercato_shared.telemetry.instrumentation import FASTAPI_NATIVE_TELEMETRY_OFF
 from mercato_shared.telemetry.server import ServerTelemetryMiddleware
 
@@ -53,6 +56,7 @@ async def serve_one(app: ASGIApp) -> int:
         return (await client.get("/probe")).status_code
 
 
+ROOT = Path(__file__).resolve().parents[2]
 # Telemetry on (an endpoint), every request sampled, nothing exported during the run.
 ENVIRONMENT = {
     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
@@ -111,6 +115,31 @@ def main() -> None:
     }
     print(json.dumps(report), flush=True)
     os._exit(0)
+
+
+def probe(*, accelerator: bool) -> dict[str, Any]:
+    """Run the probe in a fresh interpreter, the switch on or off; its report."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("OTEL_") and key != ACCELERATOR_VARIABLE
+    }
+    env[ACCELERATOR_VARIABLE] = "true" if accelerator else "false"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.telemetry.installed_parts"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the probe failed:\n{result.stderr}")
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    if (report["active"], report["status"]) != (True, 200):
+        raise RuntimeError(f"telemetry was not installed or the request failed: {report}")
+    return report
 
 
 if __name__ == "__main__":
