@@ -6,8 +6,11 @@ Routes: `GET /items/{item_id}` answers 200, or 404 (`NotFoundError`) for 404, or
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricsData
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -45,3 +48,17 @@ def traced_app(
         hooks=hooks,
     )
     return app, spans
+
+
+def metric_points(data: MetricsData | None, name: str) -> list[Any]:
+    """Every data point of the metric `name` in one collection (any resource, any scope)."""
+    if data is None:
+        raise AssertionError("nothing was collected")
+    return [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]

@@ -36,8 +36,8 @@ from opentelemetry.util.types import AttributeValue
 
 from mercato_otel_accelerator import Accelerator
 from mercato_otel_accelerator.otlp_spans import encode_spans as lean_encode
-from mercato_shared.telemetry.buckets import DURATION_BUCKETS
 from mercato_shared.telemetry.hooks import SeriesKey, SpanStarter, StockHooks, TelemetryHooks
+from mercato_shared.telemetry.server import REQUEST_DURATION
 
 ATTRIBUTES: dict[str, AttributeValue] = {
     "http.request.method": "GET",
@@ -120,13 +120,7 @@ def measure(hooks: TelemetryHooks, count: int, rounds: int) -> dict[str, float]:
     results["encode span"] = best_ns(encode, max(1, count // BATCH), rounds) / BATCH
 
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    durations = hooks.duration_histogram(
-        "http.server.request.duration",
-        unit="s",
-        description="Duration of HTTP server requests.",
-        boundaries=DURATION_BUCKETS,
-        meter_provider=meter_provider,
-    )
+    durations = hooks.duration_histogram(REQUEST_DURATION, meter_provider)
     span = sampled_provider.get_tracer("t").start_span("request")
     token = context.attach(trace.set_span_in_context(span))
     span_context = span.get_span_context()

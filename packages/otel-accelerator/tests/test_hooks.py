@@ -29,7 +29,7 @@ from mercato_shared.telemetry.hooks import (
     TelemetryHooks,
     load_hooks,
 )
-from tests.telemetry.traced_app import traced_app
+from tests.telemetry.traced_app import metric_points, traced_app
 
 PATHS = ("/items/1", "/items/2", "/items/404", "/items/500", "/nowhere", "/items/1?x=1")
 
@@ -103,16 +103,9 @@ def point_fields(points: Sequence[HistogramDataPoint]) -> list[tuple[Any, ...]]:
 
 
 def duration_points(data: MetricsData | None) -> list[HistogramDataPoint]:
-    assert data is not None
-    return [
-        point
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == "http.server.request.duration"
-        for point in metric.data.data_points
-        if isinstance(point, HistogramDataPoint)
-    ]
+    points = metric_points(data, "http.server.request.duration")
+    assert all(isinstance(point, HistogramDataPoint) for point in points)
+    return points
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
 from mercato_shared.telemetry.hooks import StockHooks
-from tests.telemetry.traced_app import traced_app
+from tests.telemetry.traced_app import metric_points, traced_app
 
 
 @dataclass
@@ -60,17 +60,9 @@ async def unsampled() -> AsyncIterator[Traced]:
 
 
 def duration_points(reader: InMemoryMetricReader) -> list[HistogramDataPoint]:
-    data = reader.get_metrics_data()
-    assert data is not None
-    (metric,) = [
-        metric
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == "http.server.request.duration"
-    ]
-    assert metric.unit == "s"
-    return [p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)]
+    points = metric_points(reader.get_metrics_data(), "http.server.request.duration")
+    assert all(isinstance(point, HistogramDataPoint) for point in points)
+    return points
 
 
 async def test_one_server_span_named_by_route_template(traced: Traced) -> None:
@@ -172,15 +164,6 @@ async def test_unsampled_requests_leave_no_exemplar(unsampled: Traced) -> None:
 
 async def test_active_requests_are_observed(traced: Traced) -> None:
     await traced.client.get("/items/3")
-    data = traced.metrics.get_metrics_data()
-    assert data is not None
-    (value,) = [
-        point.value
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == "http.server.active_requests"
-        for point in metric.data.data_points
-        if isinstance(point, NumberDataPoint)
-    ]
-    assert value == 0  # the request has finished
+    (point,) = metric_points(traced.metrics.get_metrics_data(), "http.server.active_requests")
+    assert isinstance(point, NumberDataPoint)
+    assert point.value == 0  # the request has finished

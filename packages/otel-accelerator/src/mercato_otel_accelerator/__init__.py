@@ -17,7 +17,6 @@ package refuses to start under another.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Final
 
 from opentelemetry import metrics, trace
@@ -27,7 +26,7 @@ from opentelemetry.sdk.version import __version__ as sdk_version
 from mercato_otel_accelerator.exporter import LeanOTLPSpanExporter
 from mercato_otel_accelerator.histogram import DurationHistogram, HistogramMetricExporter
 from mercato_otel_accelerator.lean_tracer import span_starter
-from mercato_shared.telemetry.hooks import SpanStarter
+from mercato_shared.telemetry.hooks import HistogramSpec, SpanStarter
 
 # The SDK minor version whose internals this package reads (pyproject.toml pins the same).
 SUPPORTED_SDK: Final = "1.45."
@@ -75,20 +74,14 @@ class Accelerator:
         return span_starter(name, provider)
 
     def duration_histogram(
-        self,
-        name: str,
-        *,
-        unit: str,
-        description: str,
-        boundaries: Sequence[float],
-        meter_provider: metrics.MeterProvider | None,
+        self, spec: HistogramSpec, meter_provider: metrics.MeterProvider | None
     ) -> DurationHistogram:
         """A plain-Python histogram exported with this accelerator's metric exporters.
 
         `meter_provider` is not used: the histogram is not an SDK instrument.
         """
         histogram = DurationHistogram(
-            name, unit=unit, description=description, boundaries=boundaries
+            spec.name, unit=spec.unit, description=spec.description, boundaries=spec.boundaries
         )
         for exporter in self._metric_exporters:
             exporter.register(histogram)

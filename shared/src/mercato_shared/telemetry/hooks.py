@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Final, Protocol, runtime_checkable
 
@@ -44,6 +45,16 @@ _OFF: Final = frozenset({"", "false", "0", "no", "off"})
 
 # The attributes of one histogram series, in a fixed order (the middleware builds it per request).
 SeriesKey = tuple[tuple[str, AttributeValue], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramSpec:
+    """What names a duration histogram: the instrument's name, unit, description, buckets."""
+
+    name: str
+    unit: str
+    description: str
+    boundaries: Sequence[float]
 
 
 class SpanStarter(Protocol):
@@ -79,13 +90,7 @@ class TelemetryHooks(Protocol):
     def tracer(self, name: str, provider: trace.TracerProvider | None) -> SpanStarter: ...
 
     def duration_histogram(
-        self,
-        name: str,
-        *,
-        unit: str,
-        description: str,
-        boundaries: Sequence[float],
-        meter_provider: metrics.MeterProvider | None,
+        self, spec: HistogramSpec, meter_provider: metrics.MeterProvider | None
     ) -> DurationRecorder: ...
 
 
@@ -120,20 +125,14 @@ class StockHooks:
         return trace.get_tracer(name, tracer_provider=provider)
 
     def duration_histogram(
-        self,
-        name: str,
-        *,
-        unit: str,
-        description: str,
-        boundaries: Sequence[float],
-        meter_provider: metrics.MeterProvider | None,
+        self, spec: HistogramSpec, meter_provider: metrics.MeterProvider | None
     ) -> DurationRecorder:
         meter = metrics.get_meter("mercato.http.server", meter_provider=meter_provider)
         histogram = meter.create_histogram(
-            name,
-            unit=unit,
-            description=description,
-            explicit_bucket_boundaries_advisory=boundaries,
+            spec.name,
+            unit=spec.unit,
+            description=spec.description,
+            explicit_bucket_boundaries_advisory=spec.boundaries,
         )
         return SdkDurationHistogram(histogram)
 

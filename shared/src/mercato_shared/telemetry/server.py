@@ -51,6 +51,7 @@ from mercato_shared.context import TRACE_ID_HEADER
 from mercato_shared.telemetry.buckets import DURATION_BUCKETS
 from mercato_shared.telemetry.hooks import (
     DurationRecorder,
+    HistogramSpec,
     SeriesKey,
     TelemetryHooks,
     telemetry_hooks,
@@ -65,16 +66,12 @@ KNOWN_METHODS: Final = frozenset(
 )
 
 
-def request_duration_histogram(
-    hooks: TelemetryHooks, meter_provider: metrics.MeterProvider | None = None
-) -> DurationRecorder:
-    return hooks.duration_histogram(
-        "http.server.request.duration",
-        unit="s",
-        description="Duration of HTTP server requests.",
-        boundaries=DURATION_BUCKETS,
-        meter_provider=meter_provider,
-    )
+REQUEST_DURATION: Final = HistogramSpec(
+    "http.server.request.duration",
+    unit="s",
+    description="Duration of HTTP server requests.",
+    boundaries=DURATION_BUCKETS,
+)
 
 
 def route_template(scope: Scope) -> str | None:
@@ -107,7 +104,9 @@ class ServerTelemetryMiddleware:
         self.app = app
         hooks = hooks or telemetry_hooks()
         self.tracer = hooks.tracer("mercato.http.server", tracer_provider)
-        self.durations = request_duration_histogram(hooks, meter_provider)
+        self.durations: DurationRecorder = hooks.duration_histogram(
+            REQUEST_DURATION, meter_provider
+        )
         self._active = 0
         meter = metrics.get_meter("mercato.http.server", meter_provider=meter_provider)
         meter.create_observable_up_down_counter(
