@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
+from mercato_shared.body_deadline import BodyDeadlineMiddleware
 from mercato_shared.drain import Drain, DrainMiddleware
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
 from mercato_shared.gc_tuning import tune_gc
@@ -66,8 +67,10 @@ def create_app(
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     install_error_handlers(app)
+    # Inside RequestContextMiddleware (added last, so outermost): its 408 has the ids.
+    app.add_middleware(BodyDeadlineMiddleware, timeout=settings.request_body_timeout_seconds)
     if drain.seconds > 0:
-        app.add_middleware(DrainMiddleware, drain=drain)  # inside: its 503 has the request id
+        app.add_middleware(DrainMiddleware, drain=drain)  # inside: its answer has the request id
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     for router in routers:

@@ -14,10 +14,13 @@ closed. With `SHUTDOWN_DRAIN_SECONDS` > 0 a SIGTERM starts a drain of that many 
 before the server's own graceful shutdown:
 
 * a request nginx may retry (every method but POST, PATCH and LOCK) is answered at once with
-  503 `shutting_down` and `Connection: close`, before the app sees it: nginx
-  (`proxy_next_upstream ... http_503`) sends it to another replica and counts a failure,
-  which takes this process out of the upstream for `fail_timeout` (`max_fails=1`);
-  `/readyz` is one of them, so an orchestrator's readiness probe sees the drain too;
+  502 `shutting_down` and `Connection: close`, before the app sees it. 502 is what nginx
+  itself reports for a server it could not use, and the one status the gateway retries
+  (`proxy_next_upstream error timeout http_502`; no service answers 502 on its own, while
+  a 503 `dependency_unavailable` is passed on untouched): nginx sends the request to
+  another replica and counts a failure, which takes this process out of the upstream for
+  `fail_timeout` after `max_fails`. `/readyz` is one of these requests, so an
+  orchestrator's readiness probe sees the drain too;
 * any other request is served as usual, with `Connection: close`, so the connection it came
   on is closed by the server only after a complete response, which is always safe;
 * then the server's handler for SIGTERM runs (the one the server installed, called as any
@@ -26,7 +29,7 @@ before the server's own graceful shutdown:
 
 A second SIGTERM skips the rest of the drain. With 0 (the default) nothing changes: a
 single process has no other replica to take its requests, so a drain would only turn them
-into 503s.
+into errors.
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ class DrainMiddleware:
             return
         if scope["method"] not in NOT_RETRIED_BY_THE_GATEWAY:
             response = error_response(
-                503,
+                502,
                 "shutting_down",
                 "This process is shutting down; retry the request.",
                 headers={"Retry-After": "1", "Connection": "close"},

@@ -1,4 +1,4 @@
-"""SIGTERM drains a process: retryable requests are turned away with a 503, the rest are
+"""SIGTERM drains a process: retryable requests are turned away with a 502, the rest are
 served on a closing connection, then the server's own SIGTERM handler runs."""
 
 from __future__ import annotations
@@ -65,13 +65,13 @@ async def test_sigterm_drains_then_hands_over(server_handler: ServerHandler) -> 
         signal.raise_signal(signal.SIGTERM)
 
         turned_away = await client.get("/thing", headers={"X-Request-ID": "drain-1"})
-        assert turned_away.status_code == 503
+        assert turned_away.status_code == 502
         assert turned_away.headers["connection"] == "close"
         assert turned_away.headers["retry-after"] == "1"
         error = turned_away.json()["error"]
         assert error["code"] == "shutting_down"
         assert error["request_id"] == "drain-1"
-        assert (await client.get("/readyz")).status_code == 503
+        assert (await client.get("/readyz")).status_code == 502
         served = await client.post("/thing")
         assert served.json() == {"thing": "written"}
         assert served.headers["connection"] == "close"
@@ -86,7 +86,7 @@ async def test_sigterm_drains_then_hands_over(server_handler: ServerHandler) -> 
 async def test_a_second_sigterm_hands_over_at_once(server_handler: ServerHandler) -> None:
     async with _client(30) as client:
         signal.raise_signal(signal.SIGTERM)
-        assert (await client.get("/thing")).status_code == 503
+        assert (await client.get("/thing")).status_code == 502
         signal.raise_signal(signal.SIGTERM)
 
         assert server_handler.calls == [signal.SIGTERM]
