@@ -1,10 +1,10 @@
-"""Orders' demo history names catalog's demo products, without orders importing catalog."""
+"""Orders' demo history names the products catalog's seed inserts (the same generator)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from catalog.seed import generate as catalog_rows
+from mercato_shared.demo_products import generate as catalog_rows
 from orders.seed import demo_orders
 
 
