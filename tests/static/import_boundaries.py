@@ -1,6 +1,6 @@
 """Who may import whom: the service boundaries, checked by walking the source's AST.
 
-Rules (docs/decisions/0003-import-boundaries-checked.md):
+Rules (docs/decisions/0015-import-boundaries-checked.md):
 
 * a service's `src` imports no other service's package: it reaches other services over
   HTTP. The one exception is the report worker (`workers`), which shares `reports`'

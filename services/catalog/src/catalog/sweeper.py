@@ -19,7 +19,7 @@ If orders cannot answer, nothing is released (the stock stays held until it can)
 safe: orders writes an order only right after a reservation call returned the reservation,
 within one request bounded by timeouts of seconds; the TTL (default 15 minutes) is far
 longer, and each returned reservation restarts it. See
-docs/decisions/0004-reservation-sweeper.md.
+docs/decisions/0016-reservation-sweeper.md.
 """
 
 from __future__ import annotations
