@@ -97,9 +97,25 @@ def _needs(compose: dict[str, Any], name: str, target: str, condition: str) -> l
     return []
 
 
+def _waits_for(compose: dict[str, Any], name: str) -> set[str]:
+    """Every compose service `name` waits for, directly or through another."""
+    seen: set[str] = set()
+    pending = [name]
+    while pending:
+        for target in dict(compose["services"].get(pending.pop(), {}).get("depends_on", {})):
+            if target not in seen:
+                seen.add(target)
+                pending.append(target)
+    return seen
+
+
 def compose_drift(description: topology.Stack, compose: dict[str, Any]) -> list[str]:
     """Every way `compose` disagrees with the stack description: a process without a compose
-    service, another command, port or name, or a dependency it needs and does not wait for."""
+    service, another command, port or name, or a dependency it needs and does not wait for.
+
+    A service waits for every service it calls, except one that waits for it (compose allows
+    no cycle): then the caller must cope with its absence at start (catalog's periodic jobs
+    call orders, which waits for catalog)."""
     services: dict[str, Any] = compose["services"]
     native = native_commands(description)
     problems: list[str] = []
@@ -126,7 +142,8 @@ def compose_drift(description: topology.Stack, compose: dict[str, Any]) -> list[
         if service.seed:
             problems += _needs(compose, name, f"seed-{name}", done)
         for called in service.calls:
-            problems += _needs(compose, name, called, healthy)
+            if name not in _waits_for(compose, called):
+                problems += _needs(compose, name, called, healthy)
     for worker in description.workers:
         if worker.name not in services:
             problems.append(f"no compose service for {worker.name}")
