@@ -64,7 +64,7 @@ async def popular_products(
     return [PopularProduct(product_id=int(member), units=int(score)) for member, score in ranked]
 
 
-@router.get("/{product_id}", response_model=ProductOut)
+@router.get("/{product_id:int}", response_model=ProductOut)
 async def get_product(product_id: ProductId, service: CatalogServiceDep) -> ProductOut:
     """One product, served from the cache when it is warm."""
     return await service.get_product(product_id)
@@ -82,14 +82,14 @@ async def create_product(
     return await service.create_product(body)
 
 
-@router.patch("/{product_id}", response_model=ProductOut, responses=WRITE_ERRORS)
+@router.patch("/{product_id:int}", response_model=ProductOut, responses=WRITE_ERRORS)
 async def update_product(
     product_id: ProductId, body: ProductUpdate, service: CatalogServiceDep, _admin: AdminUser
 ) -> ProductOut:
     return await service.update_product(product_id, body)
 
 
-@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
+@router.delete("/{product_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
 async def delete_product(
     product_id: ProductId, service: CatalogServiceDep, _admin: AdminUser
 ) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Currency = Literal["EUR", "USD", "GBP"]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
@@ -34,12 +35,13 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    description: Description | None = None
-    price: Price | None = None
-    currency: Currency | None = None
-    stock: Stock | None = None
-    category: Category | None = None
+    # None stands for "absent" only: the schema admits no null (a null is refused below).
+    name: Name | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    price: Price | SkipJsonSchema[None] = None
+    currency: Currency | SkipJsonSchema[None] = None
+    stock: Stock | SkipJsonSchema[None] = None
+    category: Category | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_explicit_nulls(self) -> ProductUpdate:
