@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 Currency = Literal["EUR", "USD", "GBP"]
@@ -14,7 +23,28 @@ Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Price = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
+# A price is a string of at most two decimals, 0.01 to 1000000 (a JSON number would carry a
+# binary fraction); the pattern is the whole rule, so the schema says exactly what is taken.
+PRICE_PATTERN = (
+    r"^(?:0\.(?:0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,5}(?:\.[0-9]{1,2})?|1000000(?:\.00?)?)$"
+)
+
+
+def _price(value: object) -> object:
+    if isinstance(value, Decimal):  # Python callers (the seed)
+        return value
+    if not isinstance(value, str) or re.fullmatch(PRICE_PATTERN, value) is None:
+        msg = "a price is a string such as 19.99, from 0.01 to 1000000"
+        raise ValueError(msg)
+    return value
+
+
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_price),
+    Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": PRICE_PATTERN, "examples": ["19.99"]}),
+]
 Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
