@@ -20,8 +20,12 @@ from pydantic.json_schema import SkipJsonSchema
 
 Currency = Literal["EUR", "USD", "GBP"]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=2000)]
+# Postgres text cannot hold NUL: refused here (422), never a 500 from the database.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+Description = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 # A price is a string of at most two decimals, 0.01 to 1000000 (a JSON number would carry a
 # binary fraction); the pattern is the whole rule, so the schema says exactly what is taken.
@@ -45,7 +49,17 @@ Price = Annotated[
     Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2),
     WithJsonSchema({"type": "string", "pattern": PRICE_PATTERN, "examples": ["19.99"]}),
 ]
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+def _not_a_bool(value: object) -> object:
+    # Pydantic's lax mode reads true as 1; the schema says integer, and a bool is not one.
+    if isinstance(value, bool):
+        msg = "must be an integer, not a boolean"
+        raise ValueError(msg)
+    return value
+
+
+Stock = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(_not_a_bool)]
 
 
 class ProductCreate(BaseModel):
