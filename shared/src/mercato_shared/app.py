@@ -16,6 +16,7 @@ from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
 from mercato_shared.gc_tuning import tune_gc
 from mercato_shared.logging import configure_logging
 from mercato_shared.middleware import RequestContextMiddleware
+from mercato_shared.openapi import install_openapi
 from mercato_shared.resources import Resources, open_resources
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import init_telemetry, instrument_app
@@ -66,7 +67,9 @@ def create_app(
         responses=ERROR_RESPONSES,
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
-    install_error_handlers(app)
+    # The routers' own routes (FastAPI's app-level table nests included routers).
+    routes = [route for router in (health.router, *routers) for route in router.routes]
+    install_error_handlers(app, routes=routes)
     # Inside RequestContextMiddleware (added last, so outermost): its 408 has the ids.
     app.add_middleware(BodyDeadlineMiddleware, timeout=settings.request_body_timeout_seconds)
     if drain.seconds > 0:
@@ -75,5 +78,6 @@ def create_app(
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     instrument_app(app)
     return app
