@@ -52,7 +52,11 @@ logs: ## Show recent logs of each process (FOLLOW=1 to follow)
 
 .PHONY: test
 test: deps ## Install what is missing, then run unit, integration, end-to-end and static tests
-	@$(RUN) pytest
+	@$(RUN) pytest -m "not contract"
+
+.PHONY: contract
+contract: deps ## schemathesis, every check and phase, against every service on a stack of its own
+	@$(RUN) pytest -m contract
 
 .PHONY: test-unit
 test-unit: ## Unit tests only (no I/O)
@@ -64,7 +68,7 @@ test-integration: ## Integration tests against the real Postgres and Redis
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests through the gateway of a native stack started for them
-	@$(RUN) pytest -m e2e
+	@$(RUN) pytest -m "e2e and not contract"
 
 .PHONY: bench
 bench: ## Throughput and CPU per request: telemetry off, stock and accelerator at default and 100% sampling (own stacks, 9 interleaved rounds, ~15 min)
