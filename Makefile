@@ -72,7 +72,7 @@ lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) topology \
-		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests) native tests bench conftest.py
+		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests) native tests bench chaos conftest.py
 
 .PHONY: fmt
 fmt: ## Format and autofix with ruff
