@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.resources import Resources
 from orders.api import router
+from orders.claims import Claims, run_cleanup
 from orders.clients import CatalogClient
 from orders.config import OrdersSettings, service_tokens
 
@@ -21,7 +23,18 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
         tokens = service_tokens(resources.http, settings)
-        yield {"catalog": CatalogClient(resources.http, tokens, settings)}
+        assert resources.sessions is not None  # orders has a database
+        claims = Claims(resources.sessions, settings)
+        cleanup = asyncio.create_task(
+            run_cleanup(claims, settings.idempotency_cleanup_interval_seconds),
+            name="idempotency-key-cleanup",
+        )
+        try:
+            yield {"catalog": CatalogClient(resources.http, tokens, settings), "claims": claims}
+        finally:
+            cleanup.cancel()
+            with suppress(asyncio.CancelledError):
+                await cleanup
 
     return create_service_app(
         settings,
