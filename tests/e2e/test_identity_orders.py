@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from identity.config import DEV_JWT_PRIVATE_KEY
 from tests.e2e.test_gateway_catalog import assert_error_shape
@@ -170,7 +169,7 @@ async def test_bad_tokens_are_401_with_www_authenticate(gateway: httpx.AsyncClie
     stranger_key = Ed25519PrivateKey.generate()
     # The stack runs with the development signing key: an expired token signed with it is
     # wrong in its expiry alone (the same claims with a future `exp` are accepted below).
-    identity_key = load_pem_private_key(DEV_JWT_PRIVATE_KEY.encode(), password=None)
+    identity_key = DEV_JWT_PRIVATE_KEY
     header_none = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     customer = (await new_customer(gateway))["Authorization"].removeprefix("Bearer ")
     now = int(time.time())
