@@ -67,6 +67,10 @@ bench: ## Throughput and CPU per request, telemetry off vs default vs always_on 
 bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~3 min; needs valgrind)
 	@$(RUN) python -m bench.callgrind
 
+.PHONY: chaos
+chaos: deps ## Faults under load on a stack of its own (own Postgres and Redis), checked against a ledger (~5 min)
+	@$(RUN) python -m chaos
+
 .PHONY: lint
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
