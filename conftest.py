@@ -1,7 +1,7 @@
 """Fixtures shared by every test suite of the repository.
 
 Tests are marked by where they live: `*/integration/*` need the real Postgres and Redis,
-`tests/e2e/*` need the native stack. Anything else is a unit test and does no I/O.
+`tests/e2e/*` and `tests/chaos/*` run a native stack. Anything else is a unit test and does no I/O.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         parts = Path(str(item.path)).parts
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
-        if "e2e" in parts:
+        if "e2e" in parts or "chaos" in parts:  # both run a native stack
             item.add_marker(pytest.mark.e2e)
 
 
