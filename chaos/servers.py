@@ -61,7 +61,29 @@ def pg_bin(name: str) -> str:
     return found
 
 
-class OwnPostgres:
+class _Server:
+    """`with server:` starts it and, whatever happens, stops it and deletes its data."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class OwnPostgres(_Server):
     """A Postgres cluster of its own: `start()`, `stop()`, `restart()`, `close()`.
 
     Trust authentication for user `postgres` on 127.0.0.1:`port` only; no fsync (its data is
@@ -125,31 +147,12 @@ class OwnPostgres:
         self.stop(mode)
         self.start()
 
-    def pid(self) -> int | None:
-        pidfile = self.data / "postmaster.pid"
-        try:
-            return int(pidfile.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
     def close(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self._root, ignore_errors=True)
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class OwnRedis:
+class OwnRedis(_Server):
     """A redis-server of its own that keeps nothing on disk: `start()`, `restart()`, `close()`."""
 
     def __init__(self, port: int | None = None) -> None:
@@ -185,15 +188,3 @@ class OwnRedis:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Final
 
@@ -31,6 +31,7 @@ from sqlalchemy import case, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mercato_shared.background import in_background
 from orders.config import OrdersSettings
 from orders.models import IdempotencyKey
 
@@ -113,13 +114,8 @@ class Claims:
                 except Exception as exc:  # a missed renewal is not fatal; the lease has slack
                     logger.warning("claim renewal failed", extra={"error": repr(exc)})
 
-        task = asyncio.create_task(renew(), name=f"claim-lease:{user_id}:{key}")
-        try:
+        async with in_background(renew(), name=f"claim-lease:{user_id}:{key}"):
             yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
 
     async def _renew(self, user_id: int, key: str, holder: uuid.UUID) -> bool:
         async with self._sessions() as session:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from mercato_shared.app import create_app as create_service_app
+from mercato_shared.background import in_background
 from mercato_shared.resources import Resources
 from orders.api import router
 from orders.claims import Claims, run_cleanup
@@ -25,16 +25,9 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         tokens = service_tokens(resources.http, settings)
         assert resources.sessions is not None  # orders has a database
         claims = Claims(resources.sessions, settings)
-        cleanup = asyncio.create_task(
-            run_cleanup(claims, settings.idempotency_cleanup_interval_seconds),
-            name="idempotency-key-cleanup",
-        )
-        try:
+        cleanup = run_cleanup(claims, settings.idempotency_cleanup_interval_seconds)
+        async with in_background(cleanup, name="idempotency-key-cleanup"):
             yield {"catalog": CatalogClient(resources.http, tokens, settings), "claims": claims}
-        finally:
-            cleanup.cancel()
-            with suppress(asyncio.CancelledError):
-                await cleanup
 
     return create_service_app(
         settings,

@@ -9,29 +9,21 @@ moment the reservation passes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chaos.servers import OwnPostgres
-from identity.config import IdentitySettings
-from identity.main import create_app as create_identity
 from mercato_shared.db import create_engine, create_session_factory
 from mercato_shared.migrations import migrate
 from orders.claims import Claims
-from orders.clients import CatalogClient
-from orders.config import OrdersSettings, service_tokens
-from orders.deps import get_catalog_client
-from orders.main import create_app
+from orders.config import OrdersSettings
 from orders.migrate import MIGRATIONS
-from tests.helpers import app_client
 
-from ..conftest import orders_settings
+from ..conftest import orders_app, orders_settings
 from .test_orders import CUSTOMER, count, make_product, order
 
 Hook = Callable[[httpx.Request], Awaitable[httpx.Response | None]]
@@ -62,26 +54,6 @@ def unavailable() -> httpx.Response:
     return httpx.Response(503, json={"error": {"code": "dependency_unavailable"}})
 
 
-@asynccontextmanager
-async def orders_with(
-    catalog: httpx.AsyncClient, faults: Faults, settings: OrdersSettings
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        LifespanManager(create_identity(IdentitySettings(database_prefix="it_"))) as identity,
-        httpx.AsyncClient(
-            mounts={
-                "http://catalog": faults,
-                "http://identity": httpx.ASGITransport(app=identity.app),
-            }
-        ) as upstream,
-    ):
-        catalog_client = CatalogClient(upstream, service_tokens(upstream, settings), settings)
-        app = create_app(settings)
-        app.dependency_overrides[get_catalog_client] = lambda: catalog_client
-        async with app_client(app, "http://orders") as client:
-            yield client
-
-
 async def stock(catalog: httpx.AsyncClient, product: int) -> int:
     return int((await catalog.get(f"/products/{product}")).json()["stock"])
 
@@ -103,7 +75,7 @@ async def test_a_lost_answer_and_a_refused_release_keep_the_reservation_for_the_
 
     faults.hooks = {"POST": lost, "DELETE": refused}
     headers = CUSTOMER | {"Idempotency-Key": "lost-answer-1"}
-    async with orders_with(catalog, faults, migrated) as orders:
+    async with orders_app(faults, migrated) as orders:
         failed = await orders.post("/orders", json=order((kettle, 2)), headers=headers)
         assert failed.status_code == 503, failed.text
         assert failed.json()["error"]["code"] == "dependency_unavailable"
@@ -128,7 +100,7 @@ async def test_a_refused_reservation_frees_the_key_at_once(
 
     faults.hooks = {"POST": down}
     headers = CUSTOMER | {"Idempotency-Key": "catalog-down-1"}
-    async with orders_with(catalog, faults, migrated) as orders:
+    async with orders_app(faults, migrated) as orders:
         assert (
             await orders.post("/orders", json=order((kettle, 1)), headers=headers)
         ).status_code == 503
@@ -155,7 +127,7 @@ async def test_postgres_down_mid_request_frees_the_key_seconds_after_it_is_back(
 
     faults.hooks = {"POST": stop_postgres}
     headers = CUSTOMER | {"Idempotency-Key": "pg-down-1"}
-    async with orders_with(catalog, faults, settings) as orders:
+    async with orders_app(faults, settings) as orders:
         failed = await orders.post("/orders", json=order((kettle, 3)), headers=headers)
         assert failed.status_code == 503, failed.text
         assert failed.json()["error"]["code"] == "dependency_unavailable"
@@ -194,7 +166,7 @@ async def test_a_request_that_outlives_the_lease_keeps_its_claim(
 
     faults.hooks = {"POST": slow}
     headers = CUSTOMER | {"Idempotency-Key": "slow-1"}
-    async with orders_with(catalog, faults, settings) as orders:
+    async with orders_app(faults, settings) as orders:
         first = asyncio.create_task(
             orders.post("/orders", json=order((kettle, 1)), headers=headers)
         )
