@@ -27,6 +27,7 @@ NOT_IN_CLUSTER = {
     "PARTNERS_RANDOM_SEED": "unset: the partners' draws are unpredictable",
     "OTEL_SERVICE_NAME": "set per container (env), not shared",
     "GATEWAY_PORT": "the gateway's ConfigMap (gateway-config) has it",
+    "MERCATO_OTEL_ACCELERATOR": "unset (off): the images do not contain packages/otel-accelerator",
 } | {f"{name.upper()}_PORT": "native stack only" for name in PACKAGES | {"gateway"}}
 
 

@@ -12,9 +12,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from mercato_shared.telemetry.lean_span import LeanSpan
-from mercato_shared.telemetry.lean_tracer import LeanTracer
-from mercato_shared.telemetry.otlp_spans import encode_spans
+from mercato_otel_accelerator.lean_span import LeanSpan
+from mercato_otel_accelerator.lean_tracer import LeanTracer
+from mercato_otel_accelerator.otlp_spans import encode_spans
 
 
 class SameIds(RandomIdGenerator):

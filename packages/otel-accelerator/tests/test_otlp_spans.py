@@ -31,8 +31,8 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from mercato_shared.telemetry.exporter import LeanOTLPSpanExporter
-from mercato_shared.telemetry.otlp_spans import encode_spans
+from mercato_otel_accelerator.exporter import LeanOTLPSpanExporter
+from mercato_otel_accelerator.otlp_spans import encode_spans
 
 Scenario = Callable[[TracerProvider], None]
 

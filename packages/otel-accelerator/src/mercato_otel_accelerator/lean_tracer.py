@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Final, Protocol, cast
+from typing import Final, cast
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -44,7 +44,8 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
-from mercato_shared.telemetry.lean_span import LeanSpan
+from mercato_otel_accelerator.lean_span import LeanSpan
+from mercato_shared.telemetry.hooks import SpanStarter
 
 # A new trace is sampled when the low 64 bits of its id are below the bound (the SDK's rule).
 _LOW_64_BITS: Final = TraceIdRatioBased.TRACE_ID_LIMIT
@@ -141,19 +142,6 @@ class LeanTracer:
         # The processors are typed for the SDK's span; `LeanSpan` has its whole API.
         sdk.span_processor.on_start(cast("Span", span), parent_context=context)
         return span
-
-
-class SpanStarter(Protocol):
-    """What our instrumentation needs of a tracer: `LeanTracer` or the SDK's (or the API's)."""
-
-    def start_span(
-        self,
-        name: str,
-        *,
-        kind: SpanKind = ...,
-        context: context_api.Context | None = ...,
-        attributes: Mapping[str, AttributeValue] | None = ...,
-    ) -> trace.Span: ...
 
 
 def span_starter(name: str, provider: trace.TracerProvider | None = None) -> SpanStarter:

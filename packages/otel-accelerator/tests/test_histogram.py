@@ -15,7 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, TraceFlags
 
-from mercato_shared.telemetry.histogram import DurationHistogram, HistogramMetricExporter
+from mercato_otel_accelerator.histogram import DurationHistogram, HistogramMetricExporter
 
 SAMPLED = SpanContext(0xA1, 0xB1, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
 UNSAMPLED = SpanContext(0xA2, 0xB2, is_remote=False, trace_flags=TraceFlags(0))

@@ -12,7 +12,7 @@ The output is the OTLP trace protocol (`opentelemetry/proto/trace/v1/trace.proto
 test parses it with the official `opentelemetry-proto` messages and checks it equals what the
 stock encoder produces for the same spans. Only the encoding is ours; batching, the HTTP
 transport, retries and every `OTEL_EXPORTER_OTLP_*` setting stay the SDK's
-(`mercato_shared.telemetry.exporter`).
+(`mercato_otel_accelerator.exporter`).
 """
 
 from __future__ import annotations

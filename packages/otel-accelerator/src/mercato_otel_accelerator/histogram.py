@@ -13,6 +13,11 @@ as `HistogramDataPoint`s with the same resource, so the collector, Prometheus an
 dashboards cannot tell the difference. Exemplars follow the SDK's defaults: the
 `OTEL_METRICS_EXEMPLAR_FILTER` variable (`trace_based` unless set: only measurements taken
 inside a sampled span), the last one per bucket, cleared after each export.
+
+What it does not do: it is not an SDK instrument, so Views do not apply to it (no renaming,
+no other aggregation or buckets, no attribute filtering) and its temporality is always
+cumulative (`Accelerator.metric_exporter` refuses a delta preference). Mercato configures
+no Views; a fork that does must leave the accelerator off.
 """
 
 from __future__ import annotations
@@ -40,9 +45,9 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
-from opentelemetry.util.types import AttributeValue
 
-SeriesKey = tuple[tuple[str, AttributeValue], ...]
+from mercato_shared.telemetry.hooks import SeriesKey
+
 _FILTERS: Final = frozenset({"always_on", "always_off", "trace_based"})
 
 

@@ -18,7 +18,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from mercato_shared.telemetry.otlp_spans import encode_spans
+from mercato_otel_accelerator.otlp_spans import encode_spans
 
 logger = logging.getLogger(__name__)
 

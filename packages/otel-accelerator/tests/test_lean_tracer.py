@@ -24,8 +24,8 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 
-from mercato_shared.telemetry.lean_span import LeanSpan
-from mercato_shared.telemetry.lean_tracer import LeanTracer, root_bound, span_starter
+from mercato_otel_accelerator.lean_span import LeanSpan
+from mercato_otel_accelerator.lean_tracer import LeanTracer, root_bound, span_starter
 
 SAMPLERS: dict[str, Sampler] = {
     "always_on": ALWAYS_ON,
