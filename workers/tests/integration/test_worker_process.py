@@ -23,10 +23,10 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import topology
 from conftest import OwnPostgres, free_port, wait_for_port
 from mercato_shared.db import create_engine, create_session_factory
 from mercato_shared.migrations import migrate
-from native.stack import WORKERS
 from reports.migrate import MIGRATIONS
 from reports.queue import JobQueue, producer_app
 from reports.repository import JobRepository
@@ -114,7 +114,7 @@ def celery(celery_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Pro
             celery_env,
             tmp_path / f"{worker.name}.log",
         )
-        for worker in WORKERS
+        for worker in topology.load().workers
     }
     yield procs
     for proc in procs.values():
@@ -242,7 +242,7 @@ async def test_the_first_job_after_a_postgres_restart_runs_at_once(
             env,
             tmp_path / f"{worker.name}.log",
         )
-        for worker in WORKERS
+        for worker in topology.load().workers
     ]
     try:
         first = await submit(sessions, settings, 1)
