@@ -78,6 +78,10 @@ bench: ## Throughput and CPU per request: telemetry off, stock and accelerator a
 bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~1 min per configuration; needs valgrind)
 	@$(RUN) python -m bench.callgrind
 
+.PHONY: chaos
+chaos: deps ## Faults under load on a stack of its own (own Postgres and Redis), checked against a ledger (~5 min)
+	@$(RUN) python -m chaos
+
 .PHONY: lint
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
@@ -85,7 +89,7 @@ lint: ## ruff check, ruff format --check, mypy --strict
 	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) \
 		$(wildcard packages/*/src) topology devtools \
 		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests packages/*/tests) \
-		$(wildcard packages/*/measure) native tests bench conftest.py observability/grafana
+		$(wildcard packages/*/measure) native tests bench chaos conftest.py observability/grafana
 
 .PHONY: fmt
 fmt: ## Format and autofix with ruff

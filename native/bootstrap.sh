@@ -25,15 +25,23 @@ if ! command -v kubectl >/dev/null 2>&1; then
   command -v kubectl >/dev/null 2>&1 || { say "kubectl is in $scripts, which is not on PATH" >&2; exit 1; }
 fi
 
-# nginx runs the gateway; wrk is the load generator of `make bench`.
+# nginx runs the gateway; wrk is the load generator of `make bench`; prometheus ships
+# promtool, which checks observability/prometheus.yml (tests/static).
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} (apt)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Installed for their binaries only: no service of theirs is started (policy-rc.d 101).
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+      trap 'rm -f "$policy"' EXIT
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     say "missing: ${missing[*]}: install them (e.g. 'sudo apt-get install ${missing[*]}') and run again" >&2
     exit 1

@@ -13,6 +13,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from identity.config import DEV_JWT_PRIVATE_KEY
 from tests.e2e.test_gateway_catalog import assert_error_shape
 
 
@@ -157,20 +158,32 @@ def _claims(**overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def _tampered(valid: str, **changes: Any) -> str:
+    """`valid` with its payload changed, its header and signature kept."""
+    head, body, signature = valid.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return f"{head}.{_b64(json.dumps(payload | changes).encode())}.{signature}"
+
+
 async def test_bad_tokens_are_401_with_www_authenticate(gateway: httpx.AsyncClient) -> None:
     stranger_key = Ed25519PrivateKey.generate()
+    # The stack runs with the development signing key: an expired token signed with it is
+    # wrong in its expiry alone (the same claims with a future `exp` are accepted below).
+    identity_key = DEV_JWT_PRIVATE_KEY
     header_none = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    valid = (await admin(gateway))["Authorization"].removeprefix("Bearer ")
+    customer = (await new_customer(gateway))["Authorization"].removeprefix("Bearer ")
+    now = int(time.time())
+    user = jwt.decode(customer, options={"verify_signature": False})["sub"]
+    fresh = _claims(sub=user, role="customer", iat=now - 700, exp=now + 600)
+    accepted = jwt.encode(fresh, identity_key, algorithm="EdDSA")
+    ok = await gateway.get("/api/orders/orders", headers={"Authorization": f"Bearer {accepted}"})
+    assert ok.status_code == 200, ok.text
     tokens = {
-        "expired": jwt.encode(
-            _claims(exp=int(time.time()) - 60, iat=int(time.time()) - 700),
-            stranger_key,
-            algorithm="EdDSA",
-        ),
+        "expired": jwt.encode(fresh | {"exp": now - 60}, identity_key, algorithm="EdDSA"),
         "wrongly signed": jwt.encode(_claims(), stranger_key, algorithm="EdDSA"),
         "alg none": f"{header_none}.{_b64(json.dumps(_claims()).encode())}.",
         "malformed": "not.a.token",
-        "tampered": valid[:-6] + "AAAAAA",
+        "tampered": _tampered(customer, role="admin"),
     }
     for name, token in tokens.items():
         response = await gateway.get(
@@ -178,3 +191,5 @@ async def test_bad_tokens_are_401_with_www_authenticate(gateway: httpx.AsyncClie
         )
         assert_error_shape(response, 401, "invalid_token")
         assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"', name
+        if name == "expired":
+            assert "expired" in response.json()["error"]["message"], name

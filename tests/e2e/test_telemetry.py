@@ -215,7 +215,16 @@ async def test_order_request_is_one_trace_across_orders_and_catalog(
     assert response.headers["x-trace-id"] == trace_id
 
     def complete(spans: list[Span]) -> bool:
-        return {"orders", "catalog"} <= servers_of(spans) and any(map(is_sql, spans))
+        # Every span asserted below, and every parent of a span received (a parent ends, so
+        # is exported, after its children: it may arrive in a later batch).
+        ids = {s.span_id for s in spans}
+        return (
+            {"orders", "catalog"} <= servers_of(spans)
+            and any(s.service == "orders" and is_sql(s) for s in spans)
+            and any(s.service == "orders" and is_http_client(s) for s in spans)
+            and any(map(is_redis, spans))
+            and all(s.parent_span_id in ids for s in spans if s.parent_span_id != parent_span_id)
+        )
 
     spans = await wait_for_trace(otlp, trace_id, complete)
     orders = server_span(spans, "orders")

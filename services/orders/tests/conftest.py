@@ -4,6 +4,7 @@ catalog app on `it_catalog` and a real identity app on `it_identity`."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -64,15 +65,17 @@ async def catalog(clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-@pytest.fixture
-async def client(catalog: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Orders, whose catalog and identity calls go to the in-process apps over HTTP."""
-    settings = orders_settings()
+@asynccontextmanager
+async def orders_app(
+    catalog: httpx.AsyncBaseTransport, settings: OrdersSettings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Orders, whose catalog calls go through `catalog` and identity calls to an in-process
+    identity app, both over HTTP."""
     async with (
         LifespanManager(create_identity(IdentitySettings(database_prefix="it_"))) as identity,
         httpx.AsyncClient(
             mounts={
-                "http://catalog": catalog._transport,
+                "http://catalog": catalog,
                 "http://identity": httpx.ASGITransport(app=identity.app),
             }
         ) as upstream,
@@ -82,6 +85,13 @@ async def client(catalog: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]
         app.dependency_overrides[get_catalog_client] = lambda: catalog_client
         async with serve(app, "http://orders") as c:
             yield c
+
+
+@pytest.fixture
+async def client(catalog: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """Orders, whose catalog and identity calls go to the in-process apps over HTTP."""
+    async with orders_app(catalog._transport, orders_settings()) as c:
+        yield c
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ Validation errors add `details` (field locations and messages, never the rejecte
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +21,13 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from mercato_shared.context import current_trace_id, request_id_var
+from mercato_shared.unavailable import CANDIDATE_TYPES, database_unavailable
+
+logger = logging.getLogger("mercato.errors")
+
+# How long a client should wait before retrying a request that met a dependency that is
+# down: a Postgres restart or a replica coming back takes about this long.
+RETRY_AFTER_SECONDS: Final = 2
 
 CODES_BY_STATUS: Mapping[int, str] = {
     400: "bad_request",
@@ -109,8 +117,21 @@ class UnprocessableError(AppError):
 
 
 class DependencyUnavailableError(AppError):
+    """503 `dependency_unavailable`, always with `Retry-After` (the default unless given)."""
+
     status_code = 503
     code = "dependency_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, headers={"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
+        )
 
 
 def error_response(
@@ -191,20 +212,36 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    """Postgres unreachable (restart, refused, closed mid-query, pool timeout): a 503.
+
+    Anything else of these types (an integrity or programming error, a file error) is
+    re-raised, so it stays a logged 500.
+    """
+    if not database_unavailable(exc):
+        raise exc
+    logger.warning("database unavailable", extra={"error": repr(exc)})
+    error = DependencyUnavailableError("The database is unavailable; retry shortly.")
+    return error_response(error.status_code, error.code, error.message, headers=error.headers)
+
+
 def install_error_handlers(app: FastAPI, *, routes: Sequence[BaseRoute] = ()) -> None:
     """Map every error a request can raise onto the one error shape.
 
     `routes` are the app's routes: a 405 lists in `Allow` the methods of all that match.
 
     Unhandled exceptions are turned into a 500 by `RequestContextMiddleware`, which also
-    logs them; nothing internal (stack, SQL, host names) reaches the client.
+    logs them; nothing internal (stack, SQL, host names) reaches the client. The database
+    being unreachable is a 503 `dependency_unavailable` with `Retry-After`, never a 500.
     """
     app.add_exception_handler(AppError, _app_error)
+    for exc_type in CANDIDATE_TYPES:
+        app.add_exception_handler(exc_type, _database_error)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler(routes))
     app.add_exception_handler(RequestValidationError, _validation_error)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
-    for status in (404, 422, 500)
+    for status in (404, 422, 500, 503)
 }

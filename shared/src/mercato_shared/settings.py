@@ -37,9 +37,12 @@ class BaseServiceSettings(BaseSettings):
     db_pool_timeout: PositiveFloat = 5.0
     db_connect_timeout: PositiveFloat = 5.0
     db_statement_timeout_ms: PositiveInt = 5_000
+    db_pool_pre_ping: bool = True
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout: PositiveFloat = 0.25
+    # A failed Redis command reconnects and is tried again this many times (with backoff).
+    redis_retries: int = Field(default=2, ge=0, le=10)
     cache_ttl_seconds: PositiveInt = 300
 
     http_timeout: PositiveFloat = 5.0

@@ -64,6 +64,13 @@ def unsigned(header: dict[str, Any], body: dict[str, Any], signature: bytes = b"
     return head + "." + b64(signature)
 
 
+def tampered(valid: str, **changes: Any) -> str:
+    """`valid` with its payload changed and its header and signature kept."""
+    head, body, signature = valid.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return f"{head}.{b64(json.dumps(payload | changes).encode())}.{signature}"
+
+
 def hs256_with_public_key() -> str:
     """The classic confusion attack: HMAC-sign with the (public) verification key."""
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
@@ -96,7 +103,8 @@ def test_a_valid_token_yields_its_principal() -> None:
         ("no role", token(role=None)),
         ("unknown role", token(role="root")),
         ("empty subject", token(sub="")),
-        ("tampered payload", token()[:-4] + "AAAA"),
+        ("tampered payload", tampered(token(), role="admin")),
+        ("tampered signature", token()[:-4] + "AAAA"),
     ],
 )
 def test_bad_tokens_are_refused(name: str, bad: str) -> None:
@@ -104,6 +112,28 @@ def test_bad_tokens_are_refused(name: str, bad: str) -> None:
         VERIFIER.verify(bad)
     assert caught.value.status_code == 401, name
     assert caught.value.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_an_expired_token_is_refused_for_its_expiry_alone() -> None:
+    """Signed with the right key and valid in every other way: only `exp` is wrong."""
+    now = int(time.time())
+    expired = token(exp=now - 5, iat=now - 100)
+    assert VERIFIER.verify(token(exp=now + 60, iat=now - 100)).subject == "42"
+    with pytest.raises(InvalidTokenError, match="expired") as caught:
+        VERIFIER.verify(expired)
+    assert isinstance(caught.value.__cause__, jwt.ExpiredSignatureError)
+
+
+def test_a_tampered_payload_is_refused_for_its_signature() -> None:
+    """The header and signature of a valid token, with a payload that says `admin`."""
+    genuine = token()
+    forged = tampered(genuine, role="admin")
+    assert forged.split(".")[0] == genuine.split(".")[0]
+    assert forged.split(".")[2] == genuine.split(".")[2]
+    assert jwt.decode(forged, options={"verify_signature": False})["role"] == "admin"
+    with pytest.raises(InvalidTokenError) as caught:
+        VERIFIER.verify(forged)
+    assert isinstance(caught.value.__cause__, jwt.InvalidSignatureError)
 
 
 def test_the_verifier_is_built_once_per_configuration() -> None:

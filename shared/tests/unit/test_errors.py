@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mercato_shared.app import create_app
-from mercato_shared.errors import ConflictError
+from mercato_shared.errors import ConflictError, DependencyUnavailableError
 from mercato_shared.settings import BaseServiceSettings
+from mercato_shared.unavailable import database_unavailable
 
 router = APIRouter()
 
@@ -129,3 +133,41 @@ async def test_malformed_request_id_is_replaced(client: httpx.AsyncClient) -> No
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
     assert response.json()["error"]["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("exc", "unavailable"),
+    [
+        (ConnectionRefusedError(111, "refused"), True),
+        (asyncpg.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.ConnectionDoesNotExistError("connection was closed"), True),
+        (asyncpg.AdminShutdownError("terminating connection"), True),
+        (asyncpg.TooManyConnectionsError("too many clients"), True),
+        (asyncpg.InterfaceError("connection is closed"), True),
+        (TimeoutError(), True),
+        (PoolTimeoutError("QueuePool limit reached"), True),
+        (DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True), True),
+        (IntegrityError("INSERT", None, asyncpg.UniqueViolationError("duplicate")), False),
+        (ProgrammingError("SELECT", None, asyncpg.UndefinedTableError("no table")), False),
+        (
+            asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
+            False,
+        ),
+        (FileNotFoundError("x"), False),
+        (ValueError("bug"), False),
+    ],
+)
+def test_which_errors_mean_the_database_is_unavailable(
+    exc: BaseException, unavailable: bool
+) -> None:
+    assert database_unavailable(exc) is unavailable
+    adapter = Exception("adapter")
+    adapter.__cause__ = exc
+    wrapped = DBAPIError("SELECT 1", None, adapter)
+    assert database_unavailable(wrapped) is unavailable, "seen through SQLAlchemy's wrapper"
+
+
+def test_dependency_unavailable_always_says_when_to_retry() -> None:
+    assert DependencyUnavailableError("down").headers["Retry-After"] == "2"
+    kept = DependencyUnavailableError("down", headers={"Retry-After": "30"})
+    assert kept.headers["Retry-After"] == "30"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy.exc import DBAPIError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mercato_shared.service_tokens import TokenUnavailableError
+from mercato_shared.unavailable import database_unavailable
 
 
 class TransientError(Exception):
@@ -20,12 +23,22 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     PoolTimeoutError,
     ConnectionError,
     TimeoutError,
+    # redis-py's own (not the builtin ConnectionError): Redis restarted under a task.
+    RedisConnectionError,
+    RedisTimeoutError,
 )
 
 
-def is_transient(exc: Exception) -> bool:
+def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TokenUnavailableError):
         return exc.transient
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if database_unavailable(exc):  # a Postgres restart, a connection closed mid-query
         return True
     return isinstance(exc, TRANSIENT)
+
+
+def as_transient(exc: BaseException) -> TransientError | None:
+    """A transient `exc` that Celery's `autoretry_for` would not catch, as `TransientError`."""
+    if is_transient(exc) and not isinstance(exc, TRANSIENT):
+        return TransientError(repr(exc))
+    return None

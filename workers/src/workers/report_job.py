@@ -14,7 +14,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mercato_shared.background import in_background
 from mercato_shared.telemetry import annotate
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
@@ -161,10 +162,5 @@ class ReportJobRunner:
                     logger.warning("report job lease lost", extra={"job_id": str(job_id)})
                     return
 
-        task = asyncio.create_task(beat(), name=f"heartbeat:{job_id}")
-        try:
+        async with in_background(beat(), name=f"heartbeat:{job_id}"):
             yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task

@@ -11,7 +11,7 @@ from celery import Celery
 from mercato_shared.telemetry import annotate
 from reports.queue import GENERATE_TASK, REPORTS_QUEUE, SWEEP_TASK
 from workers.config import WorkerSettings
-from workers.errors import TRANSIENT
+from workers.errors import TRANSIENT, as_transient
 from workers.periodic import sweep
 from workers.report_job import ReportJobRunner
 from workers.runtime import RuntimeHolder
@@ -34,7 +34,12 @@ def register_tasks(app: Celery, holder: RuntimeHolder, settings: WorkerSettings)
         annotate(**{"mercato.report.id": job_id, "mercato.report.retries": task.request.retries})
         runtime = holder.get()
         runner = ReportJobRunner(runtime.sessions, runtime.orders, settings)
-        return runtime.run(runner.run(uuid.UUID(job_id)))
+        try:
+            return runtime.run(runner.run(uuid.UUID(job_id)))
+        except Exception as exc:  # a dead connection is retried now, not left to the sweeper
+            if (transient := as_transient(exc)) is not None:
+                raise transient from exc
+            raise
 
     @app.task(name=SWEEP_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep_report_jobs() -> int:

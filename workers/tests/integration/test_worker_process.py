@@ -24,12 +24,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import topology
-from conftest import free_port, wait_for_port
+from conftest import OwnPostgres, free_port, wait_for_port
+from mercato_shared.db import create_engine, create_session_factory
+from mercato_shared.migrations import migrate
+from reports.migrate import MIGRATIONS
 from reports.queue import JobQueue, producer_app
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
 
-from .conftest import IT_REDIS_URL
+from .conftest import IT_REDIS_URL, worker_settings
 
 Sessions = async_sessionmaker[AsyncSession]
 HERE = Path(__file__).resolve().parent
@@ -217,3 +220,42 @@ async def test_a_flushed_broker_loses_no_accepted_job(
         tmp_path / "worker.log"
     ).read_text()[-3000:]
     assert [row["results"] for row in rows] == [1, 1, 1]
+
+
+async def test_the_first_job_after_a_postgres_restart_runs_at_once(
+    own_postgres: OwnPostgres, celery_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The child's pooled connections die with the server; pre-ping replaces them, so the
+    next job runs on its first attempt instead of failing and waiting for the sweeper."""
+    settings = worker_settings(postgres_url=own_postgres.url)
+    await asyncio.to_thread(migrate, settings, MIGRATIONS)
+    engine = create_engine(settings)
+    sessions = create_session_factory(engine)
+    env = celery_env | {
+        "POSTGRES_URL": own_postgres.url,
+        "SWEEP_QUEUED_AFTER_SECONDS": "600",  # no rescue by the sweeper within this test
+        "REPORT_LEASE_SECONDS": "60",
+    }
+    procs = [
+        start(
+            [str(BIN / worker.command[0]), *worker.command[1:]],
+            env,
+            tmp_path / f"{worker.name}.log",
+        )
+        for worker in topology.load().workers
+    ]
+    try:
+        first = await submit(sessions, settings, 1)
+        rows = await wait_for(sessions, first, "succeeded", within=90)
+        assert rows[0]["status"] == "succeeded", (tmp_path / "worker.log").read_text()[-3000:]
+        await asyncio.to_thread(own_postgres.restart)
+        second = await submit(sessions, settings, 1)
+        rows = await wait_for(sessions, second, "succeeded", within=90)
+    finally:
+        for proc in procs:
+            proc.stop()
+        await engine.dispose()
+    log = (tmp_path / "worker.log").read_text()
+    assert rows[0]["status"] == "succeeded", log[-3000:]
+    assert rows[0]["attempts"] == 1, log[-3000:]
+    assert "connection was closed" not in log

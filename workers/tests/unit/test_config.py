@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import IntegrityError, InterfaceError
 
 from reports.queue import GENERATE_TASK, PERIODIC_QUEUE, REPORTS_QUEUE, SWEEP_TASK
 from workers.celery_app import celery_config
 from workers.config import WorkerSettings
+from workers.errors import TransientError, as_transient, is_transient
 
 
 def test_broker_and_backend_follow_redis_url_unless_overridden() -> None:
@@ -47,3 +50,15 @@ def test_the_development_secret_is_refused_in_production() -> None:
 def test_the_hard_limit_must_exceed_the_soft_one() -> None:
     with pytest.raises(ValidationError, match="HARD_TIME_LIMIT"):
         WorkerSettings(report_soft_time_limit=300.0, report_hard_time_limit=200.0)
+
+
+def test_dead_connections_and_a_restarted_redis_are_retried() -> None:
+    closed = InterfaceError("SELECT 1", None, Exception("connection is closed"))
+    closed.connection_invalidated = True
+    assert is_transient(closed)
+    assert isinstance(as_transient(closed), TransientError)  # Celery's autoretry catches it
+    assert is_transient(RedisConnectionError("Connection refused"))
+    assert as_transient(RedisConnectionError("Connection refused")) is None  # already caught
+    duplicate = IntegrityError("INSERT", None, Exception("duplicate key"))
+    assert not is_transient(duplicate)
+    assert as_transient(duplicate) is None

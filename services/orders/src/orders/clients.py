@@ -40,6 +40,10 @@ class Reservation(BaseModel):
     lines: list[ReservedLine]
 
 
+class ReservationReleasedError(Exception):
+    """Catalog's 409 `reservation_conflict`: this reservation id was released already."""
+
+
 class _RetryableStatusError(Exception):
     """A 502/503/504 worth another attempt."""
 
@@ -72,6 +76,8 @@ class CatalogClient:
             raise OutOfStockError(str(error.get("message", "Not enough stock.")))
         if response.status_code == 422 and error.get("code") == "unknown_product":
             raise UnknownProductError(str(error.get("message", "Unknown product.")))
+        if response.status_code == 409 and error.get("code") == "reservation_conflict":
+            raise ReservationReleasedError
         raise DependencyUnavailableError("Catalog refused the stock reservation.")
 
     async def release(self, reservation_id: uuid.UUID) -> None:

@@ -23,6 +23,13 @@ class OrdersSettings(BaseServiceSettings):
     orders_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16)
     catalog_timeout: PositiveFloat = 3.0
     catalog_retry_attempts: int = Field(default=3, ge=1, le=5)
+    # An unfinished Idempotency-Key claim is a lease of this many seconds, renewed by its
+    # request every third of it: a request that died frees its key within this time.
+    idempotency_lease_seconds: float = Field(default=10.0, ge=1.0, le=300.0)
+    # A key (and the answer it replays) is kept this long, then deleted by the cleanup that
+    # runs every IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS; an older key is as good as unused.
+    idempotency_key_retention_hours: float = Field(default=24.0, gt=0, le=24.0 * 90)
+    idempotency_cleanup_interval_seconds: float = Field(default=300.0, ge=1.0)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> OrdersSettings:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from mercato_shared.auth import Principal, require_roles
 from mercato_shared.deps import SessionDep
 from mercato_shared.errors import ForbiddenError
+from orders.claims import Claims
 from orders.clients import CatalogClient
 from orders.service import OrderService
 
@@ -17,10 +18,16 @@ async def get_catalog_client(request: Request) -> CatalogClient:
     return cast(CatalogClient, request.state.catalog)
 
 
+async def get_claims(request: Request) -> Claims:
+    return cast(Claims, request.state.claims)
+
+
 async def get_order_service(
-    session: SessionDep, catalog: Annotated[CatalogClient, Depends(get_catalog_client)]
+    session: SessionDep,
+    catalog: Annotated[CatalogClient, Depends(get_catalog_client)],
+    claims: Annotated[Claims, Depends(get_claims)],
 ) -> OrderService:
-    return OrderService(session, catalog)
+    return OrderService(session, catalog, claims)
 
 
 OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]

@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from mercato_shared.app import create_app as create_service_app
+from mercato_shared.background import in_background
 from mercato_shared.resources import Resources
 from orders.api import router
+from orders.claims import Claims, run_cleanup
 from orders.clients import CatalogClient
 from orders.config import OrdersSettings, service_tokens
 
@@ -21,7 +23,11 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
         tokens = service_tokens(resources.http, settings)
-        yield {"catalog": CatalogClient(resources.http, tokens, settings)}
+        assert resources.sessions is not None  # orders has a database
+        claims = Claims(resources.sessions, settings)
+        cleanup = run_cleanup(claims, settings.idempotency_cleanup_interval_seconds)
+        async with in_background(cleanup, name="idempotency-key-cleanup"):
+            yield {"catalog": CatalogClient(resources.http, tokens, settings), "claims": claims}
 
     return create_service_app(
         settings,

@@ -60,9 +60,14 @@ class OrderItem(Base):
 
 
 class IdempotencyKey(Base):
-    """`(user_id, key)` -> the request's hash and, once created, the order (and status)."""
+    """`(user_id, key)` -> the request's hash and, once created, the order (and status).
+
+    Until the order exists the row is a claim: a lease held by the request named `holder`
+    until `lease_until` (see `orders.claims`).
+    """
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -73,4 +78,8 @@ class IdempotencyKey(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The catalog reservation this claim uses; a claim taken over reuses it (see repository).
     reservation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    holder: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    lease_until: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from orders.models import IdempotencyKey, Order, OrderItem
-
-CLAIM_STALE_AFTER = timedelta(seconds=120)
 
 
 class OrderRepository:
@@ -57,47 +54,6 @@ class OrderRepository:
             .where(Order.id == order_id, Order.user_id == user_id)
             .options(selectinload(Order.items))
         )
-
-    async def claim_key(self, user_id: int, key: str, request_hash: str) -> uuid.UUID | None:
-        """Claim an Idempotency-Key (committed at once) and return its reservation id.
-
-        None when the key is taken: done, in progress, or used with another body. A claim
-        still without an order after `CLAIM_STALE_AFTER` belongs to a request that died (a
-        killed process, a lost database connection): the same body may take it over, with
-        the same reservation id, so catalog (idempotent by reservation id) neither takes the
-        stock twice nor leaves it taken. No live request lasts that long: every call it makes
-        is bounded by timeouts of a few seconds.
-        """
-        statement = insert(IdempotencyKey).values(
-            user_id=user_id, key=key, request_hash=request_hash, reservation_id=uuid.uuid4()
-        )
-        stale = (
-            IdempotencyKey.order_id.is_(None)
-            & (IdempotencyKey.request_hash == statement.excluded.request_hash)
-            & (IdempotencyKey.created_at < func.now() - CLAIM_STALE_AFTER)
-        )
-        reservation_id = await self._session.scalar(
-            statement.on_conflict_do_update(
-                index_elements=["user_id", "key"],
-                set_={"created_at": func.now()},
-                where=stale,
-            ).returning(IdempotencyKey.reservation_id)
-        )
-        await self._session.commit()
-        return reservation_id
-
-    async def get_key(self, user_id: int, key: str) -> IdempotencyKey | None:
-        return await self._session.get(IdempotencyKey, (user_id, key), populate_existing=True)
-
-    async def drop_key(self, user_id: int, key: str) -> None:
-        await self._session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.user_id == user_id,
-                IdempotencyKey.key == key,
-                IdempotencyKey.order_id.is_(None),
-            )
-        )
-        await self._session.commit()
 
     async def create(
         self,

@@ -2,13 +2,14 @@
 
 Creating an order:
 1. with an `Idempotency-Key`, claim `(user, key)` bound to the body's hash (committed
-   first, so a concurrent duplicate finds the claim and never creates a second order);
-   an existing key replays its order (same body) or is 422 `idempotency_key_reused`;
-2. reserve the stock in catalog under a fresh reservation id (all lines or none); the
+   first, so a concurrent duplicate finds the claim and never creates a second order; a
+   short lease renewed while this request works, see `orders.claims`); an existing key
+   replays its order (same body) or is 422 `idempotency_key_reused`;
+2. reserve the stock in catalog under the claim's reservation id (all lines or none); the
    reservation returns catalog's prices, the only prices orders ever uses;
 3. write the order, its items and the key's outcome in one transaction;
-4. if anything fails after the reservation, release it (compensation) and drop the claim,
-   so the same key can be retried.
+4. if anything fails after the reservation, release it (compensation) and free the claim,
+   so the same key can be retried at once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato_shared.errors import AppError, DependencyUnavailableError, NotFoundError
 from mercato_shared.telemetry import AttributeValue, annotate
-from orders.clients import CatalogClient, Reservation
+from orders.claims import Claims
+from orders.clients import CatalogClient, Reservation, ReservationReleasedError
 from orders.errors import (
     IdempotencyKeyInProgressError,
     IdempotencyKeyReusedError,
@@ -43,65 +46,110 @@ logger = logging.getLogger("mercato.orders")
 
 
 class OrderService:
-    def __init__(self, session: AsyncSession, catalog: CatalogClient) -> None:
+    def __init__(self, session: AsyncSession, catalog: CatalogClient, claims: Claims) -> None:
         self._session = session
         self._orders = OrderRepository(session)
         self._catalog = catalog
+        self._claims = claims
+        # Whether stock may be held under this request's reservation id (its error path
+        # keeps the claim's reservation id then, so a retry does not take the stock twice).
+        self._reservation_held = False
 
     async def create(
         self, user_id: int, body: OrderCreate, idempotency_key: str | None
     ) -> tuple[OrderOut, int]:
         """The order and the HTTP status to answer with (201, or the stored one on replay)."""
-        reservation_id = uuid.uuid4()
         annotate(
             **{
                 "mercato.order.lines": len(body.items),
                 "mercato.order.idempotency_key": idempotency_key is not None,
             }
         )
-        if idempotency_key is not None:
-            claimed = await self._orders.claim_key(user_id, idempotency_key, body.fingerprint())
-            if claimed is None:
-                order, status = await self._replay(user_id, idempotency_key, body)
-                annotate(**order_attributes(order, replayed=True))
-                return order, status
-            reservation_id = claimed
-        annotate(**{"mercato.order.reservation_id": str(reservation_id)})
-        try:
-            order = await self._reserve_and_write(user_id, body, idempotency_key, reservation_id)
-        except BaseException:
-            await self._session.rollback()
-            if idempotency_key is not None:
-                await self._orders.drop_key(user_id, idempotency_key)
-            raise
-        annotate(**order_attributes(order, replayed=False))
+        if idempotency_key is None:
+            order = await self._create(user_id, body, None, uuid.uuid4())
+            return order, 201
+        key, holder = idempotency_key, uuid.uuid4()
+        claimed = await self._claims.claim(self._session, user_id, key, body.fingerprint(), holder)
+        if claimed is None:
+            order, status = await self._replay(user_id, key, body)
+            annotate(**order_attributes(order, replayed=True))
+            return order, status
+        async with self._claims.held(user_id, key, holder):
+            try:
+                order = await self._create(user_id, body, (key, holder), claimed)
+            except IdempotencyKeyInProgressError:
+                raise  # another request wrote this reservation's order: the claim is its
+            except BaseException:
+                await self._claims.release(
+                    user_id, key, holder, reservation_held=self._reservation_held
+                )
+                raise
         return order, 201
 
-    async def _reserve_and_write(
+    async def _create(
         self,
         user_id: int,
         body: OrderCreate,
-        idempotency_key: str | None,
+        claim: tuple[str, uuid.UUID] | None,
         reservation_id: uuid.UUID,
     ) -> OrderOut:
-        lines = [(item.product_id, item.quantity) for item in body.items]
+        annotate(**{"mercato.order.reservation_id": str(reservation_id)})
         try:
-            reservation = await self._catalog.reserve(reservation_id, lines)
+            order = await self._reserve_and_write(user_id, body, claim, reservation_id)
+        except BaseException:
+            with suppress(Exception):  # the connection may be the thing that failed
+                await self._session.rollback()
+            raise
+        annotate(**order_attributes(order, replayed=False))
+        return order
+
+    async def _reserve(
+        self,
+        user_id: int,
+        claim: tuple[str, uuid.UUID] | None,
+        reservation_id: uuid.UUID,
+        lines: list[tuple[int, int]],
+    ) -> Reservation:
+        self._reservation_held = True
+        try:
+            try:
+                return await self._catalog.reserve(reservation_id, lines)
+            except ReservationReleasedError:
+                if claim is None:
+                    raise DependencyUnavailableError("Catalog refused the reservation.") from None
+                # A claim taken over after its first request released the reservation but
+                # could not say so: the stock is back, so reserve afresh under a new id.
+                key, holder = claim
+                reservation_id = await self._claims.rotate(user_id, key, holder)
+                return await self._catalog.reserve(reservation_id, lines)
         except DependencyUnavailableError:
             # The reservation may have been made before the answer was lost: release it
             # (an unknown id leaves a tombstone, so a late arrival cannot take stock).
             await self._compensate(reservation_id)
             raise
+        except AppError:
+            self._reservation_held = False  # refused (out of stock, unknown product): nothing taken
+            raise
+
+    async def _reserve_and_write(
+        self,
+        user_id: int,
+        body: OrderCreate,
+        claim: tuple[str, uuid.UUID] | None,
+        reservation_id: uuid.UUID,
+    ) -> OrderOut:
+        lines = [(item.product_id, item.quantity) for item in body.items]
+        reservation = await self._reserve(user_id, claim, reservation_id, lines)
         try:
             currencies = {line.currency for line in reservation.lines}
             if len(currencies) != 1:
                 raise MixedCurrenciesError
             order_id = await self._orders.create(
                 user_id=user_id,
-                reservation_id=reservation_id,
+                reservation_id=reservation.id,
                 currency=currencies.pop(),
                 lines=_priced(reservation),
-                idempotency_key=idempotency_key,
+                idempotency_key=None if claim is None else claim[0],
             )
         except IntegrityError:
             # Another request already wrote an order with this reservation (it outlived its
@@ -109,7 +157,7 @@ class OrderService:
             await self._session.rollback()
             raise IdempotencyKeyInProgressError from None
         except BaseException:
-            await self._compensate(reservation_id)
+            await self._compensate(reservation.id)
             raise
         return await self.get(user_id, order_id)
 
@@ -119,9 +167,11 @@ class OrderService:
         except AppError:
             # The reservation stays taken; the log line names it for a manual release.
             logger.exception("could not release reservation %s", reservation_id)
+            return
+        self._reservation_held = False
 
     async def _replay(self, user_id: int, key: str, body: OrderCreate) -> tuple[OrderOut, int]:
-        stored = await self._orders.get_key(user_id, key)
+        stored = await self._claims.get(self._session, user_id, key)
         if stored is None:  # the first attempt failed and dropped its claim meanwhile
             raise IdempotencyKeyInProgressError
         if stored.request_hash != body.fingerprint():

@@ -155,8 +155,8 @@ async def test_a_fresh_claim_in_progress_is_409(
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "INSERT INTO idempotency_keys (user_id, key, request_hash, reservation_id) "
-                "VALUES (7, 'running-1', :hash, :rid)"
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, reservation_id, "
+                "lease_until) VALUES (7, 'running-1', :hash, :rid, now() + interval '1 minute')"
             ),
             {"hash": body.fingerprint(), "rid": uuid.uuid4()},
         )
