@@ -47,10 +47,10 @@ def contract_gateway() -> Iterator[str]:
     }
     redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).flushdb()
     try:
-        native("up", env)
+        native(env, "up")
         yield f"http://127.0.0.1:{topology.load().gateway.port + int(offset)}"
     finally:
-        native("down", env)
+        native(env, "down")
 
 
 def _token(gateway: str, email: str, password: str) -> str:
