@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato_shared.context import current_trace_id, request_id_var
+
+E = TypeVar("E", bound=Exception)
 
 CODES_BY_STATUS: Mapping[int, str] = {
     400: "bad_request",
@@ -107,8 +109,24 @@ class UnprocessableError(AppError):
 
 
 class DependencyUnavailableError(AppError):
+    """A dependency is down, slow or failing: 503, with `Retry-After` unless one is given."""
+
     status_code = 503
     code = "dependency_unavailable"
+    retry_after_seconds: int = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            code=code,
+            headers={"Retry-After": str(self.retry_after_seconds), **(headers or {})},
+        )
 
 
 def error_response(
@@ -138,13 +156,21 @@ def error_response(
     )
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+def _narrowed(exc: Exception, expected: type[E]) -> E:
+    """`exc` as the type its handler was registered for (a run-time check, not an `assert`)."""
+    if not isinstance(exc, expected):
+        msg = f"handler for {expected.__name__} got {type(exc).__name__}"
+        raise TypeError(msg) from exc
+    return exc
+
+
+async def _app_error(_: Request, raised: Exception) -> JSONResponse:
+    exc = _narrowed(raised, AppError)
     return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def _http_error(_: Request, raised: Exception) -> JSONResponse:
+    exc = _narrowed(raised, StarletteHTTPException)
     status = exc.status_code
     code = CODES_BY_STATUS.get(status, "error")
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
@@ -159,8 +185,8 @@ def _field_error(raw: Mapping[str, Any]) -> FieldError:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+async def _validation_error(_: Request, raised: Exception) -> JSONResponse:
+    exc = _narrowed(raised, RequestValidationError)
     details = [_field_error(err) for err in exc.errors()]
     return error_response(
         422, "validation_error", "The request is not valid; see details.", details=details

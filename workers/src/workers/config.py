@@ -22,6 +22,9 @@ class WorkerSettings(ReportsSettings):
     reports_client_id: str = Field(default="reports", min_length=1, max_length=64)
     reports_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16, max_length=256)
     orders_page_size: PositiveInt = Field(default=500, le=1000)
+    orders_timeout: PositiveFloat = 5.0
+    orders_retry_attempts: int = Field(default=4, ge=1, le=10)
+    orders_deadline: PositiveFloat = 45.0
 
     worker_concurrency: PositiveInt = Field(default=2, le=64)
     report_soft_time_limit: PositiveFloat = 240.0

@@ -6,15 +6,11 @@ import httpx
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from mercato_shared.internal_client import UpstreamUnavailableError
 from mercato_shared.service_tokens import TokenUnavailableError
 
-
-class TransientError(Exception):
-    """A dependency failed in a way that may pass (5xx, overload); retry with backoff."""
-
-
 TRANSIENT: tuple[type[BaseException], ...] = (
-    TransientError,
+    UpstreamUnavailableError,  # orders unreachable, slow or failing past its retries
     httpx.TransportError,
     OperationalError,
     PoolTimeoutError,

@@ -21,10 +21,11 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
-        assert resources.redis is not None
         yield {
             "product_cache": Cache(
-                resources.redis, namespace="catalog", ttl_seconds=settings.cache_ttl_seconds
+                resources.require_redis(),
+                namespace="catalog",
+                ttl_seconds=settings.cache_ttl_seconds,
             )
         }
 

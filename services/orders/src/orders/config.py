@@ -23,6 +23,8 @@ class OrdersSettings(BaseServiceSettings):
     orders_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16)
     catalog_timeout: PositiveFloat = 3.0
     catalog_retry_attempts: int = Field(default=3, ge=1, le=5)
+    # One catalog call, retries and backoff included, never takes longer than this.
+    catalog_deadline: PositiveFloat = 9.0
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> OrdersSettings:

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.resources import Resources
 from orders.api import router
-from orders.clients import CatalogClient
-from orders.config import OrdersSettings, service_tokens
+from orders.clients import catalog_client
+from orders.config import OrdersSettings
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
@@ -20,8 +20,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
-        tokens = service_tokens(resources.http, settings)
-        yield {"catalog": CatalogClient(resources.http, tokens, settings)}
+        yield {"catalog": catalog_client(resources.http, settings)}
 
     return create_service_app(
         settings,
