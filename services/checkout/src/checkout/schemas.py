@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-Country = Literal["DE", "FR", "NL", "BE", "AT", "IT", "ES", "GB", "CH", "US", "JP"]
+from mercato_shared.countries import Country
+
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 SourceStatus = Literal["ok", "timeout", "error", "circuit_open"]
