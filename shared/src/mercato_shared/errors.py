@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,6 +63,8 @@ class AppError(Exception):
 
     status_code: int = 500
     code: str = "internal_error"
+    # Headers every response of this error carries (`headers=` adds or overrides).
+    default_headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -75,7 +77,7 @@ class AppError(Exception):
         self.message = message
         if code is not None:
             self.code = code
-        self.headers = dict(headers or {})
+        self.headers = {**self.default_headers, **(headers or {})}
 
 
 class BadRequestError(AppError):
@@ -109,24 +111,11 @@ class UnprocessableError(AppError):
 
 
 class DependencyUnavailableError(AppError):
-    """A dependency is down, slow or failing: 503, with `Retry-After` unless one is given."""
+    """A dependency is down, slow or failing: 503, and when to try again."""
 
     status_code = 503
     code = "dependency_unavailable"
-    retry_after_seconds: int = 1
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            code=code,
-            headers={"Retry-After": str(self.retry_after_seconds), **(headers or {})},
-        )
+    default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}
 
 
 def error_response(
@@ -204,7 +193,21 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
-    for status in (404, 422, 500)
-}
+OpenApiResponses = dict[int | str, dict[str, Any]]
+
+
+def error_responses(
+    *statuses: int, descriptions: Mapping[int, str] | None = None
+) -> OpenApiResponses:
+    """OpenAPI `responses=` for answers in the error shape: `error_responses(401, 403, 409)`.
+
+    Each is described by its status phrase unless `descriptions` says more.
+    """
+    said = descriptions or {}
+    return {
+        status: {"model": ErrorResponse, "description": said.get(status, HTTPStatus(status).phrase)}
+        for status in statuses
+    }
+
+
+ERROR_RESPONSES: OpenApiResponses = error_responses(404, 422, 500)

@@ -26,6 +26,7 @@ import httpx
 
 from mercato_shared.errors import DependencyUnavailableError
 from mercato_shared.resilience import (
+    CallPolicy,
     CircuitOpenError,
     Deadline,
     Outcome,
@@ -82,6 +83,43 @@ class InternalClient:
         self._timeout = timeout_seconds
         self._deadline = deadline_seconds
         self._tokens = tokens
+
+    @classmethod
+    def without_breaker(
+        cls,
+        http: httpx.AsyncClient,
+        *,
+        service: str,
+        base_url: str,
+        timeout_seconds: float,
+        attempts: int,
+        deadline_seconds: float,
+        backoff_seconds: tuple[float, float],
+        tokens: ServiceTokens | None = None,
+    ) -> InternalClient:
+        """A client on a caller of its own: timeouts, deadline and retries; no breaker, no limit.
+
+        `backoff_seconds` is the first and the longest wait between attempts (jittered by up
+        to the first).
+        """
+        first, longest = backoff_seconds
+        policy = CallPolicy(
+            timeout_seconds=timeout_seconds,
+            max_attempts=attempts,
+            backoff_initial_seconds=first,
+            backoff_max_seconds=longest,
+            backoff_jitter_seconds=first,
+            max_concurrency=None,
+        )
+        return cls(
+            http,
+            PartnerCaller(None, policy),
+            service=service,
+            base_url=base_url,
+            timeout_seconds=timeout_seconds,
+            deadline_seconds=deadline_seconds,
+            tokens=tokens,
+        )
 
     async def request(
         self,

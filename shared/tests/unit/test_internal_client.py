@@ -65,6 +65,17 @@ def client_for(
     tokens = ServiceTokens(
         http, identity_url="http://identity", client_id="orders", client_secret="s" * 16, timeout=1
     )
+    if breakers is None:
+        return InternalClient.without_breaker(
+            http,
+            service="catalog",
+            base_url="http://catalog/",
+            timeout_seconds=1.0,
+            attempts=POLICY.max_attempts,
+            deadline_seconds=deadline_seconds,
+            backoff_seconds=(0, 0),
+            tokens=tokens if with_token else None,
+        )
     return InternalClient(
         http,
         PartnerCaller(breakers, POLICY),

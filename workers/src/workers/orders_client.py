@@ -18,7 +18,6 @@ import httpx
 from pydantic import BaseModel, field_validator
 
 from mercato_shared.internal_client import InternalClient
-from mercato_shared.resilience import CallPolicy, PartnerCaller
 from mercato_shared.service_tokens import ServiceTokens
 from workers.config import WorkerSettings
 from workers.sales_report import Order, OrderLine, to_cents
@@ -67,21 +66,14 @@ class OrdersClient:
         self, http: httpx.AsyncClient, tokens: ServiceTokens, settings: WorkerSettings
     ) -> None:
         self._settings = settings
-        policy = CallPolicy(
-            timeout_seconds=settings.orders_timeout,
-            max_attempts=settings.orders_retry_attempts,
-            backoff_initial_seconds=0.2,
-            backoff_max_seconds=5.0,
-            backoff_jitter_seconds=1.0,
-            max_concurrency=None,
-        )
-        self._orders = InternalClient(
+        self._orders = InternalClient.without_breaker(
             http,
-            PartnerCaller(None, policy),
             service="orders",
             base_url=settings.orders_url,
             timeout_seconds=settings.orders_timeout,
+            attempts=settings.orders_retry_attempts,
             deadline_seconds=settings.orders_deadline,
+            backoff_seconds=(0.2, 5.0),
             tokens=tokens,
         )
 

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ValidationError
 
 from mercato_shared.errors import DependencyUnavailableError
 from mercato_shared.internal_client import InternalClient, error_of
-from mercato_shared.resilience import CallPolicy, PartnerCaller
 from orders.config import OrdersSettings, service_tokens
 from orders.errors import OutOfStockError, UnknownProductError
 
@@ -72,21 +71,14 @@ class CatalogClient:
 
 def catalog_client(http: httpx.AsyncClient, settings: OrdersSettings) -> CatalogClient:
     """Orders' catalog client over the process's shared HTTP client (no breaker)."""
-    policy = CallPolicy(
-        timeout_seconds=settings.catalog_timeout,
-        max_attempts=settings.catalog_retry_attempts,
-        backoff_initial_seconds=0.05,
-        backoff_max_seconds=0.5,
-        backoff_jitter_seconds=0.05,
-        max_concurrency=None,
-    )
-    catalog = InternalClient(
+    catalog = InternalClient.without_breaker(
         http,
-        PartnerCaller(None, policy),
         service="catalog",
         base_url=settings.catalog_url,
         timeout_seconds=settings.catalog_timeout,
+        attempts=settings.catalog_retry_attempts,
         deadline_seconds=settings.catalog_deadline,
+        backoff_seconds=(0.05, 0.5),
         tokens=service_tokens(http, settings),
     )
     return CatalogClient(catalog)
