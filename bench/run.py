@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bench import wrk
 from bench.scenarios import CONFIGS, SCENARIOS, Scenario, TelemetryConfig
+from mercato_shared.telemetry.hooks import ACCELERATOR_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -54,11 +55,11 @@ def free_port() -> int:
 
 
 def base_env(offset: int) -> dict[str, str]:
-    """The parent environment without explicit ports or OTel settings, plus the bench slot."""
+    """The parent environment without explicit ports or telemetry settings, plus the bench slot."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.endswith("_PORT") and not key.startswith("OTEL_")
+        if not key.endswith("_PORT") and not key.startswith("OTEL_") and key != ACCELERATOR_VARIABLE
     }
     env.update(
         {

@@ -49,9 +49,11 @@ class IdentitySettings(BaseServiceSettings):
     )
     password_hash_concurrency: PositiveInt = Field(default=2, le=32)
 
+    # Not named like the base class's validator of JWT_PUBLIC_KEY: the same name would
+    # replace it, and an escaped public key would then never match the private one.
     @field_validator("jwt_private_key")
     @classmethod
-    def _pem_newlines(cls, value: str) -> str:
+    def _private_pem_newlines(cls, value: str) -> str:
         return value.replace("\\n", "\n").strip() + "\n"
 
     @field_validator("service_clients")
