@@ -16,7 +16,7 @@ through, in this order:
 
 Why tenacity rather than stamina: stamina's `timeout` is tenacity's `stop_after_delay`, which
 still sleeps a backoff that ends past the budget; tenacity's `stop_before_delay` refuses it,
-which is the deadline rule this layer promises (docs/decisions/0012-one-internal-client.md).
+which is the deadline rule this layer promises (docs/decisions/0017-one-internal-client.md).
 """
 
 from __future__ import annotations
