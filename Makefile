@@ -6,6 +6,8 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN = $(UV) run --frozen --all-packages
 NATIVE = $(RUN) python -m native
+# The Docker stack where an engine answers, else the native one (up, down, ps and logs agree).
+DOCKER_ENGINE = docker info >/dev/null 2>&1
 # Each member's src/ is a root for mypy, so `shared/src/mercato_shared/x.py` is `mercato_shared.x`.
 MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src services/*/src workers/src packages/*/src) observability/grafana)
 
@@ -22,7 +24,7 @@ deps: ## Install what is missing: uv, nginx (apt, as root), the locked Python pa
 
 .PHONY: up
 up: ## Run the system: Docker Compose where an engine runs, else the native stack
-	@if docker info >/dev/null 2>&1; then \
+	@if $(DOCKER_ENGINE); then \
 		docker compose up -d --build --wait; \
 	else \
 		$(MAKE) --no-print-directory native-up; \
@@ -34,19 +36,27 @@ native-up: deps ## Run the native stack (supervisord, local nginx, Postgres, Red
 
 .PHONY: down
 down: ## Stop everything `make up` started
-	@if docker info >/dev/null 2>&1; then docker compose down; else $(NATIVE) down; fi
+	@if $(DOCKER_ENGINE); then docker compose down; else $(NATIVE) down; fi
 
 .PHONY: ps
-ps: ## Show the state of each process of the stack
-	@$(NATIVE) ps
+ps: ## Show the state of each process of the stack (every replica: MERCATO_REPLICAS)
+	@if $(DOCKER_ENGINE); then docker compose ps --all; else $(NATIVE) ps; fi
 
 .PHONY: logs
 logs: ## Show recent logs of each process (FOLLOW=1 to follow)
-	@$(NATIVE) logs $(if $(FOLLOW),--follow,)
+	@if $(DOCKER_ENGINE); then \
+		docker compose logs --tail 40 $(if $(FOLLOW),--follow,); \
+	else \
+		$(NATIVE) logs $(if $(FOLLOW),--follow,); \
+	fi
 
 .PHONY: test
 test: deps ## Install what is missing, then run unit, integration, end-to-end and static tests
-	@$(RUN) pytest
+	@$(RUN) pytest -m "not contract"
+
+.PHONY: contract
+contract: deps ## schemathesis, every check and phase, against every service on a stack of its own
+	@$(RUN) pytest -m contract
 
 .PHONY: test-unit
 test-unit: ## Unit tests only (no I/O)
@@ -58,7 +68,7 @@ test-integration: ## Integration tests against the real Postgres and Redis
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests through the gateway of a native stack started for them
-	@$(RUN) pytest -m e2e
+	@$(RUN) pytest -m "e2e and not contract"
 
 .PHONY: bench
 bench: ## Throughput and CPU per request: telemetry off, stock and accelerator at default and 100% sampling (own stacks, 9 interleaved rounds, ~15 min)
@@ -73,7 +83,7 @@ lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) \
-		$(wildcard packages/*/src) topology \
+		$(wildcard packages/*/src) topology devtools \
 		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests packages/*/tests) \
 		$(wildcard packages/*/measure) native tests bench conftest.py observability/grafana
 

@@ -10,7 +10,7 @@ table with the medians over the rounds of requests/s, p50/p99 latency and the se
 time per request, each against the baseline configuration (the first one) measured in the
 same rounds. The table also goes to `bench/results/latest.md`.
 
-Telemetry exports to an OTLP sink started by the harness (`tests.telemetry.receiver
+Telemetry exports to an OTLP sink started by the harness (`devtools.otlp_receiver
 --discard`: it answers 200 without decoding, so it costs less than a real collector would).
 
 Timing never decides a test; this is a separate command. On a shared machine, run it when
@@ -34,14 +34,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import topology
 from bench import wrk
 from bench.scenarios import CONFIGS, SCENARIOS, Scenario, TelemetryConfig
 from mercato_shared.telemetry.hooks import ACCELERATOR_VARIABLE
+from native.stack import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SERVICE_PORTS = {"identity": 8001, "catalog": 8002, "orders": 8003, "checkout": 8004}
-SERVICE_PORTS |= {"reports": 8005, "partners": 8090}
+STACK = topology.load()
 # With --pin: wrk on one CPU, the service under test on another (everything else floats).
 WRK_CPU = 0
 SERVICE_CPU = 1
@@ -98,7 +99,7 @@ def native(command: str, env: dict[str, str]) -> None:
 def otlp_sink() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed argv: this interpreter, a repo module
-        [sys.executable, "-m", "tests.telemetry.receiver", "--port", str(port), "--discard"],
+        [sys.executable, "-m", "devtools.otlp_receiver", "--port", str(port), "--discard"],
         cwd=ROOT,
     )
     try:
@@ -116,10 +117,11 @@ def otlp_sink() -> Iterator[str]:
 
 
 def service_pid(service: str, env: dict[str, str]) -> int | None:
-    """The pid supervisord gives for the service's program (one uvicorn worker)."""
+    """The pid supervisord gives for the service's (first) program (one uvicorn worker)."""
+    program = load_stack(env).replicas(STACK.service(service))[0].program
     conf = Path(env["MERCATO_RUN_DIR"]) / "supervisord.conf"
     result = subprocess.run(  # noqa: S603 - fixed argv: supervisorctl of this environment
-        [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(conf), "pid", service],
+        [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(conf), "pid", program],
         capture_output=True,
         text=True,
         check=False,
@@ -151,8 +153,11 @@ def pin(pid: int | None, cpu: int) -> None:
 
 def url_of(scenario: Scenario, offset: int) -> str:
     if scenario.target == "gateway":
-        return f"http://127.0.0.1:{8080 + offset}/api/{scenario.service}{scenario.path}"
-    return f"http://127.0.0.1:{SERVICE_PORTS[scenario.service] + offset}{scenario.path}"
+        gateway = STACK.gateway.port + offset
+        return (
+            f"http://127.0.0.1:{gateway}{STACK.service(scenario.service).root_path}{scenario.path}"
+        )
+    return f"http://127.0.0.1:{STACK.service(scenario.service).port + offset}{scenario.path}"
 
 
 Row = tuple[Scenario, TelemetryConfig, wrk.WrkResult, float]

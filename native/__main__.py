@@ -1,5 +1,5 @@
-"""`python -m native up|down|ps|logs`: run Mercato as local processes under supervisord."""
+"""`python -m native up|down|ps|logs|config`: run Mercato as local processes under supervisord."""
 
-from native.stack import main
+from native.cli import main
 
 main()

@@ -29,6 +29,9 @@ class Service:
     calls: tuple[str, ...]
     migrate: str | None = None
     seed: tuple[str, ...] = ()
+    #: The native stack may run several processes of it (MERCATO_REPLICAS): it keeps no
+    #: state of its own in memory that another process would need.
+    replicas: bool = False
 
     @property
     def route(self) -> str | None:
@@ -72,6 +75,11 @@ class Stack:
     def routed(self) -> tuple[Service, ...]:
         return tuple(service for service in self.services if service.routed)
 
+    @property
+    def replicated(self) -> tuple[Service, ...]:
+        """The services the native stack runs MERCATO_REPLICAS processes of."""
+        return tuple(service for service in self.services if service.replicas)
+
 
 class StackFileError(ValueError):
     """`stack.toml` does not describe a consistent stack."""
@@ -84,7 +92,7 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _service(name: str, table: dict[str, Any]) -> Service:
-    known = {"port", "app", "routed", "database", "redis", "calls", "migrate", "seed"}
+    known = {"port", "app", "routed", "database", "redis", "calls", "migrate", "seed", "replicas"}
     if unknown := set(table) - known:
         raise StackFileError(f"services.{name}: unknown keys {sorted(unknown)}")
     port = table.get("port")
@@ -99,6 +107,11 @@ def _service(name: str, table: dict[str, Any]) -> Service:
     for flag in ("routed", "database", "redis"):
         if not isinstance(table.get(flag), bool):
             raise StackFileError(f"services.{name}.{flag} must be true or false")
+    replicas = table.get("replicas", False)
+    if not isinstance(replicas, bool):
+        raise StackFileError(f"services.{name}.replicas must be true or false")
+    if replicas and not table["routed"]:
+        raise StackFileError(f"services.{name}: only a routed service has replicas")
     return Service(
         name=name,
         port=port,
@@ -109,6 +122,7 @@ def _service(name: str, table: dict[str, Any]) -> Service:
         calls=_strings(table.get("calls", []), f"services.{name}.calls"),
         migrate=migrate,
         seed=_strings(table.get("seed", []), f"services.{name}.seed"),
+        replicas=replicas,
     )
 
 

@@ -2,11 +2,12 @@
 
 It runs beside a developer's `make up` stack: its ports are shifted by `E2E_PORT_OFFSET`
 (default 10000, so the gateway is on 18080), its databases are prefixed `e2e_` and it uses
-Redis database 14. `E2E_REUSE_STACK=1` leaves the stack running after the session (for
+Redis database 14; it runs two processes of each replicated service (MERCATO_REPLICAS=2).
+`E2E_REUSE_STACK=1` leaves the stack running after the session (for
 debugging); otherwise it is stopped, whatever the outcome.
 
 Every process of the stack exports its traces, metrics and logs to a test OTLP receiver
-(`otlp` fixture, `tests/telemetry/receiver.py`) at 100% sampling, with short export
+(`otlp` fixture, `devtools/otlp_receiver.py`) at 100% sampling, with short export
 delays, so the telemetry tests can assert on what the stack really exported.
 """
 
@@ -23,7 +24,7 @@ import httpx
 import pytest
 import redis
 
-from tests.telemetry.receiver import OtlpReceiver
+from devtools.otlp_receiver import OtlpReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +46,8 @@ def stack_env() -> dict[str, str]:
             "DATABASE_PREFIX": os.environ.get("E2E_DATABASE_PREFIX", "e2e_"),
             "REDIS_URL": os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "ENVIRONMENT": "test",
+            # Two processes of catalog and orders behind the gateway (test_replicas drains one).
+            "MERCATO_REPLICAS": "2",
             "GATEWAY_RATE_LIMIT": "2000",
             "GATEWAY_RATE_BURST": "4000",
             # The suite logs in and registers far more often than a person would, all from
@@ -73,8 +76,8 @@ def telemetry_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def native(command: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "native", command], cwd=ROOT, env=env, check=True)
+def native(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "native", *args], cwd=ROOT, env=env, check=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,11 +93,12 @@ def stack(otlp: OtlpReceiver) -> Iterator[E2EStack]:
     # A run starts from an empty cache and broker: its own Redis database, never another's.
     redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).flushdb()
     try:
-        native("up", env)
+        # Thirteen processes start at once: on a busy two-core machine that takes minutes.
+        native(env, "up", "--timeout", "300")
         yield E2EStack(gateway=gateway, env=env, run_dir=Path(env["MERCATO_RUN_DIR"]))
     finally:
         if os.environ.get("E2E_REUSE_STACK") != "1":
-            native("down", env)
+            native(env, "down")
 
 
 @pytest.fixture

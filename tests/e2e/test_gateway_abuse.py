@@ -2,7 +2,7 @@
 
 The e2e stack's own gateway runs with limits raised for the suite (conftest.py), so these
 tests start a second nginx, rendered from the same template by the same code
-(`native.stack.write_gateway_config`) with low limits, in front of the e2e stack's
+(`native.gateway.write_gateway_config`) with low limits, in front of the e2e stack's
 services. Each test talks from its own loopback address (127.0.0.N): the limits are per
 client address, so the tests cannot use up each other's allowance, and a "normal client"
 is simply another address.
@@ -33,7 +33,8 @@ import httpx
 import pytest
 
 import topology
-from native.stack import Stack, load_stack, write_gateway_config
+from native.gateway import write_gateway_config
+from native.stack import Stack, load_stack
 from tests.e2e.conftest import E2EStack
 
 pytestmark = pytest.mark.e2e

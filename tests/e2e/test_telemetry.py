@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.telemetry.receiver import MetricPoint, OtlpReceiver, Span
+from devtools.otlp_receiver import MetricPoint, OtlpReceiver, Span
 
 ROOT = Path(__file__).resolve().parents[2]
 

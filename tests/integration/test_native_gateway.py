@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from conftest import free_port, wait_for_port
-from native.stack import load_stack, write_gateway_config
+from native.gateway import write_gateway_config
+from native.stack import load_stack
 
 
 @pytest.fixture

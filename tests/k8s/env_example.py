@@ -28,6 +28,10 @@ NOT_IN_CLUSTER = {
     "OTEL_SERVICE_NAME": "set per container (env), not shared",
     "GATEWAY_PORT": "the gateway's ConfigMap (gateway-config) has it",
     "MERCATO_OTEL_ACCELERATOR": "unset (off): the images do not contain packages/otel-accelerator",
+    "MERCATO_REPLICAS": "native stack only: the cluster scales pods (HPA)",
+    "MERCATO_DRAIN_SECONDS": "native stack only: given to its replicas as SHUTDOWN_DRAIN_SECONDS",
+    "GATEWAY_MAX_FAILS": "native stack only: the server lines of its upstreams",
+    "GATEWAY_FAIL_TIMEOUT": "native stack only: the server lines of its upstreams",
 } | {f"{name.upper()}_PORT": "native stack only" for name in PACKAGES | {"gateway"}}
 
 

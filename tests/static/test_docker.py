@@ -4,15 +4,15 @@ No Docker engine runs here, so the compose file and the images are checked witho
 the compose-spec JSON schema (vendored by check-jsonschema), `docker-compose config` (the
 binary `make deps` installs), structural rules (dependencies, jobs, healthchecks, memory
 limits, variables, non-root images), hadolint on every Dockerfile, and the same command
-lines as the native stack (native/stack.py), so the two ways to run the system stay in sync.
-No network.
+lines and dependencies as stack.toml says the native stack runs (`compose_drift`), so the two
+ways to run the system stay in sync: a process added to stack.toml and not to compose fails
+here. No network.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -22,10 +22,13 @@ from typing import Any
 import pytest
 import yaml
 
-from native.stack import SERVICES, WORKERS, Stack, supervisord_config
+import topology
+from native.stack import Stack
+from native.supervisor import programs, uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+STACK = topology.load()
 ENV_EXAMPLE = ROOT / ".env.example"
 GATEWAY_TEMPLATE = ROOT / "gateway" / "templates" / "mercato.conf.template"
 BIN = Path(sys.executable).parent
@@ -70,18 +73,92 @@ def compose_command(name: str) -> list[str]:
     return [interpolated(str(part)) for part in command]
 
 
-def native_commands() -> dict[str, list[str]]:
-    """Each supervisord program's argv, as the native stack runs it with default settings."""
-    stack = Stack(env={}, run_dir=ROOT / ".run" / "static-check")
-    commands: dict[str, list[str]] = {}
-    program = None
-    for line in supervisord_config(stack).splitlines():
-        if line.startswith("[program:"):
-            program = line.removeprefix("[program:").removesuffix("]")
-        elif line.startswith("command=") and program is not None:
-            argv = shlex.split(line.removeprefix("command="))
-            commands[program] = [Path(argv[0]).name, *argv[1:]]
+def native_commands(description: topology.Stack = STACK) -> dict[str, list[str]]:
+    """Each process's argv as the native stack runs it with default settings, by the compose
+    service that runs it (a replicated service's first process)."""
+    stack = Stack(env={}, run_dir=ROOT / ".run" / "static-check", description=description)
+    commands = {
+        name: [Path(argv[0]).name, *argv[1:]] for name, (argv, _) in programs(stack).items()
+    }
+    for service in description.services:
+        argv = uvicorn_command(stack.replicas(service)[0], stack)
+        commands[service.name] = [Path(argv[0]).name, *argv[1:]]
     return commands
+
+
+def _command(compose: dict[str, Any], name: str) -> list[str]:
+    return [interpolated(str(part)) for part in compose["services"][name].get("command", [])]
+
+
+def _needs(compose: dict[str, Any], name: str, target: str, condition: str) -> list[str]:
+    spec = dict(compose["services"][name].get("depends_on", {})).get(target)
+    if spec is None or spec.get("condition") != condition:
+        return [f"{name} must depend on {target} ({condition})"]
+    return []
+
+
+def _waits_for(compose: dict[str, Any], name: str) -> set[str]:
+    """Every compose service `name` waits for, directly or through another."""
+    seen: set[str] = set()
+    pending = [name]
+    while pending:
+        for target in dict(compose["services"].get(pending.pop(), {}).get("depends_on", {})):
+            if target not in seen:
+                seen.add(target)
+                pending.append(target)
+    return seen
+
+
+def compose_drift(description: topology.Stack, compose: dict[str, Any]) -> list[str]:
+    """Every way `compose` disagrees with the stack description: a process without a compose
+    service, another command, port or name, or a dependency it needs and does not wait for.
+
+    A service waits for every service it calls, except one that waits for it (compose allows
+    no cycle): then the caller must cope with its absence at start (catalog's periodic jobs
+    call orders, which waits for catalog)."""
+    services: dict[str, Any] = compose["services"]
+    native = native_commands(description)
+    problems: list[str] = []
+    healthy, done = "service_healthy", "service_completed_successfully"
+    for service in description.services:
+        name = service.name
+        if service.routed and "gateway" in services:
+            problems += _needs(compose, "gateway", name, healthy)
+        if name not in services:
+            problems.append(f"no compose service for {name}")
+            continue
+        expected = ["0.0.0.0" if part == "127.0.0.1" else part for part in native[name]]
+        if _command(compose, name) != expected:
+            problems.append(f"{name}: command {_command(compose, name)} is not {expected}")
+        build = services[name].get("build", {})
+        if build.get("args") != {"PACKAGE": name, "PORT": str(service.port)}:
+            problems.append(f"{name}: build args must be PACKAGE={name} PORT={service.port}")
+        if services[name].get("environment", {}).get("OTEL_SERVICE_NAME") != name:
+            problems.append(f"{name}: OTEL_SERVICE_NAME must be {name}")
+        if service.redis:
+            problems += _needs(compose, name, "redis", healthy)
+        if service.migrate:
+            problems += _needs(compose, name, f"migrate-{name}", done)
+        if service.seed:
+            problems += _needs(compose, name, f"seed-{name}", done)
+        for called in service.calls:
+            if name not in _waits_for(compose, called):
+                problems += _needs(compose, name, called, healthy)
+    for worker in description.workers:
+        if worker.name not in services:
+            problems.append(f"no compose service for {worker.name}")
+            continue
+        if _command(compose, worker.name) != native[worker.name]:
+            problems.append(f"{worker.name}: command is not {native[worker.name]}")
+        if services[worker.name].get("environment", {}).get("OTEL_SERVICE_NAME") != worker.name:
+            problems.append(f"{worker.name}: OTEL_SERVICE_NAME must be {worker.name}")
+        if worker.redis:
+            problems += _needs(compose, worker.name, "redis", healthy)
+        if worker.database:
+            problems += _needs(compose, worker.name, f"migrate-{worker.database}", done)
+        for called in worker.calls:
+            problems += _needs(compose, worker.name, called, healthy)
+    return problems
 
 
 def env_example_names() -> set[str]:
@@ -264,31 +341,42 @@ def test_every_variable_has_a_default_or_is_documented() -> None:
 # --- the same system as the native stack ------------------------------------------------------
 
 
-def test_services_run_the_native_command_lines() -> None:
-    """Same app, port, root path and flags as native/stack.py; only the host differs."""
-    native = native_commands()
-    for service in SERVICES:
-        assert service.name in SERVICES_BY_NAME, f"no compose service for {service.name}"
-        expected = ["0.0.0.0" if part == "127.0.0.1" else part for part in native[service.name]]
-        assert compose_command(service.name) == expected, service.name
-        assert f"--root-path /api/{service.name}" in " ".join(expected)
-        build = SERVICES_BY_NAME[service.name]["build"]
-        assert build["args"] == {"PACKAGE": service.name, "PORT": str(service.port)}
-        environment = SERVICES_BY_NAME[service.name]["environment"]
-        assert environment["OTEL_SERVICE_NAME"] == service.name
+def test_compose_runs_every_process_of_the_stack_description() -> None:
+    """Same processes, commands, ports and dependencies as stack.toml; only the host differs."""
+    assert compose_drift(STACK, COMPOSE) == []
+    for service in STACK.services:
+        assert f"--root-path /api/{service.name}" in " ".join(native_commands()[service.name])
 
 
-def test_workers_run_the_native_command_lines() -> None:
-    native = native_commands()
-    for worker in WORKERS:
-        assert worker.name in SERVICES_BY_NAME, f"no compose service for {worker.name}"
-        assert compose_command(worker.name) == native[worker.name], worker.name
-        environment = SERVICES_BY_NAME[worker.name]["environment"]
-        assert environment["OTEL_SERVICE_NAME"] == worker.name
+def test_a_process_added_to_the_description_only_is_drift(tmp_path: Path) -> None:
+    """A copy of stack.toml with one more service and one more worker: the check names both."""
+    copy = tmp_path / "stack.toml"
+    copy.write_text(
+        (ROOT / "stack.toml").read_text(encoding="utf-8")
+        + '\n[services.billing]\nport = 8006\napp = "billing.main:create_app"\n'
+        "routed = true\ndatabase = false\nredis = true\ncalls = []\n"
+        '\n[workers.mailer]\ncommand = ["celery", "-A", "billing.mail", "worker"]\n',
+        encoding="utf-8",
+    )
+
+    problems = compose_drift(topology.load(copy), COMPOSE)
+
+    assert problems == [
+        "gateway must depend on billing (service_healthy)",
+        "no compose service for billing",
+        "no compose service for mailer",
+    ]
+
+
+def test_a_dependency_missing_from_compose_is_drift() -> None:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    del compose["services"]["checkout"]["depends_on"]["partners"]
+
+    assert compose_drift(STACK, compose) == ["checkout must depend on partners (service_healthy)"]
 
 
 def test_migrations_and_seeds_are_jobs_with_the_native_commands() -> None:
-    for service in SERVICES:
+    for service in STACK.services:
         jobs = []
         if service.migrate:
             jobs.append((f"migrate-{service.name}", [service.migrate]))
@@ -308,12 +396,12 @@ def test_migrations_and_seeds_are_jobs_with_the_native_commands() -> None:
 
 
 def test_python_containers_reach_each_other_by_service_name() -> None:
-    for service in SERVICES:
+    for service in STACK.services:
         environment = SERVICES_BY_NAME[service.name]["environment"]
         assert "@postgres:5432" in environment["POSTGRES_URL"]
         assert environment["REDIS_URL"].startswith("redis://redis:6379/")
         assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
-        for other in SERVICES:
+        for other in STACK.services:
             url = environment[f"{other.name.upper()}_URL"]
             assert url == f"http://{other.name}:{other.port}"
 

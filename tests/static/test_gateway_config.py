@@ -20,8 +20,9 @@ import yaml
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 import topology
+from native.gateway import gateway_values, write_gateway_config
 from native.render import PLACEHOLDER, render
-from native.stack import gateway_values, load_stack
+from native.stack import load_stack
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_TEMPLATE = REPO / "gateway" / "templates" / "mercato.conf.template"
@@ -68,7 +69,7 @@ def _nginx() -> str:
 
 
 def _gateway_env(run_dir: Path) -> dict[str, str]:
-    """The native stack's own values (native.stack.gateway_values), on ports nobody uses."""
+    """The native stack's own values (native.gateway.gateway_values), on ports nobody uses."""
     stack = load_stack({"MERCATO_RUN_DIR": str(run_dir), "MERCATO_PORT_OFFSET": "17000"})
     return gateway_values(stack) | {"GATEWAY_ACCESS_LOG": str(run_dir / "gateway-access.log")}
 
@@ -197,14 +198,6 @@ def test_gateway_template_uses_exactly_the_documented_variables() -> None:
 NATIVE_MAIN_VARIABLES = {"RUN_DIR", "GATEWAY_ERROR_LOG", "NGINX_USER_DIRECTIVE"}
 
 
-def _native_main_env(run_dir: Path) -> dict[str, str]:
-    return {
-        "RUN_DIR": str(run_dir),
-        "GATEWAY_ERROR_LOG": str(run_dir / "error.log"),
-        "NGINX_USER_DIRECTIVE": "",
-    }
-
-
 def test_native_main_template_uses_exactly_its_variables() -> None:
     text = NATIVE_MAIN_TEMPLATE.read_text(encoding="utf-8")
 
@@ -306,8 +299,13 @@ def test_only_idempotent_requests_go_to_the_next_upstream() -> None:
     directives = re.findall(r"^\s*proxy_next_upstream\s+([^;]*);", text, re.M)
 
     # Never "non_idempotent" (a POST sent once is never sent again), and never a service's
-    # own answer (http_5xx): only a server that could not be used at all.
-    assert directives == ["error timeout"]
+    # own answer: only a server that could not be used at all, or a replica draining after
+    # SIGTERM, which alone answers 502 (mercato_shared.drain; no service answers 502 itself).
+    assert directives == ["error timeout http_502"]
+    for path in [*REPO.glob("services/*/src/**/*.py"), *REPO.glob("shared/src/**/*.py")]:
+        if path.name != "drain.py":
+            answers_502 = r"error_response\(\s*502|status_code\s*=\s*502|HTTP_502"
+            assert not re.search(answers_502, path.read_text(encoding="utf-8")), path
     assert re.search(r"^\s*proxy_next_upstream_tries 2;", text, re.M)
 
 
@@ -458,19 +456,20 @@ def test_gateway_error_pages_are_json_in_the_project_shape() -> None:
 
 
 def test_native_gateway_config_passes_nginx_t(tmp_path: Path) -> None:
-    nginx_dir = tmp_path / "nginx"
-    nginx_dir.mkdir()
-    env = _gateway_env(tmp_path)
-    (nginx_dir / "mercato.conf").write_text(
-        render(GATEWAY_TEMPLATE.read_text(encoding="utf-8"), env), encoding="utf-8"
+    """The native stack's own rendering, with two processes of each replicated service."""
+    stack = load_stack(
+        {"MERCATO_RUN_DIR": str(tmp_path), "MERCATO_PORT_OFFSET": "30000", "MERCATO_REPLICAS": "2"}
     )
-    main_conf = nginx_dir / "nginx.conf"
-    main_conf.write_text(
-        render(NATIVE_MAIN_TEMPLATE.read_text(encoding="utf-8"), _native_main_env(tmp_path)),
-        encoding="utf-8",
-    )
+    stack.logs.mkdir()
+    write_gateway_config(stack)
+    conf = (stack.nginx_dir / "mercato.conf").read_text(encoding="utf-8")
 
-    _nginx_test(main_conf, nginx_dir)
+    catalog = re.search(r"upstream catalog \{(?P<body>[^}]*)\}", conf)
+    assert catalog, conf
+    servers = re.findall(r"server (\S+) max_fails=3 fail_timeout=10s;", catalog.group("body"))
+    assert servers == ["127.0.0.1:38002", "127.0.0.1:38102"]
+    assert len(re.findall(r"^\s*server ", conf, re.MULTILINE)) == 5 + 2 + 1  # and the server block
+    _nginx_test(stack.nginx_dir / "nginx.conf", stack.nginx_dir)
 
 
 def test_docker_main_config_passes_nginx_t(tmp_path: Path) -> None:

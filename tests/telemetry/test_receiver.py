@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
-from tests.telemetry.receiver import OtlpReceiver
+from devtools.otlp_receiver import OtlpReceiver
 
 
 @pytest.fixture

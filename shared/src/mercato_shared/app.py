@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
@@ -10,10 +11,12 @@ from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
 from mercato_shared.body_deadline import BodyDeadlineMiddleware
+from mercato_shared.drain import Drain, DrainMiddleware
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
 from mercato_shared.gc_tuning import tune_gc
 from mercato_shared.logging import configure_logging
 from mercato_shared.middleware import RequestContextMiddleware
+from mercato_shared.openapi import install_openapi
 from mercato_shared.resources import Resources, open_resources
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import init_telemetry, instrument_app
@@ -40,10 +43,12 @@ def create_app(
     The lifespan opens the process's resources (engine and pool, Redis client, shared HTTP
     client) and exposes them as request state; `lifespan` adds the service's own state
     (caches, typed clients) built from those resources. Once everything has started, the
-    startup heap is frozen for the garbage collector (`mercato_shared.gc_tuning`).
+    startup heap is frozen for the garbage collector (`mercato_shared.gc_tuning`). With
+    `shutdown_drain_seconds` set, a SIGTERM first drains the process (`mercato_shared.drain`).
     """
     configure_logging(settings.service_name, settings.log_level)
     init_telemetry(settings.service_name)
+    drain = Drain(settings.shutdown_drain_seconds)
 
     @asynccontextmanager
     async def app_lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -51,7 +56,8 @@ def create_app(
             service_state = nullcontext({}) if lifespan is None else lifespan(resources)
             async with service_state as extra:
                 tune_gc(settings.gc_gen0_threshold)
-                yield {"resources": resources, **extra}
+                with drain.on_sigterm(asyncio.get_running_loop()):
+                    yield {"resources": resources, **extra}
 
     app = FastAPI(
         title=title,
@@ -61,12 +67,17 @@ def create_app(
         responses=ERROR_RESPONSES,
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
-    install_error_handlers(app)
+    # The routers' own routes (FastAPI's app-level table nests included routers).
+    routes = [route for router in (health.router, *routers) for route in router.routes]
+    install_error_handlers(app, routes=routes)
     # Inside RequestContextMiddleware (added last, so outermost): its 408 has the ids.
     app.add_middleware(BodyDeadlineMiddleware, timeout=settings.request_body_timeout_seconds)
+    if drain.seconds > 0:
+        app.add_middleware(DrainMiddleware, drain=drain)  # inside: its answer has the request id
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    install_openapi(app)
     instrument_app(app)
     return app

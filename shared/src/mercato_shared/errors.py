@@ -7,7 +7,7 @@ Validation errors add `details` (field locations and messages, never the rejecte
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar, TypeVar
 
@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from mercato_shared.context import current_trace_id, request_id_var
 
@@ -158,12 +160,34 @@ async def _app_error(_: Request, raised: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
 
-async def _http_error(_: Request, raised: Exception) -> JSONResponse:
-    exc = _narrowed(raised, StarletteHTTPException)
-    status = exc.status_code
-    code = CODES_BY_STATUS.get(status, "error")
-    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
-    return error_response(status, code, message, headers=exc.headers)
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope, starlettes: str = "") -> str:
+    """Every method of every route whose path matches the request's, for `Allow`.
+
+    Starlette's router answers 405 with the methods of the first route whose path matched
+    (`starlettes`), so a path served by two routes (GET and POST /products) would advertise
+    only one.
+    """
+    methods = {method.strip() for method in starlettes.split(",") if method.strip()}
+    for route in routes:
+        if isinstance(route, Route) and route.methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+def _http_error_handler(
+    routes: Sequence[BaseRoute],
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(request: Request, raised: Exception) -> JSONResponse:
+        exc = _narrowed(raised, StarletteHTTPException)
+        status = exc.status_code
+        code = CODES_BY_STATUS.get(status, "error")
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+        headers = dict(exc.headers or {})
+        if status == 405:
+            headers["Allow"] = allowed_methods(routes, request.scope, headers.get("Allow", ""))
+        return error_response(status, code, message, headers=headers)
+
+    return handle
 
 
 def _field_error(raw: Mapping[str, Any]) -> FieldError:
@@ -182,14 +206,16 @@ async def _validation_error(_: Request, raised: Exception) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, routes: Sequence[BaseRoute] = ()) -> None:
     """Map every error a request can raise onto the one error shape.
+
+    `routes` are the app's routes: a 405 lists in `Allow` the methods of all that match.
 
     Unhandled exceptions are turned into a 500 by `RequestContextMiddleware`, which also
     logs them; nothing internal (stack, SQL, host names) reaches the client.
     """
     app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler(routes))
     app.add_exception_handler(RequestValidationError, _validation_error)
 
 

@@ -51,6 +51,10 @@ class BaseServiceSettings(BaseSettings):
     request_body_timeout_seconds: PositiveFloat = 15.0
     http_connect_timeout: PositiveFloat = 1.0
 
+    # Seconds a SIGTERM drains the process before the server shuts down (mercato_shared.drain);
+    # the native stack sets it for each replica when it runs more than one.
+    shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=30)
+
     # Applied once the process has started (mercato_shared.gc_tuning); 0 keeps Python's 700.
     gc_gen0_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
 

@@ -37,6 +37,11 @@ async def things(body: Body) -> Body:
     return body
 
 
+@router.get("/things")
+async def list_things() -> list[Body]:
+    return []
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
@@ -65,6 +70,19 @@ async def test_unknown_path_is_404_in_the_error_shape(client: httpx.AsyncClient)
 
 async def test_wrong_method_is_405(client: httpx.AsyncClient) -> None:
     assert_error_shape(await client.delete("/conflict"), 405, "method_not_allowed")
+
+
+async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    # GET and POST /things are two routes; Starlette alone would name only the first.
+    response = await client.delete("/things")
+    assert_error_shape(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, POST"
+
+
+async def test_openapi_documents_400_for_every_body(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert "400" in paths["/things"]["post"]["responses"]
+    assert "400" not in paths["/things"]["get"]["responses"]
 
 
 async def test_domain_error_keeps_its_code(client: httpx.AsyncClient) -> None:

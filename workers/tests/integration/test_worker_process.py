@@ -23,8 +23,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import topology
 from conftest import free_port, wait_for_port
-from native.stack import WORKERS
 from reports.queue import JobQueue, producer_app
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
@@ -111,7 +111,7 @@ def celery(celery_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Pro
             celery_env,
             tmp_path / f"{worker.name}.log",
         )
-        for worker in WORKERS
+        for worker in topology.load().workers
     }
     yield procs
     for proc in procs.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from starlette.convertors import Convertor, register_url_convertor
 
 from catalog.deps import CatalogServiceDep
 from catalog.schemas import (
@@ -20,6 +21,24 @@ from mercato_shared.errors import error_responses
 
 router = APIRouter(prefix="/products", tags=["products"])
 
+
+class _ProductIdSegment(Convertor[str]):
+    """A /products/ path segment that is not a sibling route's name.
+
+    PATCH /products/popular is then a 405 (Allow: GET), not an update of product "popular";
+    any other segment reaches the routes, which validate it as an id (422 when it is none).
+    """
+
+    regex = "(?!popular$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("product_id", _ProductIdSegment())
 ProductId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The product's id.")]
 # Reads are public; writes need an access token with role admin (401 without, 403 other role).
 WRITE_ERRORS = error_responses(401, 403)
@@ -49,7 +68,7 @@ async def popular_products(
     return await service.popular(limit)
 
 
-@router.get("/{product_id}", response_model=ProductOut)
+@router.get("/{product_id:product_id}", response_model=ProductOut)
 async def get_product(product_id: ProductId, service: CatalogServiceDep) -> ProductOut:
     """One product, served from the cache when it is warm."""
     return await service.get_product(product_id)
@@ -67,14 +86,16 @@ async def create_product(
     return await service.create_product(body)
 
 
-@router.patch("/{product_id}", response_model=ProductOut, responses=WRITE_ERRORS)
+@router.patch("/{product_id:product_id}", response_model=ProductOut, responses=WRITE_ERRORS)
 async def update_product(
     product_id: ProductId, body: ProductUpdate, service: CatalogServiceDep, _admin: AdminUser
 ) -> ProductOut:
     return await service.update_product(product_id, body)
 
 
-@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
+@router.delete(
+    "/{product_id:product_id}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS
+)
 async def delete_product(
     product_id: ProductId, service: CatalogServiceDep, _admin: AdminUser
 ) -> None:

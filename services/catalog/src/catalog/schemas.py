@@ -2,19 +2,64 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 Currency = Literal["EUR", "USD", "GBP"]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=2000)]
+# Postgres text cannot hold NUL: refused here (422), never a 500 from the database.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+Description = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Price = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)]
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+# A price is a string of at most two decimals, 0.01 to 1000000 (a JSON number would carry a
+# binary fraction); the pattern is the whole rule, so the schema says exactly what is taken.
+PRICE_PATTERN = (
+    r"^(?:0\.(?:0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,5}(?:\.[0-9]{1,2})?|1000000(?:\.00?)?)$"
+)
+
+
+def _price(value: object) -> object:
+    if isinstance(value, Decimal):  # Python callers (the seed)
+        return value
+    if not isinstance(value, str) or re.fullmatch(PRICE_PATTERN, value) is None:
+        msg = "a price is a string such as 19.99, from 0.01 to 1000000"
+        raise ValueError(msg)
+    return value
+
+
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_price),
+    Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": PRICE_PATTERN, "examples": ["19.99"]}),
+]
+
+
+def _not_a_bool(value: object) -> object:
+    # Pydantic's lax mode reads true as 1; the schema says integer, and a bool is not one.
+    if isinstance(value, bool):
+        msg = "must be an integer, not a boolean"
+        raise ValueError(msg)
+    return value
+
+
+Stock = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(_not_a_bool)]
 
 
 class ProductCreate(BaseModel):
@@ -34,12 +79,13 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    description: Description | None = None
-    price: Price | None = None
-    currency: Currency | None = None
-    stock: Stock | None = None
-    category: Category | None = None
+    # None stands for "absent" only: the schema admits no null (a null is refused below).
+    name: Name | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    price: Price | SkipJsonSchema[None] = None
+    currency: Currency | SkipJsonSchema[None] = None
+    stock: Stock | SkipJsonSchema[None] = None
+    category: Category | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_explicit_nulls(self) -> ProductUpdate:

@@ -77,7 +77,8 @@ REQUEST_DURATION: Final = HistogramSpec(
 def route_template(scope: Scope) -> str | None:
     """The matched route's path template (`/products/{product_id}`), if routing matched."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    # path_format: the template without convertors (`{product_id:x}` is `{product_id}`).
+    path = getattr(route, "path_format", None)
     return path if isinstance(path, str) else None
 
 

@@ -1,4 +1,5 @@
-"""A real OTLP/HTTP receiver for tests: protobuf (gzip or deflate) in, decoded records out.
+"""A real OTLP/HTTP receiver (for the tests and `make bench`): protobuf (gzip or deflate) in,
+decoded records out.
 
 It accepts what the OpenTelemetry SDK's OTLP/HTTP exporters send to `/v1/traces`,
 `/v1/metrics` and `/v1/logs`, decodes it with `opentelemetry-proto` and keeps flat records
@@ -9,7 +10,7 @@ It accepts what the OpenTelemetry SDK's OTLP/HTTP exporters send to `/v1/traces`
         ...
         spans = receiver.wait_for_spans(lambda s: s.trace_id == trace_id, count=3)
 
-`python -m tests.telemetry.receiver --port N [--discard]` runs it on its own (the benchmark
+`python -m devtools.otlp_receiver --port N [--discard]` runs it on its own (the benchmark
 uses `--discard`: answer 200 without decoding, so the sink costs as little CPU as possible).
 """
 
@@ -329,7 +330,7 @@ class OtlpReceiver:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.telemetry.receiver", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.otlp_receiver", description=__doc__)
     parser.add_argument("--port", type=int, default=4318)
     parser.add_argument("--discard", action="store_true", help="answer 200 without decoding")
     args = parser.parse_args()

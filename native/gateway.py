@@ -1,0 +1,97 @@
+"""The native gateway's configuration: nginx.conf and mercato.conf rendered for this stack.
+
+Both templates are rendered with `native.render` (the same substitution the nginx image does
+for Docker). The native values of the gateway template: one upstream `server` line per
+process of each routed service, with passive health checks (a process that refuses or
+drops `GATEWAY_MAX_FAILS` connections within `GATEWAY_FAIL_TIMEOUT` is left out for that
+long), and no `resolver` (every address is a literal 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from collections.abc import Mapping
+
+from native.env import ROOT
+from native.render import render
+from native.stack import Stack
+
+GATEWAY_TEMPLATE = ROOT / "gateway" / "templates" / "mercato.conf.template"
+MAIN_TEMPLATE = ROOT / "native" / "nginx.conf.template"
+
+#: The gateway's limits and their native defaults (docs/gateway.md has the table).
+GATEWAY_LIMITS = {
+    "GATEWAY_RATE_LIMIT": "100",
+    "GATEWAY_RATE_BURST": "200",
+    "GATEWAY_AUTH_RATE_PER_MINUTE": "30",
+    "GATEWAY_AUTH_RATE_BURST": "10",
+    "GATEWAY_CONN_LIMIT": "64",
+    "GATEWAY_CLIENT_TIMEOUT": "10s",
+    "GATEWAY_MAX_BODY": "1m",
+    "GATEWAY_CORS_ORIGINS": "",
+}
+#: Passive health checks of every upstream server (the Docker image's defaults say the same).
+MAX_FAILS, FAIL_TIMEOUT = "3", "10s"
+
+
+def server_lines(stack: Stack, name: str) -> str:
+    """The `server ...;` lines of the routed service's upstream: one per process."""
+    max_fails = stack.env.get("GATEWAY_MAX_FAILS", MAX_FAILS)
+    fail_timeout = stack.env.get("GATEWAY_FAIL_TIMEOUT", FAIL_TIMEOUT)
+    return "\n    ".join(
+        f"server 127.0.0.1:{replica.port} max_fails={max_fails} fail_timeout={fail_timeout};"
+        for replica in stack.replicas(stack.description.service(name))
+    )
+
+
+def gateway_values(stack: Stack) -> dict[str, str]:
+    """The values of the gateway template's variables on the native stack."""
+    values = {
+        "RUN_DIR": str(stack.run_dir),
+        "GATEWAY_PORT": str(stack.gateway_port),
+        "GATEWAY_ACCESS_LOG": str(stack.logs / "gateway-access.log"),
+        # Loopback addresses never change: nothing to re-resolve.
+        "GATEWAY_RESOLVER": "",
+    }
+    values |= {name: stack.env.get(name, default) for name, default in GATEWAY_LIMITS.items()}
+    for service in stack.description.routed:
+        values[f"{service.name.upper()}_SERVERS"] = server_lines(stack, service.name)
+    return values
+
+
+def nginx_user_directive(uid: int, user: str, group: str) -> str:
+    """nginx's `user` line: the starting user when that is root, else none.
+
+    A root master otherwise runs its workers as the compiled-in `nobody`, who cannot enter a
+    checkout below a directory only root may enter, so request bodies spilled to
+    client_body_temp fail with a 500. For any other user nginx ignores the directive.
+    """
+    return f"user {user} {group};" if uid == 0 else ""
+
+
+def error_log(stack: Stack) -> str:
+    return str(stack.logs / "gateway-error.log")
+
+
+def write_gateway_config(stack: Stack, overrides: Mapping[str, str] | None = None) -> None:
+    """Render nginx.conf and mercato.conf into the stack's nginx directory (`overrides`
+    replace values)."""
+    stack.nginx_dir.mkdir(parents=True, exist_ok=True)
+    uid, gid = os.geteuid(), os.getegid()
+    values = (
+        gateway_values(stack)
+        | dict(overrides or {})
+        | {
+            "GATEWAY_ERROR_LOG": error_log(stack),
+            "NGINX_USER_DIRECTIVE": nginx_user_directive(
+                uid, pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
+            ),
+        }
+    )
+    for source, target in (
+        (MAIN_TEMPLATE, stack.nginx_dir / "nginx.conf"),
+        (GATEWAY_TEMPLATE, stack.nginx_dir / "mercato.conf"),
+    ):
+        target.write_text(render(source.read_text(), values))

@@ -1,0 +1,139 @@
+"""The supervisord side of the native stack: its configuration, its pid, supervisorctl.
+
+The configuration is an INI file written with configparser: one `[program:NAME]` per
+process (each replica of a service, each worker, the gateway), all with the same restart
+and stop policy (`PROGRAM_DEFAULTS`).
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+import pwd
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from native.env import ROOT
+from native.gateway import error_log
+from native.stack import Replica, Stack
+
+BIN = Path(sys.executable).parent
+
+#: Every program: restarted when it exits, stopped with its whole process group. uvicorn
+#: gets 10 s to finish its requests (--timeout-graceful-shutdown) before the 15 s kill.
+PROGRAM_DEFAULTS = {
+    "stdout_logfile_maxbytes": "20MB",
+    "stdout_logfile_backups": "2",
+    "redirect_stderr": "true",
+    "autostart": "true",
+    "autorestart": "true",
+    "startsecs": "2",
+    "stopwaitsecs": "15",
+    "stopasgroup": "true",
+    "killasgroup": "true",
+}
+
+
+def uvicorn_command(replica: Replica, stack: Stack) -> list[str]:
+    service = replica.service
+    return [
+        str(BIN / "uvicorn"),
+        service.app,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(replica.port),
+        "--root-path",
+        service.root_path,
+        "--workers",
+        stack.env.get("SERVICE_WORKERS", "1"),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "10",
+        # Longer than the gateway's upstream keepalive_timeout (60 s): nginx, not the app,
+        # closes idle connections, so a reused connection is never half-closed.
+        "--timeout-keep-alive",
+        "75",
+    ]
+
+
+def nginx_command(stack: Stack) -> list[str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    conf = stack.nginx_dir / "nginx.conf"
+    return [nginx, "-p", str(stack.nginx_dir), "-c", str(conf), "-e", error_log(stack)]
+
+
+def programs(stack: Stack) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each program's argv and its own environment (on top of supervisord's)."""
+    result: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for replica in stack.processes:
+        env = {"OTEL_SERVICE_NAME": replica.service.name}
+        if len(stack.replicas(replica.service)) > 1:
+            # Out of the gateway's upstream before the server closes (mercato_shared.drain).
+            env["SHUTDOWN_DRAIN_SECONDS"] = stack.env.get("MERCATO_DRAIN_SECONDS", "2")
+        result[replica.program] = (uvicorn_command(replica, stack), env)
+    for worker in stack.description.workers:
+        argv = [str(BIN / worker.command[0]), *worker.command[1:]]
+        result[worker.name] = (argv, {"OTEL_SERVICE_NAME": worker.name})
+    result["gateway"] = (nginx_command(stack), {"OTEL_SERVICE_NAME": "gateway"})
+    return result
+
+
+def _environment(values: Mapping[str, str]) -> str:
+    return ",".join(f'{key}="{value}"' for key, value in values.items())
+
+
+def supervisord_config(stack: Stack) -> str:
+    sock = stack.run_dir / "supervisor.sock"
+    config = configparser.ConfigParser(interpolation=None)
+    config.optionxform = str  # type: ignore[assignment,method-assign]  # keys as written
+    config["unix_http_server"] = {"file": str(sock), "chmod": "0700"}
+    config["supervisord"] = {
+        "logfile": str(stack.logs / "supervisord.log"),
+        "pidfile": str(stack.pidfile),
+        "childlogdir": str(stack.logs),
+        "directory": str(ROOT),
+        "user": pwd.getpwuid(os.geteuid()).pw_name,
+    }
+    config["rpcinterface:supervisor"] = {
+        "supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface"
+    }
+    config["supervisorctl"] = {"serverurl": f"unix://{sock}"}
+    for name, (argv, environment) in programs(stack).items():
+        config[f"program:{name}"] = {
+            "command": shlex.join(argv),
+            "directory": str(ROOT),
+            "environment": _environment(environment),
+            "stdout_logfile": str(stack.logs / f"{name}.log"),
+            **PROGRAM_DEFAULTS,
+        }
+    text = io.StringIO()
+    config.write(text)
+    return text.getvalue()
+
+
+def supervisord_pid(stack: Stack) -> int | None:
+    try:
+        pid = int(stack.pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def start_supervisord(stack: Stack) -> None:
+    stack.conf.write_text(supervisord_config(stack))
+    subprocess.run(
+        [str(BIN / "supervisord"), "-c", str(stack.conf)], cwd=ROOT, env=stack.env, check=True
+    )
+
+
+def supervisorctl(stack: Stack, *args: str, check: bool = True) -> int:
+    argv: Sequence[str] = [str(BIN / "supervisorctl"), "-c", str(stack.conf), *args]
+    return subprocess.run(argv, cwd=ROOT, env=stack.env, check=check).returncode
