@@ -20,8 +20,8 @@ from identity.config import IdentitySettings
 from identity.main import create_app as create_identity
 from identity.migrate import MIGRATIONS as IDENTITY_MIGRATIONS
 from mercato_shared.migrations import migrate
-from orders.clients import CatalogClient
-from orders.config import OrdersSettings, service_tokens
+from orders.clients import catalog_client
+from orders.config import OrdersSettings
 from orders.deps import get_catalog_client
 from orders.main import create_app
 from orders.migrate import MIGRATIONS
@@ -80,9 +80,9 @@ async def orders_app(
             }
         ) as upstream,
     ):
-        catalog_client = CatalogClient(upstream, service_tokens(upstream, settings), settings)
+        to_catalog = catalog_client(upstream, settings)
         app = create_app(settings)
-        app.dependency_overrides[get_catalog_client] = lambda: catalog_client
+        app.dependency_overrides[get_catalog_client] = lambda: to_catalog
         async with serve(app, "http://orders") as c:
             yield c
 

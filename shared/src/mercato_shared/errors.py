@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +28,8 @@ logger = logging.getLogger("mercato.errors")
 # How long a client should wait before retrying a request that met a dependency that is
 # down: a Postgres restart or a replica coming back takes about this long.
 RETRY_AFTER_SECONDS: Final = 2
+
+E = TypeVar("E", bound=Exception)
 
 CODES_BY_STATUS: Mapping[int, str] = {
     400: "bad_request",
@@ -71,6 +73,8 @@ class AppError(Exception):
 
     status_code: int = 500
     code: str = "internal_error"
+    # Headers every response of this error carries (`headers=` adds or overrides).
+    default_headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -83,7 +87,7 @@ class AppError(Exception):
         self.message = message
         if code is not None:
             self.code = code
-        self.headers = dict(headers or {})
+        self.headers = {**self.default_headers, **(headers or {})}
 
 
 class BadRequestError(AppError):
@@ -121,17 +125,7 @@ class DependencyUnavailableError(AppError):
 
     status_code = 503
     code = "dependency_unavailable"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(
-            message, code=code, headers={"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
-        )
+    default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def error_response(
@@ -161,8 +155,16 @@ def error_response(
     )
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+def _narrowed(exc: Exception, expected: type[E]) -> E:
+    """`exc` as the type its handler was registered for (a run-time check, not an `assert`)."""
+    if not isinstance(exc, expected):
+        msg = f"handler for {expected.__name__} got {type(exc).__name__}"
+        raise TypeError(msg) from exc
+    return exc
+
+
+async def _app_error(_: Request, raised: Exception) -> JSONResponse:
+    exc = _narrowed(raised, AppError)
     return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
 
@@ -183,8 +185,8 @@ def allowed_methods(routes: Sequence[BaseRoute], scope: Scope, starlettes: str =
 def _http_error_handler(
     routes: Sequence[BaseRoute],
 ) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+    async def handle(request: Request, raised: Exception) -> JSONResponse:
+        exc = _narrowed(raised, StarletteHTTPException)
         status = exc.status_code
         code = CODES_BY_STATUS.get(status, "error")
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
@@ -204,8 +206,8 @@ def _field_error(raw: Mapping[str, Any]) -> FieldError:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+async def _validation_error(_: Request, raised: Exception) -> JSONResponse:
+    exc = _narrowed(raised, RequestValidationError)
     details = [_field_error(err) for err in exc.errors()]
     return error_response(
         422, "validation_error", "The request is not valid; see details.", details=details
@@ -241,7 +243,21 @@ def install_error_handlers(app: FastAPI, *, routes: Sequence[BaseRoute] = ()) ->
     app.add_exception_handler(RequestValidationError, _validation_error)
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
-    for status in (404, 422, 500, 503)
-}
+OpenApiResponses = dict[int | str, dict[str, Any]]
+
+
+def error_responses(
+    *statuses: int, descriptions: Mapping[int, str] | None = None
+) -> OpenApiResponses:
+    """OpenAPI `responses=` for answers in the error shape: `error_responses(401, 403, 409)`.
+
+    Each is described by its status phrase unless `descriptions` says more.
+    """
+    said = descriptions or {}
+    return {
+        status: {"model": ErrorResponse, "description": said.get(status, HTTPStatus(status).phrase)}
+        for status in statuses
+    }
+
+
+ERROR_RESPONSES: OpenApiResponses = error_responses(404, 422, 500, 503)

@@ -28,6 +28,13 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession] | None = None
     redis: Redis | None = None
 
+    def require_redis(self) -> Redis:
+        """The Redis client, for a service whose app was created with `redis=True`."""
+        if self.redis is None:
+            msg = f"{self.settings.service_name} was started without Redis (create_app(redis=...))"
+            raise RuntimeError(msg)
+        return self.redis
+
 
 def create_redis(settings: BaseServiceSettings) -> Redis:
     """A pooled Redis client whose every call is bounded by `REDIS_TIMEOUT`, traced.

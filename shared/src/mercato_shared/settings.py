@@ -15,14 +15,18 @@ Environment = Literal["development", "test", "production"]
 class BaseServiceSettings(BaseSettings):
     """Base for each service's settings class.
 
-    Subclasses set the class constants `service_name` and `database_name`; every field is an
-    environment variable of the same name in upper case, documented in `.env.example`.
+    Subclasses set the class constants `service_name` and `database_name` (and extend
+    `development_defaults`); every field is an environment variable of the same name in upper
+    case, documented in `.env.example`.
     """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     service_name: ClassVar[str] = "mercato"
     database_name: ClassVar[str | None] = None
+    # Fields whose default is public (it is in this repository): ENVIRONMENT=production
+    # refuses each one left at its default. Subclasses extend the tuple.
+    development_defaults: ClassVar[tuple[str, ...]] = ("jwt_public_key",)
 
     environment: Environment = "development"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -80,10 +84,16 @@ class BaseServiceSettings(BaseSettings):
         return value.replace("\\n", "\n").strip() + "\n"
 
     @model_validator(mode="after")
-    def _no_development_key_in_production(self) -> BaseServiceSettings:
-        if self.environment == "production" and self.jwt_public_key == DEV_JWT_PUBLIC_KEY:
-            msg = "JWT_PUBLIC_KEY is the development key; set the production key"
-            raise ValueError(msg)
+    def _no_development_defaults_in_production(self) -> BaseServiceSettings:
+        """Refuse, in production, every field of `development_defaults` left at its default."""
+        if self.environment != "production":
+            return self
+        fields = type(self).model_fields
+        for name in self.development_defaults:
+            if getattr(self, name) == fields[name].default:
+                what = name.rsplit("_", 1)[-1]  # key, secret, password
+                msg = f"{name.upper()} is the development {what}; set a real one"
+                raise ValueError(msg)
         return self
 
     @property

@@ -31,3 +31,24 @@ def test_unsafe_database_prefix_is_refused() -> None:
 def test_a_service_without_a_database_says_so() -> None:
     with pytest.raises(RuntimeError, match="no database"):
         _ = BaseServiceSettings().database_url
+
+
+class SecretSettings(BaseServiceSettings):
+    development_defaults: ClassVar[tuple[str, ...]] = (
+        *BaseServiceSettings.development_defaults,
+        "shop_client_secret",
+    )
+
+    shop_client_secret: str = "shop-dev-secret"
+
+
+def test_production_refuses_every_declared_development_default() -> None:
+    real_key = "a production key"
+    with pytest.raises(ValidationError, match="JWT_PUBLIC_KEY is the development key"):
+        SecretSettings(environment="production", shop_client_secret="a-real-secret")
+    with pytest.raises(ValidationError, match="SHOP_CLIENT_SECRET is the development secret"):
+        SecretSettings(environment="production", jwt_public_key=real_key)
+    SecretSettings(
+        environment="production", shop_client_secret="a-real-secret", jwt_public_key=real_key
+    )
+    assert SecretSettings().shop_client_secret == "shop-dev-secret"  # fine outside production

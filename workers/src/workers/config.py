@@ -13,6 +13,10 @@ DEV_CLIENT_SECRET: Final = "reports-dev-secret"  # noqa: S105 - public dev defau
 
 class WorkerSettings(ReportsSettings):
     service_name: ClassVar[str] = "worker"
+    development_defaults: ClassVar[tuple[str, ...]] = (
+        *ReportsSettings.development_defaults,
+        "reports_client_secret",
+    )
 
     db_pool_size: PositiveInt = 2
     db_max_overflow: int = Field(default=2, ge=0)
@@ -22,6 +26,9 @@ class WorkerSettings(ReportsSettings):
     reports_client_id: str = Field(default="reports", min_length=1, max_length=64)
     reports_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16, max_length=256)
     orders_page_size: PositiveInt = Field(default=500, le=1000)
+    orders_timeout: PositiveFloat = 5.0
+    orders_retry_attempts: int = Field(default=4, ge=1, le=10)
+    orders_deadline: PositiveFloat = 45.0
 
     worker_concurrency: PositiveInt = Field(default=2, le=64)
     report_soft_time_limit: PositiveFloat = 240.0
@@ -57,8 +64,5 @@ class WorkerSettings(ReportsSettings):
     def _consistent(self) -> WorkerSettings:
         if self.report_hard_time_limit <= self.report_soft_time_limit:
             msg = "REPORT_HARD_TIME_LIMIT must exceed REPORT_SOFT_TIME_LIMIT"
-            raise ValueError(msg)
-        if self.environment == "production" and self.reports_client_secret == DEV_CLIENT_SECRET:
-            msg = "REPORTS_CLIENT_SECRET is the development secret; set the real one"
             raise ValueError(msg)
         return self

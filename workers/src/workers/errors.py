@@ -8,16 +8,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from mercato_shared.internal_client import UpstreamUnavailableError
 from mercato_shared.service_tokens import TokenUnavailableError
 from mercato_shared.unavailable import database_unavailable
 
 
 class TransientError(Exception):
-    """A dependency failed in a way that may pass (5xx, overload); retry with backoff."""
+    """A failure worth another try that none of the types below would catch (a database
+    error whose connection was lost, say): raised in its place so Celery retries the task."""
 
 
 TRANSIENT: tuple[type[BaseException], ...] = (
     TransientError,
+    UpstreamUnavailableError,  # orders unreachable, slow or failing past its retries
     httpx.TransportError,
     OperationalError,
     PoolTimeoutError,

@@ -1,8 +1,11 @@
 """A typed client for the orders service's export: keyset pages of orders with their items.
 
 The workers never read the orders database; they page through `GET /orders/export` with
-their own `service` token. Each page is an idempotent GET, retried with jittered backoff on
-transport errors and 5xx answers; every call has the shared client's deadline.
+their own `service` token, through the shared `InternalClient`: each page is an idempotent
+GET with `ORDERS_TIMEOUT` per attempt, retried with jittered backoff on transport errors,
+timeouts and 5xx answers within `ORDERS_DEADLINE`. A page that cannot be had raises
+`UpstreamUnavailableError`, which the job treats as transient (the run is given back and
+retried); another 4xx fails the job.
 """
 
 from __future__ import annotations
@@ -12,12 +15,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import httpx
-import stamina
 from pydantic import BaseModel, field_validator
 
+from mercato_shared.internal_client import InternalClient
 from mercato_shared.service_tokens import ServiceTokens
 from workers.config import WorkerSettings
-from workers.errors import TransientError, is_transient
 from workers.sales_report import Order, OrderLine, to_cents
 
 
@@ -63,9 +65,17 @@ class OrdersClient:
     def __init__(
         self, http: httpx.AsyncClient, tokens: ServiceTokens, settings: WorkerSettings
     ) -> None:
-        self._http = http
-        self._tokens = tokens
         self._settings = settings
+        self._orders = InternalClient.without_breaker(
+            http,
+            service="orders",
+            base_url=settings.orders_url,
+            timeout_seconds=settings.orders_timeout,
+            attempts=settings.orders_retry_attempts,
+            deadline_seconds=settings.orders_deadline,
+            backoff_seconds=(0.2, 5.0),
+            tokens=tokens,
+        )
 
     async def export(
         self, *, since: datetime, until: datetime, user_id: str | None = None
@@ -92,18 +102,7 @@ class OrdersClient:
                 return
             cursor = page.next_cursor
 
-    @stamina.retry(on=is_transient, attempts=4, wait_initial=0.2, wait_max=5.0)
     async def _page(self, params: dict[str, str]) -> ExportPage:
-        token = await self._tokens.get()
-        response = await self._http.get(
-            f"{self._settings.orders_url}/orders/export",
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        if response.status_code == 401:
-            self._tokens.forget()
-            raise TransientError("orders refused the service token; fetching a new one")
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransientError(f"orders answered {response.status_code}")
-        response.raise_for_status()
+        response = await self._orders.get("/orders/export", params=params)
+        response.raise_for_status()  # a 4xx other than a stale token: the job fails
         return ExportPage.model_validate_json(response.content)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from starlette.convertors import Convertor, register_url_convertor
@@ -17,7 +17,7 @@ from catalog.schemas import (
     ProductUpdate,
 )
 from mercato_shared.auth import AdminUser
-from mercato_shared.errors import ErrorResponse
+from mercato_shared.errors import error_responses
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -41,10 +41,7 @@ class _ProductIdSegment(Convertor[str]):
 register_url_convertor("product_id", _ProductIdSegment())
 ProductId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The product's id.")]
 # Reads are public; writes need an access token with role admin (401 without, 403 other role).
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-}
+WRITE_ERRORS = error_responses(401, 403)
 
 
 @router.get("", response_model=ProductPage)
@@ -81,7 +78,7 @@ async def get_product(product_id: ProductId, service: CatalogServiceDep) -> Prod
     "",
     response_model=ProductOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse}, **WRITE_ERRORS},
+    responses=error_responses(401, 403, 409),
 )
 async def create_product(
     body: ProductCreate, service: CatalogServiceDep, _admin: AdminUser

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt
 
 from mercato_shared.settings import BaseServiceSettings
 
@@ -14,6 +14,10 @@ DEV_CLIENT_SECRET: Final = "catalog-dev-secret"  # noqa: S105 - refused in produ
 class CatalogSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "catalog"
     database_name: ClassVar[str | None] = "catalog"
+    development_defaults: ClassVar[tuple[str, ...]] = (
+        *BaseServiceSettings.development_defaults,
+        "catalog_client_secret",
+    )
 
     # Catalog's machine credentials: its periodic jobs read orders' API with a service token.
     identity_url: str = "http://127.0.0.1:8001"
@@ -31,10 +35,3 @@ class CatalogSettings(BaseServiceSettings):
     reservation_ttl_seconds: PositiveInt = Field(default=900, ge=60, le=7 * 86_400)
     reservation_sweep_seconds: PositiveFloat = Field(default=60.0, ge=5.0)
     reservation_sweep_batch: PositiveInt = Field(default=200, le=1000)
-
-    @model_validator(mode="after")
-    def _no_default_secret_in_production(self) -> CatalogSettings:
-        if self.environment == "production" and self.catalog_client_secret == DEV_CLIENT_SECRET:
-            msg = "CATALOG_CLIENT_SECRET is the development default; set a real one"
-            raise ValueError(msg)
-        return self

@@ -17,13 +17,6 @@ class DuplicateSkuError(ConflictError):
         super().__init__(f"A product with SKU {sku} already exists.")
 
 
-class InvalidCursorError(UnprocessableError):
-    code = "invalid_cursor"
-
-    def __init__(self) -> None:
-        super().__init__("The cursor is not one this API returned.")
-
-
 class OutOfStockError(ConflictError):
     code = "out_of_stock"
 

@@ -1,18 +1,12 @@
-"""`python -m catalog.migrate`: create the catalog database if needed and migrate it."""
+"""`python -m catalog.migrate`: create and migrate the catalog database (`--help`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from catalog.config import CatalogSettings
-from mercato_shared.migrations import migrate
+from catalog.models import Base
+from mercato_shared.migrations import Migrations, main
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-def main() -> None:
-    migrate(CatalogSettings(), MIGRATIONS)
-
+MIGRATIONS = Migrations.of_service(__file__, Base.metadata)
 
 if __name__ == "__main__":
-    main()
+    main(CatalogSettings, MIGRATIONS)

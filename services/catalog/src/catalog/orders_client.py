@@ -5,11 +5,11 @@
 * `ordered(ids)`: which reservation ids an order was written with
   (`POST /orders/reservation-lookup`), for the reservation sweeper.
 
-Both are reads, authenticated with catalog's own service token (client credentials at
-identity; a 401 fetches a new token once). Every call has a deadline (`ORDERS_TIMEOUT`).
-There is no retry loop: a job that fails is run again in its next period, and a failure
-changes nothing (the ranking stays as it was, no reservation is released). Any failure is
-`OrdersUnavailableError`.
+Both are reads, sent through the shared `InternalClient` with catalog's own service token
+(client credentials at identity; a 401 fetches a new token once). Every call has a deadline
+(`ORDERS_TIMEOUT`). There are no retries (one attempt): a job that fails is run again in its
+next period, and a failure changes nothing (the ranking stays as it was, no reservation is
+released). Any failure of orders is `OrdersUnavailableError`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from catalog.config import CatalogSettings
 from mercato_shared.errors import DependencyUnavailableError
+from mercato_shared.internal_client import (
+    InternalClient,
+    JsonBody,
+    Params,
+    UpstreamUnavailableError,
+)
 from mercato_shared.service_tokens import ServiceTokens
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -66,10 +72,16 @@ class OrdersClient:
     def __init__(
         self, http: httpx.AsyncClient, tokens: ServiceTokens, settings: CatalogSettings
     ) -> None:
-        self._http = http
-        self._tokens = tokens
-        self._base = settings.orders_url
-        self._timeout = settings.orders_timeout
+        self._orders = InternalClient.without_breaker(
+            http,
+            service="orders",
+            base_url=settings.orders_url,
+            timeout_seconds=settings.orders_timeout,
+            attempts=1,
+            deadline_seconds=settings.orders_timeout,
+            backoff_seconds=(0, 0),
+            tokens=tokens,
+        )
         self._page_size = settings.orders_page_size
 
     async def export(self, *, since: datetime, until: datetime) -> AsyncIterator[SoldLine]:
@@ -94,21 +106,14 @@ class OrdersClient:
         response = await self._send("POST", "/orders/reservation-lookup", json=body)
         return set(_parse(_Ordered, response).ordered)
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, *, params: Params | None = None, json: JsonBody | None = None
+    ) -> httpx.Response:
         try:
-            for _ in range(2):
-                token = await self._tokens.get()
-                response = await self._http.request(
-                    method,
-                    f"{self._base}{path}",
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=self._timeout,
-                    **kwargs,
-                )
-                if response.status_code != 401:
-                    break
-                self._tokens.forget()  # rotated signing key or expired early: fetch once more
-        except httpx.HTTPError as exc:
+            response = await self._orders.request(
+                method, path, idempotent=True, params=params, json=json
+            )
+        except UpstreamUnavailableError as exc:
             raise OrdersUnavailableError("The orders service is unavailable.") from exc
         if response.status_code != 200:
             msg = f"The orders service answered {method} {path} with {response.status_code}."

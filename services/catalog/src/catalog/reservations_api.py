@@ -24,13 +24,13 @@ from catalog.reservation_schemas import ReservationIn, ReservationOut
 from catalog.reservations import ReservationService
 from mercato_shared.auth import require_roles
 from mercato_shared.deps import SessionDep
-from mercato_shared.errors import ErrorResponse
+from mercato_shared.errors import error_responses
 
 router = APIRouter(
     prefix="/reservations",
     tags=["reservations"],
     dependencies=[Depends(require_roles("service"))],
-    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
+    responses=error_responses(401, 403),
 )
 
 
@@ -45,7 +45,7 @@ ReservationsDep = Annotated[ReservationService, Depends(get_reservations)]
     "",
     response_model=ReservationOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse}},
+    responses=error_responses(409),
 )
 async def reserve(
     body: ReservationIn, reservations: ReservationsDep, response: Response

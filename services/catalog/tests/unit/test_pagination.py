@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import InvalidCursorError
 from catalog.pagination import decode_cursor, encode_cursor
+from mercato_shared.pagination import InvalidCursorError
 
 
 @pytest.mark.parametrize("last_id", [1, 42, 2**63 - 1])

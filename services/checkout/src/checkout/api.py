@@ -6,12 +6,12 @@ from fastapi import APIRouter
 
 from checkout.deps import QuoteServiceDep
 from checkout.schemas import QuoteOut, QuoteRequest
-from mercato_shared.errors import ErrorResponse
+from mercato_shared.errors import error_responses
 
 router = APIRouter(tags=["quotes"])
 
 
-@router.post("/quote", response_model=QuoteOut, responses={503: {"model": ErrorResponse}})
+@router.post("/quote", response_model=QuoteOut, responses=error_responses(503))
 async def create_quote(body: QuoteRequest, service: QuoteServiceDep) -> QuoteOut:
     """Price a cart: goods, every carrier that answers in time, tax, total in `currency`.
 

@@ -2,21 +2,25 @@
 
 Every call goes through the `PartnerCaller` (breaker, concurrency slot, per-call timeout
 capped by the request's deadline, retries for these idempotent GETs) and, where the answer
-may be reused, through the Redis cache with single flight.
+may be reused, through the Redis cache with single flight. Catalog is a Mercato service:
+its calls go through the shared `InternalClient`, which runs them on the same caller.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from checkout.money import MINOR_UNITS
 from mercato_shared.cache import Cache
+from mercato_shared.internal_client import InternalClient
 from mercato_shared.resilience import Deadline, PartnerCaller
+
+T = TypeVar("T")
 
 CARRIERS: tuple[str, ...] = ("swift", "parcelpost", "freightline")
 CATALOG = "catalog"
@@ -95,27 +99,16 @@ _FX_RATES = TypeAdapter(FxRates)
 
 
 class CatalogClient:
-    def __init__(
-        self, http: httpx.AsyncClient, caller: PartnerCaller, *, base_url: str, timeout: float
-    ) -> None:
-        self._http = http
-        self._caller = caller
-        self._base_url = base_url.rstrip("/")
-        self._timeout = timeout
+    def __init__(self, catalog: InternalClient) -> None:
+        self._catalog = catalog
 
     async def product(self, product_id: int, deadline: Deadline) -> Product | None:
         """The product, or None when catalog says it does not exist."""
-
-        async def get() -> Product | None:
-            response = await self._http.get(f"{self._base_url}/products/{product_id}")
-            if response.status_code == 404:
-                return None
-            response.raise_for_status()
-            return Product.model_validate_json(response.content)
-
-        return await self._caller.call(
-            CATALOG, get, deadline=deadline, idempotent=True, timeout_seconds=self._timeout
-        )
+        response = await self._catalog.get(f"/products/{product_id}", deadline=deadline)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return Product.model_validate_json(response.content)
 
 
 class PartnersClient:
@@ -169,8 +162,7 @@ class PartnersClient:
         quote = await self._cache.get_or_load(
             parcel.cache_key(carrier), load, _CARRIER_QUOTE, ttl_seconds=self._shipping_ttl
         )
-        assert quote is not None  # the loader never returns None
-        return quote
+        return _loaded(quote, partner)
 
     async def fx_rates(self, deadline: Deadline, calls: list[str]) -> FxRates:
         """Exchange rates per 1 EUR, cached for `FX_CACHE_TTL_SECONDS`."""
@@ -183,8 +175,7 @@ class PartnersClient:
             return FxRates.model_validate_json(raw)
 
         rates = await self._cache.get_or_load("fx:EUR", load, _FX_RATES, ttl_seconds=self._fx_ttl)
-        assert rates is not None
-        return rates
+        return _loaded(rates, FX)
 
     async def tax_rate(self, country: str, deadline: Deadline) -> TaxRate:
         """The destination's tax rate (not cached: the tax service is the authority)."""
@@ -195,3 +186,11 @@ class PartnersClient:
             idempotent=True,
         )
         return TaxRate.model_validate_json(raw)
+
+
+def _loaded(value: T | None, partner: str) -> T:
+    """A cached or loaded answer; the loaders never return None, so None is a bug."""
+    if value is None:
+        msg = f"the cache returned nothing for {partner}"
+        raise RuntimeError(msg)
+    return value

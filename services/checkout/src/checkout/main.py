@@ -15,6 +15,7 @@ from checkout.service import QuoteService
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
 from mercato_shared.health import READINESS_DETAILS_KEY
+from mercato_shared.internal_client import InternalClient
 from mercato_shared.resilience import BreakerRegistry, CallPolicy, PartnerCaller
 from mercato_shared.resources import Resources
 
@@ -36,19 +37,23 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
-        assert resources.redis is not None
+        redis = resources.require_redis()
         breakers = BreakerRegistry(
             failure_threshold=settings.breaker_failure_threshold,
             recovery_seconds=settings.breaker_recovery_seconds,
         )
         caller = PartnerCaller(breakers, call_policy(settings))
         await caller.start([CATALOG, *PARTNERS])
-        cache = Cache(resources.redis, namespace="checkout", ttl_seconds=settings.cache_ttl_seconds)
+        cache = Cache(redis, namespace="checkout", ttl_seconds=settings.cache_ttl_seconds)
         catalog = CatalogClient(
-            resources.http,
-            caller,
-            base_url=settings.catalog_url,
-            timeout=settings.catalog_timeout_ms / 1000,
+            InternalClient(
+                resources.http,
+                caller,
+                service=CATALOG,
+                base_url=settings.catalog_url,
+                timeout_seconds=settings.catalog_timeout_ms / 1000,
+                deadline_seconds=settings.quote_deadline_ms / 1000,
+            )
         )
         partners = PartnersClient(
             resources.http,

@@ -16,8 +16,8 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from checkout.money import SUPPORTED_CURRENCIES
+from mercato_shared.countries import Country
 
-Country = Literal["DE", "FR", "NL", "BE", "AT", "IT", "ES", "GB", "CH", "US", "JP"]
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
 # Any three capitals parse (so the service can say which it supports, 422
 # `unsupported_currency`); the schema lists the codes it takes.

@@ -52,6 +52,7 @@ async def test_a_client_error_is_neither_retried_nor_a_breaker_failure(
 
         with pytest.raises(httpx.HTTPStatusError):
             await caller.call("carrier-swift", bad_quote, deadline=Deadline(2), idempotent=True)
+    assert caller.breakers is not None
     snapshot = caller.breakers.snapshot()["carrier-swift"]
     assert snapshot["failures"] == 0
     assert snapshot["state"] == "closed"

@@ -12,22 +12,19 @@ from identity.errors import UnsupportedGrantTypeError
 from identity.schemas import TokenResponse, UserCreate, UserOut
 from identity.tokens import signing_public_key
 from mercato_shared.auth import ALGORITHM, CurrentUser
-from mercato_shared.errors import ErrorResponse, NotFoundError
+from mercato_shared.errors import NotFoundError, error_responses
 
 router = APIRouter(tags=["identity"])
 
 FormField = Annotated[str | None, Form(max_length=512)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse},
-    401: {"model": ErrorResponse},
-}
+ERRORS = error_responses(400, 401)
 
 
 @router.post(
     "/users",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse}},
+    responses=error_responses(409),
 )
 async def register(body: UserCreate, service: IdentityServiceDep) -> UserOut:
     """Create a customer account (email unique whatever its case)."""

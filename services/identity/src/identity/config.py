@@ -31,6 +31,11 @@ _DEV_SECRETS: Final = frozenset({"orders-dev-secret", "reports-dev-secret", "cat
 class IdentitySettings(BaseServiceSettings):
     service_name: ClassVar[str] = "identity"
     database_name: ClassVar[str | None] = "identity"
+    development_defaults: ClassVar[tuple[str, ...]] = (
+        *BaseServiceSettings.development_defaults,
+        "jwt_private_key",
+        "admin_password",
+    )
 
     jwt_private_key: str = Field(
         default=DEV_JWT_PRIVATE_KEY,
@@ -69,7 +74,7 @@ class IdentitySettings(BaseServiceSettings):
         return value
 
     @model_validator(mode="after")
-    def _keys_match_and_no_defaults_in_production(self) -> IdentitySettings:
+    def _keys_match_and_no_development_clients_in_production(self) -> IdentitySettings:
         key = load_pem_private_key(self.jwt_private_key.encode(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             msg = "JWT_PRIVATE_KEY must be an Ed25519 private key"
@@ -78,16 +83,9 @@ class IdentitySettings(BaseServiceSettings):
         if public.decode() != self.jwt_public_key:
             msg = "JWT_PRIVATE_KEY does not match JWT_PUBLIC_KEY"
             raise ValueError(msg)
-        if self.environment == "production":
-            if self.jwt_private_key == DEV_JWT_PRIVATE_KEY:
-                msg = "JWT_PRIVATE_KEY is the development key; set a production key"
-                raise ValueError(msg)
-            if self.admin_password == DEV_ADMIN_PASSWORD:
-                msg = "ADMIN_PASSWORD is the development default; set a real one"
-                raise ValueError(msg)
-            if _DEV_SECRETS & set(self.clients.values()):
-                msg = "SERVICE_CLIENTS uses a development secret; set real ones"
-                raise ValueError(msg)
+        if self.environment == "production" and _DEV_SECRETS & set(self.clients.values()):
+            msg = "SERVICE_CLIENTS uses a development secret; set real ones"
+            raise ValueError(msg)
         return self
 
     @property

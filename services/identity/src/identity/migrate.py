@@ -1,18 +1,12 @@
-"""`python -m identity.migrate`: create the identity database if needed and migrate it."""
+"""`python -m identity.migrate`: create and migrate the identity database (`--help`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from identity.config import IdentitySettings
-from mercato_shared.migrations import migrate
+from identity.models import Base
+from mercato_shared.migrations import Migrations, main
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-def main() -> None:
-    migrate(IdentitySettings(), MIGRATIONS)
-
+MIGRATIONS = Migrations.of_service(__file__, Base.metadata)
 
 if __name__ == "__main__":
-    main()
+    main(IdentitySettings, MIGRATIONS)

@@ -29,7 +29,9 @@ REFRESH_TOKEN_BYTES: Final = 32
 @lru_cache(maxsize=4)
 def _signing_key(pem: str) -> Ed25519PrivateKey:
     key = load_pem_private_key(pem.encode(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)  # IdentitySettings checked it
+    if not isinstance(key, Ed25519PrivateKey):  # IdentitySettings refuses any other key
+        msg = "JWT_PRIVATE_KEY must be an Ed25519 private key"
+        raise TypeError(msg)
     return key
 
 

@@ -22,11 +22,11 @@ Catalog releases the stock of a reservation this does not name once it is old en
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from mercato_shared.errors import ErrorResponse, UnprocessableError
+from mercato_shared.errors import UnprocessableError, error_responses
 from orders.deps import CustomerId, ExportCaller, OrderServiceDep
 from orders.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -39,10 +39,7 @@ from orders.schemas import (
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-}
+AUTH_ERRORS = error_responses(401, 403)
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -58,7 +55,7 @@ IdempotencyKey = Annotated[
     "",
     response_model=OrderOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorResponse}, 503: {"model": ErrorResponse}, **AUTH_ERRORS},
+    responses=error_responses(401, 403, 409, 503),
 )
 async def create_order(
     body: OrderCreate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Final
 
 import httpx
-from pydantic import Field, PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat
 
 from mercato_shared.service_tokens import ServiceTokens
 from mercato_shared.settings import BaseServiceSettings
@@ -16,6 +16,10 @@ DEV_CLIENT_SECRET: Final = "orders-dev-secret"  # noqa: S105 - refused in produc
 class OrdersSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "orders"
     database_name: ClassVar[str | None] = "orders"
+    development_defaults: ClassVar[tuple[str, ...]] = (
+        *BaseServiceSettings.development_defaults,
+        "orders_client_secret",
+    )
 
     catalog_url: str = "http://127.0.0.1:8002"
     identity_url: str = "http://127.0.0.1:8001"
@@ -30,13 +34,8 @@ class OrdersSettings(BaseServiceSettings):
     # runs every IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS; an older key is as good as unused.
     idempotency_key_retention_hours: float = Field(default=24.0, gt=0, le=24.0 * 90)
     idempotency_cleanup_interval_seconds: float = Field(default=300.0, ge=1.0)
-
-    @model_validator(mode="after")
-    def _no_default_secret_in_production(self) -> OrdersSettings:
-        if self.environment == "production" and self.orders_client_secret == DEV_CLIENT_SECRET:
-            msg = "ORDERS_CLIENT_SECRET is the development default; set a real one"
-            raise ValueError(msg)
-        return self
+    # One catalog call, retries and backoff included, never takes longer than this.
+    catalog_deadline: PositiveFloat = 9.0
 
 
 def service_tokens(http: httpx.AsyncClient, settings: OrdersSettings) -> ServiceTokens:

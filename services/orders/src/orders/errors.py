@@ -32,10 +32,3 @@ class IdempotencyKeyInProgressError(ConflictError):
 
     def __init__(self) -> None:
         super().__init__("A request with this Idempotency-Key is still being processed; retry.")
-
-
-class InvalidCursorError(UnprocessableError):
-    code = "invalid_cursor"
-
-    def __init__(self) -> None:
-        super().__init__("The cursor is not one this API returned.")

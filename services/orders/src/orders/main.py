@@ -13,8 +13,8 @@ from mercato_shared.background import in_background
 from mercato_shared.resources import Resources
 from orders.api import router
 from orders.claims import Claims, run_cleanup
-from orders.clients import CatalogClient
-from orders.config import OrdersSettings, service_tokens
+from orders.clients import catalog_client
+from orders.config import OrdersSettings
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
@@ -22,12 +22,13 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
-        tokens = service_tokens(resources.http, settings)
-        assert resources.sessions is not None  # orders has a database
+        if resources.sessions is None:
+            msg = "orders needs its database (POSTGRES_URL)"
+            raise RuntimeError(msg)
         claims = Claims(resources.sessions, settings)
         cleanup = run_cleanup(claims, settings.idempotency_cleanup_interval_seconds)
         async with in_background(cleanup, name="idempotency-key-cleanup"):
-            yield {"catalog": CatalogClient(resources.http, tokens, settings), "claims": claims}
+            yield {"catalog": catalog_client(resources.http, settings), "claims": claims}
 
     return create_service_app(
         settings,

@@ -1,18 +1,12 @@
-"""`python -m orders.migrate`: create the orders database if needed and migrate it."""
+"""`python -m orders.migrate`: create and migrate the orders database (`--help`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from mercato_shared.migrations import migrate
+from mercato_shared.migrations import Migrations, main
 from orders.config import OrdersSettings
+from orders.models import Base
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-def main() -> None:
-    migrate(OrdersSettings(), MIGRATIONS)
-
+MIGRATIONS = Migrations.of_service(__file__, Base.metadata)
 
 if __name__ == "__main__":
-    main()
+    main(OrdersSettings, MIGRATIONS)

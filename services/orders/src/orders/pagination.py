@@ -1,50 +1,23 @@
-"""Opaque keyset cursors: the last row's key, base64url encoded."""
+"""Orders' keyset cursors (`mercato_shared.pagination`): a customer's orders are paged by
+id, the export for reports by creation time and id."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
+from typing import Final
 
-from orders.errors import InvalidCursorError
+from mercato_shared.pagination import ID_KEY, TIME_ID_KEY, Cursor
 
+OWN_ORDERS: Final = Cursor("o", ID_KEY)
+EXPORT: Final = Cursor("t", TIME_ID_KEY)
 
-def _encode(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError) as exc:
-        raise InvalidCursorError from exc
-
-
-def encode_id_cursor(last_id: int) -> str:
-    return _encode(f"o:{last_id}")
-
-
-def decode_id_cursor(cursor: str) -> int:
-    text = _decode(cursor)
-    if not text.startswith("o:") or not text[2:].isdigit() or int(text[2:]) > 2**63 - 1:
-        raise InvalidCursorError
-    return int(text[2:])
+encode_id_cursor = OWN_ORDERS.encode
+decode_id_cursor = OWN_ORDERS.decode
 
 
 def encode_time_cursor(created_at: datetime, last_id: int) -> str:
-    return _encode(f"t:{created_at.isoformat()}|{last_id}")
+    return EXPORT.encode((created_at, last_id))
 
 
 def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
-    text = _decode(cursor)
-    stamp, _, last_id = text[2:].partition("|")
-    if not text.startswith("t:") or not last_id.isdigit() or int(last_id) > 2**63 - 1:
-        raise InvalidCursorError
-    try:
-        created_at = datetime.fromisoformat(stamp)
-    except ValueError as exc:
-        raise InvalidCursorError from exc
-    if created_at.tzinfo is None:
-        raise InvalidCursorError
-    return created_at, int(last_id)
+    return EXPORT.decode(cursor)

@@ -10,8 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from mercato_shared.countries import Country
 from partners.deps import FaultBoardDep
-from partners.pricing import CARRIER_MODELS, FX_PER_EUR, VAT_RATES, Country
+from partners.pricing import CARRIER_MODELS, FX_PER_EUR, VAT_RATES
 from partners.schemas import (
     Carrier,
     FxRatesOut,

@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Final, Literal
+from typing import Final
 
-Country = Literal["DE", "FR", "NL", "BE", "AT", "IT", "ES", "GB", "CH", "US", "JP"]
 CENT: Final = Decimal("0.01")
 
 # Zones by distance from the (German) warehouse.

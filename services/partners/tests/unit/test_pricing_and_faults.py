@@ -7,8 +7,14 @@ from decimal import Decimal
 
 import pytest
 
+from mercato_shared.countries import COUNTRIES
 from partners.faults import FaultBoard, FaultProfile, PartnerFailureError, PartnerOutageError
-from partners.pricing import freightline_quote, parcelpost_quote, swift_quote
+from partners.pricing import VAT_RATES, ZONES, freightline_quote, parcelpost_quote, swift_quote
+
+
+def test_every_country_has_a_zone_and_a_vat_rate() -> None:
+    assert set(ZONES) == COUNTRIES
+    assert set(VAT_RATES) == COUNTRIES
 
 
 def test_swift_charges_a_zone_base_and_per_started_kilo() -> None:

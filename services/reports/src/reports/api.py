@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from mercato_shared.auth import CurrentUser
-from mercato_shared.errors import ErrorResponse
+from mercato_shared.errors import error_responses
 from reports.deps import ReportsServiceDep
 from reports.errors import NotAcceptableError
 from reports.negotiation import negotiate
@@ -15,10 +15,7 @@ from reports.schemas import ReportJobOut, ReportRequest
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-_AUTH_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-}
+_AUTH_ERRORS = error_responses(401, 403)
 
 
 @router.post(
@@ -51,9 +48,7 @@ async def get_report(
 @router.get(
     "/{job_id}/result",
     responses={
-        **_AUTH_ERRORS,
-        406: {"model": ErrorResponse},
-        409: {"model": ErrorResponse, "description": "`report_not_ready`"},
+        **error_responses(401, 403, 406, 409, descriptions={409: "`report_not_ready`"}),
         200: {"content": {"application/json": {}, "text/csv": {}}},
     },
 )

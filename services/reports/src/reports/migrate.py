@@ -1,18 +1,12 @@
-"""`python -m reports.migrate`: create the reports database if needed and migrate it."""
+"""`python -m reports.migrate`: create and migrate the reports database (`--help`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from mercato_shared.migrations import migrate
+from mercato_shared.migrations import Migrations, main
 from reports.config import ReportsSettings
+from reports.models import Base
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-def main() -> None:
-    migrate(ReportsSettings(), MIGRATIONS)
-
+MIGRATIONS = Migrations.of_service(__file__, Base.metadata)
 
 if __name__ == "__main__":
-    main()
+    main(ReportsSettings, MIGRATIONS)

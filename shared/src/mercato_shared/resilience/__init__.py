@@ -11,6 +11,7 @@ from mercato_shared.resilience.outcomes import (
     CircuitOpenError,
     Outcome,
     classify,
+    is_fault_status,
     is_partner_fault,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "PartnerBreaker",
     "PartnerCaller",
     "classify",
+    "is_fault_status",
     "is_partner_fault",
 ]

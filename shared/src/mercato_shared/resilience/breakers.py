@@ -33,6 +33,7 @@ from purgatory.domain.model import Context, ExcludeType, OpenedState
 from purgatory.service._async.circuitbreaker import AsyncCircuitBreaker
 
 from mercato_shared.resilience.outcomes import CircuitOpenError, is_partner_fault
+from mercato_shared.service_tokens import TokenUnavailableError
 
 
 class BreakerState(IntEnum):
@@ -48,8 +49,9 @@ def _not_a_fault(exc: BaseException) -> bool:
 
 
 # Errors that end a call without counting against the partner (purgatory's "exclude" list):
-# a 4xx answer is the caller's mistake. Timeouts, transport errors and 5xx count.
-EXCLUDE: ExcludeType = [(httpx.HTTPStatusError, _not_a_fault)]
+# a 4xx answer is the caller's mistake, and identity not issuing the caller's own token says
+# nothing about the partner. Timeouts, transport errors and 5xx count.
+EXCLUDE: ExcludeType = [(httpx.HTTPStatusError, _not_a_fault), TokenUnavailableError]
 
 
 _TIMER_SLACK = 0.005  # seconds

@@ -1,18 +1,22 @@
 """`PartnerCaller`: every outbound call to a partner, bounded, limited, broken and retried.
 
-One call goes through, in this order:
+Partners are outside systems and the other Mercato services alike (`InternalClient` in
+`mercato_shared.internal_client` runs its attempts through a `PartnerCaller`). One call goes
+through, in this order:
 
-1. the breaker: open (or a half-open probe already in flight) -> `CircuitOpenError` at once;
-2. the retry loop (idempotent calls only; tenacity): jittered exponential backoff, and no
-   attempt is started, nor a backoff slept, that would end past the request's `Deadline`;
+1. the breaker, when the caller has breakers: open (or a half-open probe already in flight)
+   -> `CircuitOpenError` at once;
+2. the retry loop (idempotent calls only; tenacity, the one retry library of Mercato):
+   jittered exponential backoff, and no attempt is started, nor a backoff slept, that would
+   end past the request's `Deadline`;
 3. per attempt, `min(per-call timeout, what is left of the deadline)` bounds both the wait
-   for the partner's concurrency slot (`asyncio.Semaphore`) and the call itself;
+   for the partner's concurrency slot (`asyncio.Semaphore`, when limited) and the call itself;
 4. the breaker records the attempt: timeouts, transport errors, 5xx and 429 count as
    failures, other 4xx do not.
 
 Why tenacity rather than stamina: stamina's `timeout` is tenacity's `stop_after_delay`, which
 still sleeps a backoff that ends past the budget; tenacity's `stop_before_delay` refuses it,
-which is the deadline rule this layer promises.
+which is the deadline rule this layer promises (docs/decisions/0017-one-internal-client.md).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -51,22 +56,29 @@ class CallPolicy:
     backoff_jitter_seconds: float = 0.02
     # An attempt is not started with less than this left of the deadline.
     min_attempt_seconds: float = 0.01
-    max_concurrency: int = 20
+    # Calls in flight to one partner from this process; None: no limit.
+    max_concurrency: int | None = 20
+
+
+Retryable = Callable[[BaseException], bool]
 
 
 class PartnerCaller:
-    """Calls partners under a `CallPolicy`; the breakers and semaphores are lifespan-owned."""
+    """Calls partners under a `CallPolicy`; the breakers and semaphores are lifespan-owned.
+
+    `breakers=None` calls without circuit breakers (timeouts, deadline and retries only).
+    """
 
     def __init__(
         self,
-        breakers: BreakerRegistry,
+        breakers: BreakerRegistry | None,
         policy: CallPolicy,
         *,
         meter: Meter | None = None,
     ) -> None:
         self._breakers = breakers
         self._policy = policy
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots: dict[str, AbstractAsyncContextManager[object]] = {}
         self._duration = (meter or metrics.get_meter("mercato.resilience")).create_histogram(
             "mercato.partner.request.duration",
             unit="s",
@@ -74,14 +86,23 @@ class PartnerCaller:
         )
 
     @property
-    def breakers(self) -> BreakerRegistry:
+    def breakers(self) -> BreakerRegistry | None:
         return self._breakers
 
     async def start(self, partners: Iterable[str]) -> None:
         names = list(partners)
-        await self._breakers.start(names)
+        if self._breakers is not None:
+            await self._breakers.start(names)
         for name in names:
-            self._slots.setdefault(name, asyncio.Semaphore(self._policy.max_concurrency))
+            self._slot(name)
+
+    def _slot(self, partner: str) -> AbstractAsyncContextManager[object]:
+        slot = self._slots.get(partner)
+        if slot is None:
+            limit = self._policy.max_concurrency
+            slot = nullcontext() if limit is None else asyncio.Semaphore(limit)
+            self._slots[partner] = slot
+        return slot
 
     async def call(
         self,
@@ -91,11 +112,13 @@ class PartnerCaller:
         deadline: Deadline,
         idempotent: bool,
         timeout_seconds: float | None = None,
+        retryable: Retryable | None = None,
     ) -> T:
         """Run `operation` against `partner` and return its result, or raise its last error.
 
         Only `idempotent` operations are retried, and only on partner faults (timeouts,
-        transport errors, 5xx, 429); `CircuitOpenError` is never retried.
+        transport errors, 5xx, 429) or what `retryable` accepts besides; `CircuitOpenError`
+        is never retried.
         """
         policy = self._policy
         timeout = policy.timeout_seconds if timeout_seconds is None else timeout_seconds
@@ -110,7 +133,7 @@ class PartnerCaller:
                 max=policy.backoff_max_seconds,
                 jitter=policy.backoff_jitter_seconds,
             ),
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(_retryable if retryable is None else _either(retryable)),
             reraise=True,
         )
         result: T
@@ -127,17 +150,18 @@ class PartnerCaller:
         *,
         seconds: float,
     ) -> T:
-        breaker = await self._breakers.get(partner)
-        slots = self._slots.setdefault(partner, asyncio.Semaphore(self._policy.max_concurrency))
+        breaker = None if self._breakers is None else await self._breakers.get(partner)
+        slot = self._slot(partner)
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            if breaker.rejects():
+            if breaker is not None and breaker.rejects():
                 raise CircuitOpenError(partner)
             # The partner is blamed for a timeout only when it had its whole own timeout,
             # not when the request's remaining budget was shorter.
             fault_after = seconds if deadline.cap(seconds) >= seconds else None
-            async with deadline.timeout(seconds), slots, breaker.guard(fault_after=fault_after):
+            guard = nullcontext() if breaker is None else breaker.guard(fault_after=fault_after)
+            async with deadline.timeout(seconds), slot, guard:
                 return await operation()
         except BaseException as exc:
             error = exc
@@ -151,3 +175,9 @@ class PartnerCaller:
 
 def _retryable(exc: BaseException) -> bool:
     return not isinstance(exc, CircuitOpenError) and is_partner_fault(exc)
+
+
+def _either(extra: Retryable) -> Retryable:
+    return lambda exc: (
+        not isinstance(exc, CircuitOpenError) and (is_partner_fault(exc) or extra(exc))
+    )

@@ -22,6 +22,11 @@ class CircuitOpenError(Exception):
         self.partner = partner
 
 
+def is_fault_status(status: int) -> bool:
+    """An answer that says the partner is unwell (5xx) or overloaded (429)."""
+    return status >= 500 or status == 429
+
+
 def is_partner_fault(exc: BaseException) -> bool:
     """True for failures that say the partner is unwell: timeouts, transport errors, 5xx, 429.
 
@@ -29,14 +34,16 @@ def is_partner_fault(exc: BaseException) -> bool:
     trips the breaker nor is retried.
     """
     if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        return status >= 500 or status == 429
+        return is_fault_status(exc.response.status_code)
     return isinstance(exc, TimeoutError | httpx.TransportError)
 
 
 def classify(exc: BaseException | None) -> Outcome:
     if exc is None:
         return Outcome.OK
+    outcome = getattr(exc, "outcome", None)  # an error that already says (UpstreamUnavailable)
+    if isinstance(outcome, Outcome):
+        return outcome
     if isinstance(exc, CircuitOpenError):
         return Outcome.CIRCUIT_OPEN
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
