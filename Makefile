@@ -60,8 +60,12 @@ test-e2e: ## End-to-end tests through the gateway of a native stack started for 
 	@$(RUN) pytest -m e2e
 
 .PHONY: bench
-bench: ## Throughput and CPU per request, telemetry off vs default vs always_on (own stacks, 9 interleaved rounds, ~9 min)
-	@$(RUN) python -m bench
+bench: ## Every path users call, on stacks of its own, into bench/README.md (QUICK=1: a few minutes)
+	@$(RUN) python -m bench $(if $(QUICK),--quick,)
+
+.PHONY: profile
+profile: ## Flame graph of SERVICE (catalog, checkout) of the running stack under a short load
+	@$(RUN) python -m bench.profile $(or $(SERVICE),catalog)
 
 .PHONY: bench-instructions
 bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~3 min; needs valgrind)
