@@ -85,7 +85,8 @@ def test_publishing_replaces_only_the_marked_table(
     results.write(Run(quick=True, command="make bench QUICK=1", rows=ROWS), publish=True)
 
     text = readme.read_text(encoding="utf-8")
-    assert text.startswith("intro\n") and text.endswith("after\n")
+    assert text.startswith("intro\n")
+    assert text.endswith("after\n")
     assert "old" not in text
     assert "(b) product reads" in text
     assert (tmp_path / "results" / "latest.json").exists()
