@@ -4,7 +4,9 @@ Each stack has its own port offset, run directory, `bench_` databases (shared by
 stacks, migrated and seeded by the first) and Redis database 5. The gateway's rate limit is
 raised for these stacks only: the default (100 requests/s per address, burst 200) would
 answer most of a load from one address with 429, which is right in production and says
-nothing about the service path.
+nothing about the service path. The gateway's micro-cache of catalog reads is off, so that
+every figure is the service path's own; `BenchStack.gateway_read_cache` switches it on for
+the row that publishes the micro-cached figure.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import topology
 from bench import procs
+from native import stack as native_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = topology.load()
@@ -62,6 +65,7 @@ def base_env(offset: int, extra: Mapping[str, str] | None = None) -> dict[str, s
             "LOG_LEVEL": "WARNING",
             "GATEWAY_RATE_LIMIT": "1000000",
             "GATEWAY_RATE_BURST": "1000000",
+            "GATEWAY_READ_CACHE": "off",
         }
     )
     env.update(extra or {})
@@ -109,15 +113,34 @@ class BenchStack:
 
     def program_pids(self, program: str) -> list[int]:
         """The processes of one supervisord program: its main process and every child."""
+        pid = self._supervisorctl("pid", program, check=False).stdout.strip()
+        return procs.tree(int(pid)) if pid.isdigit() and pid != "0" else []
+
+    @contextmanager
+    def gateway_read_cache(self) -> Iterator[None]:
+        """The gateway's micro-cache on for the duration of the block (nginx reloaded with
+        the configuration re-rendered, no restart), then off again."""
+        try:
+            self._reload_gateway(read_cache="mercato_reads")
+            yield
+        finally:
+            self._reload_gateway(read_cache="off")
+
+    def _reload_gateway(self, *, read_cache: str) -> None:
+        native_stack.write_gateway_config(
+            native_stack.load_stack(self.env | {"GATEWAY_READ_CACHE": read_cache})
+        )
+        self._supervisorctl("signal", "HUP", "gateway", check=True)
+        time.sleep(2)  # new workers up, old ones done with their connections
+
+    def _supervisorctl(self, *args: str, check: bool) -> subprocess.CompletedProcess[str]:
         conf = Path(self.env["MERCATO_RUN_DIR"]) / "supervisord.conf"
-        result = subprocess.run(  # noqa: S603 - fixed argv: supervisorctl of this environment
-            [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(conf), "pid", program],
+        return subprocess.run(  # noqa: S603 - fixed argv: supervisorctl of this environment
+            [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(conf), *args],
             capture_output=True,
             text=True,
-            check=False,
+            check=check,
         )
-        pid = result.stdout.strip()
-        return procs.tree(int(pid)) if pid.isdigit() and pid != "0" else []
 
     def supervisord_pid(self) -> int | None:
         try:

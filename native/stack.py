@@ -151,6 +151,7 @@ def gateway_values(stack: Stack) -> dict[str, str]:
         "GATEWAY_RATE_LIMIT": stack.env.get("GATEWAY_RATE_LIMIT", "100"),
         "GATEWAY_RATE_BURST": stack.env.get("GATEWAY_RATE_BURST", "200"),
         "GATEWAY_MAX_BODY": stack.env.get("GATEWAY_MAX_BODY", "1m"),
+        "GATEWAY_READ_CACHE": stack.env.get("GATEWAY_READ_CACHE", "mercato_reads"),
     }
     for service in SERVICES:
         if service.routed:

@@ -34,6 +34,7 @@ GATEWAY_VARIABLES = {
     "GATEWAY_RATE_LIMIT",
     "GATEWAY_RATE_BURST",
     "GATEWAY_MAX_BODY",
+    "GATEWAY_READ_CACHE",
 }
 SERVICES = ("identity", "catalog", "orders", "checkout", "reports")
 ERROR_CODES = {
@@ -66,6 +67,7 @@ def _gateway_env(run_dir: Path) -> dict[str, str]:
         GATEWAY_RATE_LIMIT="50",
         GATEWAY_RATE_BURST="100",
         GATEWAY_MAX_BODY="1m",
+        GATEWAY_READ_CACHE="mercato_reads",
     )
     return env
 
@@ -166,12 +168,32 @@ def test_gateway_routes_every_service_and_strips_its_prefix() -> None:
     text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
 
     for name in SERVICES:
-        assert re.search(rf"location /api/{name}/\s+{{ proxy_pass http://{name}/; }}", text)
+        assert re.search(rf"location /api/{name}/\s+{{\s*proxy_pass http://{name}/;", text)
         upstream = rf"upstream {name} {{\s*server \${{{name.upper()}_UPSTREAM}};\s*keepalive 32;"
         assert re.search(upstream, text), name
     assert "partners" not in re.sub(r"#.*", "", text)
     assert "proxy_intercept_errors off;" in text
     assert "server_tokens off;" in text
+
+
+def test_catalog_reads_are_micro_cached_behind_a_switch() -> None:
+    text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
+    catalog = re.search(r"location /api/catalog/ \{(.*?)\n    \}", text, re.DOTALL)
+    assert catalog is not None
+    block = catalog.group(1)
+    for directive in (
+        "proxy_cache ${GATEWAY_READ_CACHE};",
+        "proxy_cache_lock on;",
+        "proxy_cache_use_stale updating;",
+        "proxy_cache_bypass $http_authorization $http_traceparent;",
+        "proxy_no_cache $http_authorization $http_traceparent;",
+        "add_header X-Request-ID $mercato_request_id always;",
+    ):
+        assert directive in block, directive
+    # How long a copy lives is the service's Cache-Control, never a gateway default.
+    assert "proxy_cache_valid" not in text
+    for main in (NATIVE_MAIN_TEMPLATE, DOCKER_MAIN_CONF):
+        assert "keys_zone=mercato_reads:" in main.read_text(encoding="utf-8"), main
 
 
 def test_gateway_error_pages_are_json_in_the_project_shape() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import TypeAdapter
 from redis.exceptions import RedisError
 
 from catalog.deps import CatalogServiceDep
@@ -19,11 +20,19 @@ from catalog.schemas import (
 from mercato_shared.auth import AdminUser
 from mercato_shared.deps import RedisDep
 from mercato_shared.errors import ErrorResponse
+from mercato_shared.http_cache import public_json
+from mercato_shared.near_cache import Entry
 
 router = APIRouter(prefix="/products", tags=["products"])
 
 # Written by the workers' periodic task (workers.periodic.POPULAR_KEY): product id -> units.
 POPULAR_KEY = "catalog:popular"
+
+_PAGE = TypeAdapter(ProductPage)
+# Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see mercato_shared.http_cache).
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `If-None-Match` tag names the current body."}
+}
 
 ProductId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The product's id.")]
 # Reads are public; writes need an access token with role admin (401 without, 403 other role).
@@ -33,15 +42,17 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", response_model=ProductPage)
+@router.get("", response_model=ProductPage, responses=READ_RESPONSES)
 async def list_products(
     service: CatalogServiceDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     category: Annotated[Category | None, Query()] = None,
-) -> ProductPage:
+) -> Response:
     """Products in id order, one keyset page at a time."""
-    return await service.list_products(cursor=cursor, limit=limit, category=category)
+    page = await service.list_products(cursor=cursor, limit=limit, category=category)
+    return _public(request, Entry.of(_PAGE.dump_json(page)))
 
 
 @router.get("/popular", response_model=list[PopularProduct])
@@ -64,10 +75,17 @@ async def popular_products(
     return [PopularProduct(product_id=int(member), units=int(score)) for member, score in ranked]
 
 
-@router.get("/{product_id}", response_model=ProductOut)
-async def get_product(product_id: ProductId, service: CatalogServiceDep) -> ProductOut:
-    """One product, served from the cache when it is warm."""
-    return await service.get_product(product_id)
+@router.get("/{product_id}", response_model=ProductOut, responses=READ_RESPONSES)
+async def get_product(
+    product_id: ProductId, service: CatalogServiceDep, request: Request
+) -> Response:
+    """One product, served from the cache (in process, then Redis) when it is warm."""
+    return _public(request, await service.product_json(product_id))
+
+
+def _public(request: Request, entry: Entry) -> Response:
+    max_age = cast(int, request.state.public_max_age)
+    return public_json(entry, request.headers.get("if-none-match"), max_age)
 
 
 @router.post(
