@@ -7,7 +7,7 @@ UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN = $(UV) run --frozen --all-packages
 NATIVE = $(RUN) python -m native
 # Each member's src/ is a root for mypy, so `shared/src/mercato_shared/x.py` is `mercato_shared.x`.
-MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src services/*/src workers/src))
+MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src services/*/src workers/src packages/*/src) observability/grafana)
 
 .PHONY: help
 help: ## Show this help
@@ -15,9 +15,10 @@ help: ## Show this help
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## Install what is missing: uv, nginx (apt, as root), the locked Python packages; start Postgres/Redis if stopped
+deps: ## Install what is missing: uv, nginx (apt, as root), the locked Python packages, Docker Compose; start Postgres/Redis if stopped
 	@bash native/bootstrap.sh
 	@$(UV) sync --frozen --all-packages
+	@bash docker/install-compose.sh
 
 .PHONY: up
 up: ## Run the system: Docker Compose where an engine runs, else the native stack
@@ -68,15 +69,17 @@ profile: ## Flame graph of SERVICE (catalog, checkout) of the running stack unde
 	@$(RUN) python -m bench.profile $(or $(SERVICE),catalog)
 
 .PHONY: bench-instructions
-bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~3 min; needs valgrind)
+bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~1 min per configuration; needs valgrind)
 	@$(RUN) python -m bench.callgrind
 
 .PHONY: lint
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) topology \
-		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests) native tests bench conftest.py
+	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) \
+		$(wildcard packages/*/src) topology \
+		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests packages/*/tests) \
+		$(wildcard packages/*/measure) native tests bench conftest.py observability/grafana
 
 .PHONY: fmt
 fmt: ## Format and autofix with ruff

@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             baseline = baseline or int(total)
             threads = ", ".join(f"thread {t}: {n / 1000:,.0f}k" for t, n in totals.items() if n)
             print(
-                f"{config.name:10s} {total / 1e6:.3f} million instructions per request "
+                f"{config.name:16s} {total / 1e6:.3f} million instructions per request "
                 f"({total / baseline - 1:+.1%} vs {configs[0].name}; {threads})",
                 flush=True,
             )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from mercato_shared.telemetry.hooks import ACCELERATOR_VARIABLE
+
 Target = Literal["gateway", "direct"]
 
 
@@ -43,8 +45,15 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
     Scenario("product read, gateway", "catalog", "/products/7", "gateway"),
 )
 
+# Telemetry off, then the stock SDK path and the opt-in accelerator (packages/otel-accelerator),
+# each at the default sampling (parent-based 10%) and at 100%.
+_ALWAYS_ON: Final = {"OTEL_TRACES_SAMPLER": "always_on"}
+_ACCELERATOR: Final = {ACCELERATOR_VARIABLE: "true"}
+
 CONFIGS: Final[tuple[TelemetryConfig, ...]] = (
     TelemetryConfig("off", exports=False),
-    TelemetryConfig("default"),
-    TelemetryConfig("always_on", {"OTEL_TRACES_SAMPLER": "always_on"}),
+    TelemetryConfig("stock"),
+    TelemetryConfig("stock-100%", _ALWAYS_ON),
+    TelemetryConfig("accelerator", _ACCELERATOR),
+    TelemetryConfig("accelerator-100%", _ACCELERATOR | _ALWAYS_ON),
 )

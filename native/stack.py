@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,19 +143,48 @@ def prepare_databases(stack: Stack) -> None:
             _run([sys.executable, "-m", *service.seed], stack, f"{service.name} seed")
 
 
+#: Passive health checks of every upstream server: skipped for FAIL_TIMEOUT after MAX_FAILS
+#: failed attempts within FAIL_TIMEOUT (the Docker image's defaults say the same).
+UPSTREAM_MAX_FAILS = 3
+UPSTREAM_FAIL_TIMEOUT = "10s"
+
+#: The gateway's limits and their native defaults (docs/gateway.md has the table).
+GATEWAY_LIMITS = {
+    "GATEWAY_RATE_LIMIT": "100",
+    "GATEWAY_RATE_BURST": "200",
+    "GATEWAY_AUTH_RATE_PER_MINUTE": "30",
+    "GATEWAY_AUTH_RATE_BURST": "10",
+    "GATEWAY_CONN_LIMIT": "64",
+    "GATEWAY_CLIENT_TIMEOUT": "10s",
+    "GATEWAY_MAX_BODY": "1m",
+    "GATEWAY_CORS_ORIGINS": "",
+    "GATEWAY_READ_CACHE": "mercato_reads",
+}
+
+
+def upstream_servers(ports: Sequence[int]) -> str:
+    """The `server` lines of one upstream: one per replica, on loopback, fixed addresses."""
+    return "\n    ".join(
+        f"server 127.0.0.1:{port} max_fails={UPSTREAM_MAX_FAILS} "
+        f"fail_timeout={UPSTREAM_FAIL_TIMEOUT};"
+        for port in ports
+    )
+
+
 def gateway_values(stack: Stack) -> dict[str, str]:
     values = {
         "RUN_DIR": str(stack.run_dir),
         "GATEWAY_PORT": str(stack.gateway_port),
         "GATEWAY_ACCESS_LOG": str(stack.logs / "gateway-access.log"),
-        "GATEWAY_RATE_LIMIT": stack.env.get("GATEWAY_RATE_LIMIT", "100"),
-        "GATEWAY_RATE_BURST": stack.env.get("GATEWAY_RATE_BURST", "200"),
-        "GATEWAY_MAX_BODY": stack.env.get("GATEWAY_MAX_BODY", "1m"),
-        "GATEWAY_READ_CACHE": stack.env.get("GATEWAY_READ_CACHE", "mercato_reads"),
+        # Loopback addresses never change: nothing to re-resolve.
+        "GATEWAY_RESOLVER": "",
     }
+    values |= {name: stack.env.get(name, default) for name, default in GATEWAY_LIMITS.items()}
     for service in SERVICES:
         if service.routed:
-            values[f"{service.name.upper()}_UPSTREAM"] = f"127.0.0.1:{stack.service_port(service)}"
+            values[f"{service.name.upper()}_SERVERS"] = upstream_servers(
+                [stack.service_port(service)]
+            )
     return values
 
 
@@ -169,16 +198,21 @@ def nginx_user_directive(uid: int, user: str, group: str) -> str:
     return f"user {user} {group};" if uid == 0 else ""
 
 
-def write_gateway_config(stack: Stack) -> None:
+def write_gateway_config(stack: Stack, overrides: Mapping[str, str] | None = None) -> None:
+    """Render nginx.conf and mercato.conf into RUN_DIR/nginx (`overrides` replace values)."""
     nginx_dir = stack.run_dir / "nginx"
     nginx_dir.mkdir(parents=True, exist_ok=True)
     uid, gid = os.geteuid(), os.getegid()
-    values = gateway_values(stack) | {
-        "GATEWAY_ERROR_LOG": str(stack.logs / "gateway-error.log"),
-        "NGINX_USER_DIRECTIVE": nginx_user_directive(
-            uid, pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
-        ),
-    }
+    values = (
+        gateway_values(stack)
+        | dict(overrides or {})
+        | {
+            "GATEWAY_ERROR_LOG": str(stack.logs / "gateway-error.log"),
+            "NGINX_USER_DIRECTIVE": nginx_user_directive(
+                uid, pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
+            ),
+        }
+    )
     for source, target in (
         (ROOT / "native" / "nginx.conf.template", nginx_dir / "nginx.conf"),
         (ROOT / "gateway" / "templates" / "mercato.conf.template", nginx_dir / "mercato.conf"),

@@ -47,6 +47,11 @@ def stack_env() -> dict[str, str]:
             "ENVIRONMENT": "test",
             "GATEWAY_RATE_LIMIT": "2000",
             "GATEWAY_RATE_BURST": "4000",
+            # The suite logs in and registers far more often than a person would, all from
+            # one address; test_gateway_abuse checks these limits on a gateway of its own.
+            "GATEWAY_AUTH_RATE_PER_MINUTE": "60000",
+            "GATEWAY_AUTH_RATE_BURST": "4000",
+            "GATEWAY_CONN_LIMIT": "1000",
             # Report jobs whose message was lost or whose worker died are recovered within
             # seconds, so test_reports can flush Redis and kill a worker child quickly.
             "SWEEP_INTERVAL_SECONDS": "2",

@@ -1,8 +1,8 @@
 """Static checks for the Docker way to run Mercato (docker-compose.yml and the Dockerfiles).
 
 No Docker engine runs here, so the compose file and the images are checked without one:
-the compose-spec JSON schema (vendored by check-jsonschema), `docker compose config` when a
-compose binary is installed, structural rules (dependencies, jobs, healthchecks, memory
+the compose-spec JSON schema (vendored by check-jsonschema), `docker-compose config` (the
+binary `make deps` installs), structural rules (dependencies, jobs, healthchecks, memory
 limits, variables, non-root images), hadolint on every Dockerfile, and the same command
 lines as the native stack (native/stack.py), so the two ways to run the system stay in sync.
 No network.
@@ -10,6 +10,7 @@ No network.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -37,9 +38,9 @@ DOCKERFILES = sorted(
     }
 )
 
-# Long-running services whose image has no shell and no HTTP client, so no in-container
-# healthcheck can run; they are watched from outside (see the comments in the compose file).
-NO_HEALTHCHECK = {"tempo", "otel-collector"}
+# Long-running services whose image can run no healthcheck (tests/static/docker_images.py
+# lists what each image ships); they are watched from outside (see the compose file).
+NO_HEALTHCHECK = {"otel-collector"}
 # A ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ... (not the escaped $${VAR}).
 VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])[^}]*)?\}")
 DEFAULT_VALUE = re.compile(r"(?<!\$)\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
@@ -113,33 +114,55 @@ def test_compose_file_matches_the_compose_spec_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _compose_binary() -> list[str] | None:
-    candidates = (["docker", "compose"], ["docker-compose"])
+def compose_binary() -> list[str]:
+    """Docker Compose v2: the pinned binary `make deps` installs, else the local Docker's."""
+    installed = BIN / "docker-compose"
+    candidates = [[str(installed)]] if installed.exists() else []
+    if shutil.which("docker") is not None:
+        candidates.append(["docker", "compose"])
     for argv in candidates:
-        if shutil.which(argv[0]) is None:
-            continue
         probe = subprocess.run(
-            [*argv, "version"], capture_output=True, text=True, check=False, timeout=30
+            [*argv, "version", "--short"], capture_output=True, text=True, check=False, timeout=30
         )
-        if probe.returncode == 0 and "v2." in probe.stdout:
+        if probe.returncode == 0 and probe.stdout.strip().lstrip("v").startswith("2."):
             return argv
-    return None
+    raise AssertionError("no Docker Compose v2: run `make deps` (docker/install-compose.sh)")
 
 
-def test_docker_compose_config_accepts_the_file() -> None:
-    """The reference parser (interpolation, merge keys, references), where it is installed."""
-    argv = _compose_binary()
-    if argv is None:
-        pytest.skip("no Docker Compose v2 binary installed (docker compose / docker-compose)")
-    result = subprocess.run(
-        [*argv, "-f", str(COMPOSE_FILE), "config", "--quiet"],
-        cwd=ROOT,
+def compose_config(compose_file: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config --quiet` on a file, with only the defaults written in it."""
+    empty_env = home / "empty.env"
+    empty_env.write_text("", encoding="utf-8")
+    argv = [*compose_binary(), "-f", str(compose_file), "--env-file", str(empty_env)]
+    return subprocess.run(
+        [*argv, "config", "--quiet"],
+        cwd=compose_file.parent,
+        # A developer's .env or shell must not decide the check.
+        env={"PATH": os.environ["PATH"], "HOME": str(home)},
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    """The reference parser (interpolation, merge keys, references), without an engine."""
+    result = compose_config(COMPOSE_FILE, tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_config_rejects_a_broken_copy(tmp_path: Path) -> None:
+    """The check has teeth: a dependency on a service that does not exist is refused."""
+    broken = tmp_path / "docker-compose.yml"
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    broken.write_text(
+        text.replace("redis: {condition: service_healthy}", "rediss: {condition: service_healthy}"),
+        encoding="utf-8",
+    )
+    result = compose_config(broken, tmp_path)
+    assert result.returncode != 0
+    assert "rediss" in result.stderr
 
 
 # --- structure ------------------------------------------------------------------------------
@@ -307,11 +330,11 @@ def test_gateway_sets_every_template_variable_and_routes_to_service_names() -> N
     template = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
     placeholders = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", template))
     environment = SERVICES_BY_NAME["gateway"]["environment"]
-    assert placeholders <= set(environment), sorted(placeholders - set(environment))
-    for service in SERVICES:
-        if service.routed:
-            upstream = environment[f"{service.name.upper()}_UPSTREAM"]
-            assert upstream == f"{service.name}:{service.port}"
+    # The upstreams' `server NAME:PORT resolve ...` lines are the image's defaults; their
+    # names and ports are checked in tests/static/test_gateway_config.py.
+    dockerfile = (ROOT / "gateway" / "Dockerfile").read_text(encoding="utf-8")
+    defined = set(environment) | set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", dockerfile))
+    assert placeholders <= defined, sorted(placeholders - defined)
     # The collector tails the access log on the shared volume (observability/README.md).
     assert environment["GATEWAY_ACCESS_LOG"] == "/var/log/gateway/access.log"
     assert "gateway-logs:/var/log/gateway" in SERVICES_BY_NAME["gateway"]["volumes"]

@@ -9,41 +9,51 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
+import topology
 from native.render import PLACEHOLDER, render
+from native.stack import gateway_values, load_stack
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_TEMPLATE = REPO / "gateway" / "templates" / "mercato.conf.template"
 NATIVE_MAIN_TEMPLATE = REPO / "native" / "nginx.conf.template"
 DOCKER_MAIN_CONF = REPO / "gateway" / "nginx.conf"
 DOCKERFILE = REPO / "gateway" / "Dockerfile"
+COMPOSE_FILE = REPO / "docker-compose.yml"
 
+ROUTED = [service for service in topology.load().services if service.routed]
+SERVICES = tuple(service.name for service in ROUTED)
 GATEWAY_VARIABLES = {
     "GATEWAY_PORT",
-    "IDENTITY_UPSTREAM",
-    "CATALOG_UPSTREAM",
-    "ORDERS_UPSTREAM",
-    "CHECKOUT_UPSTREAM",
-    "REPORTS_UPSTREAM",
+    "GATEWAY_RESOLVER",
+    *(f"{name.upper()}_SERVERS" for name in SERVICES),
     "GATEWAY_ACCESS_LOG",
     "GATEWAY_RATE_LIMIT",
     "GATEWAY_RATE_BURST",
+    "GATEWAY_AUTH_RATE_PER_MINUTE",
+    "GATEWAY_AUTH_RATE_BURST",
+    "GATEWAY_CONN_LIMIT",
+    "GATEWAY_CLIENT_TIMEOUT",
     "GATEWAY_MAX_BODY",
     "GATEWAY_READ_CACHE",
+    "GATEWAY_CORS_ORIGINS",
 }
-SERVICES = ("identity", "catalog", "orders", "checkout", "reports")
 ERROR_CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
-    408: "request_timeout",
     413: "payload_too_large",
     429: "rate_limited",
+    431: "request_header_too_large",
     500: "internal_error",
     502: "bad_gateway",
     503: "service_unavailable",
@@ -59,17 +69,73 @@ def _nginx() -> str:
 
 
 def _gateway_env(run_dir: Path) -> dict[str, str]:
-    """The values the native stack uses (127.0.0.1 upstreams), on ports nobody uses."""
-    env = {f"{name.upper()}_UPSTREAM": f"127.0.0.1:{8001 + i}" for i, name in enumerate(SERVICES)}
-    env.update(
-        GATEWAY_PORT="18080",
-        GATEWAY_ACCESS_LOG=str(run_dir / "gateway-access.log"),
-        GATEWAY_RATE_LIMIT="50",
-        GATEWAY_RATE_BURST="100",
-        GATEWAY_MAX_BODY="1m",
-        GATEWAY_READ_CACHE="mercato_reads",
-    )
+    """The native stack's own values (native.stack.gateway_values), on ports nobody uses."""
+    stack = load_stack({"MERCATO_RUN_DIR": str(run_dir), "MERCATO_PORT_OFFSET": "17000"})
+    return gateway_values(stack) | {"GATEWAY_ACCESS_LOG": str(run_dir / "gateway-access.log")}
+
+
+def dockerfile_env(text: str) -> dict[str, str]:
+    """The variables the Dockerfile's ENV instructions define (KEY=VALUE form, quoted)."""
+    joined = re.sub(r"\\\n", " ", text)
+    env: dict[str, str] = {}
+    for line in joined.splitlines():
+        words = shlex.split(line, comments=True)
+        if words and words[0] == "ENV":
+            for word in words[1:]:
+                key, _, value = word.partition("=")
+                env[key] = value
     return env
+
+
+def compose_gateway_env() -> dict[str, str]:
+    """The gateway's environment in docker-compose.yml, interpolated with defaults only."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    environment: Mapping[str, object] = compose["services"]["gateway"]["environment"]
+    default = re.compile(r"\$\{[A-Z_][A-Z0-9_]*:-([^}]*)\}")
+    return {
+        key: default.sub(lambda m: m.group(1), str(value)) for key, value in environment.items()
+    }
+
+
+def docker_env() -> dict[str, str]:
+    """What the image's envsubst sees under compose: the Dockerfile's ENV, then compose's."""
+    return dockerfile_env(DOCKERFILE.read_text(encoding="utf-8")) | compose_gateway_env()
+
+
+def upstream_blocks(conf: str) -> dict[str, str]:
+    return {
+        match.group("name"): match.group("body")
+        for match in re.finditer(r"^upstream (?P<name>\w+) \{(?P<body>[^}]*)\}", conf, re.M)
+    }
+
+
+def upstreams_that_cannot_reresolve(conf: str) -> list[str]:
+    """Every reason a rendered config's upstreams would keep the addresses of their start.
+
+    nginx (>= 1.27.3) re-resolves a `server` name only with the `resolve` parameter, in an
+    upstream with a shared-memory `zone`, and with a `resolver` to ask (http or upstream
+    level).
+    """
+    problems = []
+    outside = re.sub(r"^upstream \w+ \{[^}]*\}", "", conf, flags=re.M)
+    has_resolver = re.search(r"^\s*resolver\s+\S+", outside, re.M) is not None
+    blocks = upstream_blocks(conf)
+    if not blocks:
+        problems.append("no upstream blocks")
+    for name, body in blocks.items():
+        if not re.search(r"^\s*zone\s+\S+", body, re.M):
+            problems.append(f"{name}: no zone")
+        if not (has_resolver or re.search(r"^\s*resolver\s+\S+", body, re.M)):
+            problems.append(f"{name}: no resolver")
+        servers = re.findall(r"^\s*server\s+([^;]*);", body, re.M)
+        if not servers:
+            problems.append(f"{name}: no server")
+        problems.extend(
+            f"{name}: server {server.split()[0]} is resolved once"
+            for server in servers
+            if "resolve" not in server.split()[1:]
+        )
+    return problems
 
 
 def _nginx_test(main_conf: Path, prefix: Path) -> None:
@@ -91,8 +157,8 @@ def _nginx_test(main_conf: Path, prefix: Path) -> None:
 
 
 def test_render_substitutes_defined_variables() -> None:
-    template = "listen ${GATEWAY_PORT};\nserver ${CATALOG_UPSTREAM}; # ${GATEWAY_PORT}\n"
-    env = {"GATEWAY_PORT": "8080", "CATALOG_UPSTREAM": "catalog:8002", "UNUSED": "x"}
+    template = "listen ${GATEWAY_PORT};\n${CATALOG_SERVERS} # ${GATEWAY_PORT}\n"
+    env = {"GATEWAY_PORT": "8080", "CATALOG_SERVERS": "server catalog:8002;", "UNUSED": "x"}
 
     assert render(template, env) == "listen 8080;\nserver catalog:8002; # 8080\n"
 
@@ -158,10 +224,17 @@ def test_templates_have_no_bare_upper_case_dollar_names(path: Path) -> None:
 def test_dockerfile_defines_every_gateway_variable() -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
 
-    for name in GATEWAY_VARIABLES:
-        assert re.search(rf"\b{name}=\S+", text), name
+    assert set(dockerfile_env(text)) >= GATEWAY_VARIABLES
     assert "COPY templates/mercato.conf.template /etc/nginx/templates/" in text
     assert "HEALTHCHECK" in text
+    # The image's nginx must know `server ... resolve` (open source since 1.27.3).
+    version = re.search(r"^FROM nginxinc/nginx-unprivileged:(\d+)\.(\d+)\.(\d+)", text, re.M)
+    assert version, "pinned nginx-unprivileged base image"
+    assert tuple(map(int, version.groups())) >= (1, 27, 3)
+
+
+def test_native_rendering_defines_every_gateway_variable(tmp_path: Path) -> None:
+    assert set(_gateway_env(tmp_path)) >= GATEWAY_VARIABLES
 
 
 def test_gateway_routes_every_service_and_strips_its_prefix() -> None:
@@ -169,7 +242,10 @@ def test_gateway_routes_every_service_and_strips_its_prefix() -> None:
 
     for name in SERVICES:
         assert re.search(rf"location /api/{name}/\s+{{\s*proxy_pass http://{name}/;", text)
-        upstream = rf"upstream {name} {{\s*server \${{{name.upper()}_UPSTREAM}};\s*keepalive 32;"
+        upstream = (
+            rf"upstream {name} {{\s*zone {name} \S+;\s*\${{{name.upper()}_SERVERS}}\s*"
+            r"keepalive 32;"
+        )
         assert re.search(upstream, text), name
     assert "partners" not in re.sub(r"#.*", "", text)
     assert "proxy_intercept_errors off;" in text
@@ -187,20 +263,194 @@ def test_catalog_reads_are_micro_cached_behind_a_switch() -> None:
         "proxy_cache_use_stale updating;",
         "proxy_cache_bypass $http_authorization $http_traceparent;",
         "proxy_no_cache $http_authorization $http_traceparent;",
-        "add_header X-Request-ID $mercato_request_id always;",
     ):
         assert directive in block, directive
+    assert re.search(r"^    add_header X-Cache-Status \$upstream_cache_status always;", text, re.M)
     # How long a copy lives is the service's Cache-Control, never a gateway default.
     assert "proxy_cache_valid" not in text
     for main in (NATIVE_MAIN_TEMPLATE, DOCKER_MAIN_CONF):
         assert "keys_zone=mercato_reads:" in main.read_text(encoding="utf-8"), main
 
 
+# --- following the upstreams (Docker) ------------------------------------------------------
+
+# The upstreams as they were before they could re-resolve (the old template's blocks and
+# the old image's values), to show the check below catches them.
+OLD_UPSTREAMS = """
+upstream catalog {
+    server ${CATALOG_UPSTREAM};
+    keepalive 32;
+    keepalive_timeout 60s;
+}
+"""
+
+
+def test_every_docker_upstream_re_resolves_its_service() -> None:
+    env = docker_env()
+    rendered = render(GATEWAY_TEMPLATE.read_text(encoding="utf-8"), env)
+
+    assert upstreams_that_cannot_reresolve(rendered) == []
+    assert re.search(r"^resolver 127\.0\.0\.11 valid=\d+s", rendered, re.M), "Docker's DNS"
+    blocks = upstream_blocks(rendered)
+    assert set(blocks) == set(SERVICES)
+    for service in ROUTED:
+        servers = re.findall(r"^\s*server\s+([^;]*);", blocks[service.name], re.M)
+        assert len(servers) == 1, servers
+        words = servers[0].split()
+        # The compose service name (one address per container when scaled) and its port.
+        assert words[0] == f"{service.name}:{service.port}"
+        assert re.fullmatch(r"max_fails=[1-9]\d*", words[2]), words
+        assert re.fullmatch(r"fail_timeout=\d+s", words[3]), words
+
+
+def test_reresolve_check_fails_on_the_old_upstreams() -> None:
+    rendered = render(OLD_UPSTREAMS, {"CATALOG_UPSTREAM": "catalog:8002"})
+
+    assert upstreams_that_cannot_reresolve(rendered) == [
+        "catalog: no zone",
+        "catalog: no resolver",
+        "catalog: server catalog:8002 is resolved once",
+    ]
+
+
+def test_native_upstreams_list_each_replica_with_passive_health_checks(tmp_path: Path) -> None:
+    env = _gateway_env(tmp_path)
+
+    assert env["GATEWAY_RESOLVER"] == ""
+    for service in ROUTED:
+        line = env[f"{service.name.upper()}_SERVERS"]
+        assert re.fullmatch(r"server 127\.0\.0\.1:\d+ max_fails=[1-9]\d* fail_timeout=\d+s;", line)
+
+
+def test_only_idempotent_requests_go_to_the_next_upstream() -> None:
+    text = re.sub(r"#.*", "", GATEWAY_TEMPLATE.read_text(encoding="utf-8"))
+    directives = re.findall(r"^\s*proxy_next_upstream\s+([^;]*);", text, re.M)
+
+    # Never "non_idempotent" (a POST sent once is never sent again), and never a service's
+    # own answer (http_5xx): only a server that could not be used at all.
+    assert directives == ["error timeout"]
+    assert re.search(r"^\s*proxy_next_upstream_tries 2;", text, re.M)
+
+
+# --- security headers and CORS -------------------------------------------------------------
+
+
+def _csp(uri: str) -> str:
+    text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
+    block = re.search(r"map \$uri \$mercato_csp \{(?P<body>.*?)\n\}", text, re.DOTALL)
+    assert block
+    entries: list[tuple[str, str]] = re.findall(
+        r'^\s*"([^"]+)"\s+"([^"]*)";', block.group("body"), re.M
+    )
+    for key, value in entries:
+        if key.startswith("~") and re.search(key[1:], uri):
+            return value
+    default = re.search(r'^\s*default\s+"([^"]*)";', block.group("body"), re.M)
+    assert default
+    return default.group(1)
+
+
+def _sources(csp: str, directive: str) -> list[str]:
+    for part in csp.split(";"):
+        words = part.split()
+        if words and words[0] == directive:
+            return words[1:]
+    return []
+
+
+def test_csp_of_the_docs_pages_allows_exactly_what_fastapi_loads() -> None:
+    swagger = bytes(get_swagger_ui_html(openapi_url="/api/catalog/openapi.json", title="t").body)
+    redoc = bytes(get_redoc_html(openapi_url="/api/catalog/openapi.json", title="t").body)
+    for page, csp in ((swagger, _csp("/api/catalog/docs")), (redoc, _csp("/api/orders/redoc"))):
+        html = page.decode()
+        scripts = re.findall(r'<script src="([^"]+)"', html)
+        styles = re.findall(r'<link[^>]*rel="stylesheet"[^>]*>', html)
+        style_urls = [re.search(r'href="([^"]+)"', tag).group(1) for tag in styles]  # type: ignore[union-attr]
+        icons = re.findall(r'<link rel="shortcut icon" href="([^"]+)"', html)
+        assert _sources(csp, "default-src") == ["'none'"]
+        assert [s for s in _sources(csp, "script-src") if s.startswith("https:")] == scripts
+        style_sources = _sources(csp, "style-src")
+        for url in style_urls:
+            # The exact stylesheet, or (Google Fonts' CSS is per font list) its origin.
+            assert url in style_sources or re.match(r"https://[^/]+", url).group(0) in style_sources  # type: ignore[union-attr]
+        assert set(icons) <= set(_sources(csp, "img-src"))
+        assert _sources(csp, "connect-src") == ["'self'"]
+        assert _sources(csp, "frame-ancestors") == ["'none'"]
+        assert "'unsafe-eval'" not in csp
+        assert "'unsafe-inline'" not in _sources(csp, "script-src")
+    # Swagger UI's one inline script is the tag sub_filter gives the CSP's nonce.
+    assert swagger.decode().count("<script>") == 1
+    assert "'nonce-$request_id'" in _sources(_csp("/api/catalog/docs"), "script-src")
+    assert "sub_filter '<script>' '<script nonce=\"$request_id\">';" in GATEWAY_TEMPLATE.read_text()
+    assert "<script>" not in redoc.decode()
+
+
+def test_api_responses_get_the_strictest_csp_and_the_security_headers() -> None:
+    text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
+
+    assert _csp("/api/catalog/products") == (
+        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    for header in (
+        "X-Content-Type-Options nosniff",
+        "X-Frame-Options DENY",
+        "Referrer-Policy no-referrer",
+        "Content-Security-Policy $mercato_csp",
+        "Access-Control-Allow-Origin $mercato_cors_origin",
+    ):
+        assert re.search(rf"^    add_header {re.escape(header)} always;", text, re.M), header
+    # All at the server level: a location with its own add_header would inherit none.
+    assert len(re.findall(r"^\s+add_header", text, re.M)) == len(
+        re.findall(r"^    add_header", text, re.M)
+    )
+    assert "Access-Control-Allow-Credentials" not in text
+    assert '"*"' not in re.sub(r"#.*", "", text)
+
+
+CORS_REGEX = re.compile(
+    r'^map "\$http_origin \$\{GATEWAY_CORS_ORIGINS\}" \$mercato_cors_origin \{\n'
+    r'\s*"~(?P<regex>[^"]+)"',
+    re.M,
+)
+
+
+@pytest.mark.parametrize(
+    ("origin", "origins", "allowed"),
+    [
+        ("https://shop.example.com", "https://shop.example.com", "https://shop.example.com"),
+        (
+            "http://localhost:3000",
+            "https://a.example http://localhost:3000",
+            "http://localhost:3000",
+        ),
+        ("https://a.example", "https://a.example http://localhost:3000", "https://a.example"),
+        ("https://a.example.evil.com", "https://a.example", None),
+        ("https://evil.a.example", "https://a.example", None),
+        ("http://a.example", "https://a.example", None),
+        ("https://a.exampl", "https://a.example", None),
+        ("", "https://a.example", None),
+        ("https://a.example", "", None),
+        ("null", "https://a.example", None),
+    ],
+)
+def test_cors_allowlist_matches_whole_origins_only(
+    origin: str, origins: str, allowed: str | None
+) -> None:
+    match = CORS_REGEX.search(GATEWAY_TEMPLATE.read_text(encoding="utf-8"))
+    assert match
+    # nginx's regex is PCRE; Python's re spells the named back-reference (?P=name).
+    regex = match.group("regex").replace(r"\k<mercato_origin>", "(?P=mercato_origin)")
+    regex = regex.replace("(?<mercato_origin>", "(?P<mercato_origin>")
+    found = re.search(regex, f"{origin} {origins}")
+
+    assert (found.group("mercato_origin") if found else None) == allowed
+
+
 def test_gateway_error_pages_are_json_in_the_project_shape() -> None:
     text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
 
     for status, code in ERROR_CODES.items():
-        assert re.search(rf"error_page {status}\b[^;]*/_errors/{status};", text), status
+        assert re.search(rf"error_page [^;]*\b{status}\b[^;]*/_errors/{status};", text), status
         match = re.search(rf"location = /_errors/{status} {{(?P<body>.*?)\n    }}", text, re.DOTALL)
         assert match, status
         body = match.group("body")
@@ -209,6 +459,8 @@ def test_gateway_error_pages_are_json_in_the_project_shape() -> None:
         returned = re.search(rf"return {status} '(?P<json>[^']*)';", body)
         assert returned, status
         rendered = returned.group("json").replace("$mercato_request_id", "rid-1")
+        # The 429 page names the limit that was hit (map $limit_conn_status).
+        rendered = rendered.replace("$mercato_429_code", code).replace("$mercato_429_message", "m")
         # Both values of $mercato_trace_id_json are JSON: a quoted trace id, or null.
         for trace_json, trace_id in (
             ("null", None),

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
+from mercato_shared.body_deadline import BodyDeadlineMiddleware
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
 from mercato_shared.gc_tuning import tune_gc
 from mercato_shared.logging import configure_logging
@@ -61,6 +62,8 @@ def create_app(
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     install_error_handlers(app)
+    # Inside RequestContextMiddleware (added last, so outermost): its 408 has the ids.
+    app.add_middleware(BodyDeadlineMiddleware, timeout=settings.request_body_timeout_seconds)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     for router in routers:

@@ -43,6 +43,8 @@ class BaseServiceSettings(BaseSettings):
     cache_ttl_seconds: PositiveInt = 300
 
     http_timeout: PositiveFloat = 5.0
+    # The deadline for a whole request body (mercato_shared.body_deadline): 408 after it.
+    request_body_timeout_seconds: PositiveFloat = 15.0
     http_connect_timeout: PositiveFloat = 1.0
 
     # Applied once the process has started (mercato_shared.gc_tuning); 0 keeps Python's 700.

@@ -1,4 +1,8 @@
-"""The server span/metric middleware, against in-memory exporters (no network)."""
+"""The server span/metric middleware on the SDK's parts, against in-memory exporters (no network).
+
+The accelerator's tests (`packages/otel-accelerator/tests/test_hooks.py`) run the same
+requests through both and compare what they export.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +18,12 @@ from opentelemetry.sdk.metrics.export import (
     InMemoryMetricReader,
     NumberDataPoint,
 )
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
-from mercato_shared.errors import NotFoundError, install_error_handlers
-from mercato_shared.middleware import RequestContextMiddleware
-from mercato_shared.telemetry.histogram import DurationHistogram
-from mercato_shared.telemetry.server import ServerTelemetryMiddleware, request_duration_histogram
+from mercato_shared.telemetry.hooks import StockHooks
+from tests.telemetry.traced_app import metric_points, traced_app
 
 
 @dataclass
@@ -31,45 +31,20 @@ class Traced:
     client: httpx.AsyncClient
     spans: InMemorySpanExporter
     metrics: InMemoryMetricReader
-    durations: DurationHistogram
 
 
-def build_app(
-    sampler: Sampler,
-) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader, DurationHistogram]:
-    exporter = InMemorySpanExporter()
-    durations = request_duration_histogram()
-    # An SDK provider, as `init_telemetry` installs: spans are started by `LeanTracer`.
-    tracer_provider = TracerProvider(sampler=sampler)
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+def build_app(sampler: Sampler) -> tuple[FastAPI, InMemorySpanExporter, InMemoryMetricReader]:
+    # SDK providers, as `init_telemetry` installs, and the SDK's tracer and histogram.
     reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    app = FastAPI()
-    install_error_handlers(app)
-
-    @app.get("/items/{item_id}")
-    async def item(item_id: int) -> dict[str, int]:
-        if item_id == 404:
-            raise NotFoundError("no such item")
-        if item_id == 500:
-            raise RuntimeError("boom")
-        return {"id": item_id}
-
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(
-        ServerTelemetryMiddleware,
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        durations=durations,
-    )
-    return app, exporter, reader, durations
+    app, exporter = traced_app(StockHooks(), sampler, MeterProvider(metric_readers=[reader]))
+    return app, exporter, reader
 
 
 async def client_for(sampler: Sampler) -> AsyncIterator[Traced]:
-    app, exporter, reader, durations = build_app(sampler)
+    app, exporter, reader = build_app(sampler)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Traced(client, exporter, reader, durations)
+        yield Traced(client, exporter, reader)
 
 
 @pytest.fixture
@@ -84,11 +59,10 @@ async def unsampled() -> AsyncIterator[Traced]:
         yield value
 
 
-def duration_points(durations: DurationHistogram) -> list[HistogramDataPoint]:
-    metric = durations.collect()
-    assert metric is not None
-    assert (metric.name, metric.unit) == ("http.server.request.duration", "s")
-    return [p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)]
+def duration_points(reader: InMemoryMetricReader) -> list[HistogramDataPoint]:
+    points = metric_points(reader.get_metrics_data(), "http.server.request.duration")
+    assert all(isinstance(point, HistogramDataPoint) for point in points)
+    return points
 
 
 async def test_one_server_span_named_by_route_template(traced: Traced) -> None:
@@ -162,7 +136,7 @@ async def test_duration_histogram_by_route_method_status(traced: Traced) -> None
         await traced.client.get(path)
     by_attributes = {
         tuple(sorted((point.attributes or {}).items())): point.count
-        for point in duration_points(traced.durations)
+        for point in duration_points(traced.metrics)
     }
     ok = (
         ("http.request.method", "GET"),
@@ -177,28 +151,19 @@ async def test_duration_histogram_by_route_method_status(traced: Traced) -> None
 async def test_sampled_requests_leave_exemplars(traced: Traced) -> None:
     await traced.client.get("/items/3")
     (span,) = traced.spans.get_finished_spans()
-    (point,) = duration_points(traced.durations)
+    (point,) = duration_points(traced.metrics)
     assert [e.trace_id for e in point.exemplars] == [span.context.trace_id]
 
 
 async def test_unsampled_requests_leave_no_exemplar(unsampled: Traced) -> None:
     await unsampled.client.get("/items/3")
-    (point,) = duration_points(unsampled.durations)
+    (point,) = duration_points(unsampled.metrics)
     assert point.count == 1
     assert point.exemplars == []
 
 
 async def test_active_requests_are_observed(traced: Traced) -> None:
     await traced.client.get("/items/3")
-    data = traced.metrics.get_metrics_data()
-    assert data is not None
-    (value,) = [
-        point.value
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == "http.server.active_requests"
-        for point in metric.data.data_points
-        if isinstance(point, NumberDataPoint)
-    ]
-    assert value == 0  # the request has finished
+    (point,) = metric_points(traced.metrics.get_metrics_data(), "http.server.active_requests")
+    assert isinstance(point, NumberDataPoint)
+    assert point.value == 0  # the request has finished

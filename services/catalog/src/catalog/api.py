@@ -6,7 +6,6 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import TypeAdapter
-from redis.exceptions import RedisError
 
 from catalog.deps import CatalogServiceDep
 from catalog.schemas import (
@@ -18,15 +17,11 @@ from catalog.schemas import (
     ProductUpdate,
 )
 from mercato_shared.auth import AdminUser
-from mercato_shared.deps import RedisDep
 from mercato_shared.errors import ErrorResponse
 from mercato_shared.http_cache import public_json
 from mercato_shared.near_cache import Entry
 
 router = APIRouter(prefix="/products", tags=["products"])
-
-# Written by the workers' periodic task (workers.periodic.POPULAR_KEY): product id -> units.
-POPULAR_KEY = "catalog:popular"
 
 _PAGE = TypeAdapter(ProductPage)
 # Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see mercato_shared.http_cache).
@@ -57,22 +52,15 @@ async def list_products(
 
 @router.get("/popular", response_model=list[PopularProduct])
 async def popular_products(
-    redis: RedisDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
+    service: CatalogServiceDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> list[PopularProduct]:
     """Best sellers of the last days by units sold, best first.
 
-    The workers rebuild the ranking periodically from the orders export (a Redis sorted set
-    that expires when it is not refreshed). Before the first refresh, or with Redis down, the
-    list is empty: a nice-to-have never fails the page.
+    Catalog's own periodic job rebuilds the ranking from the orders export (catalog.popular).
+    Before the first refresh, or with Redis down, the list is empty: a nice-to-have never
+    fails the page.
     """
-    try:
-        ranked = cast(
-            list[tuple[bytes, float]],
-            await redis.zrevrange(POPULAR_KEY, 0, limit - 1, withscores=True),
-        )
-    except (RedisError, OSError, TimeoutError):
-        return []
-    return [PopularProduct(product_id=int(member), units=int(score)) for member, score in ranked]
+    return await service.popular(limit)
 
 
 @router.get("/{product_id}", response_model=ProductOut, responses=READ_RESPONSES)

@@ -22,8 +22,10 @@ MC4CAQAwBQYDK2VwBCIEIJnzFtZ4OWXqZHl0RTaCavPDT9PKWuCshCoqcgNmpsav
 -----END PRIVATE KEY-----
 """
 DEV_ADMIN_PASSWORD: Final = "admin-dev-password"  # noqa: S105 - refused in production
-DEV_SERVICE_CLIENTS: Final = "orders:orders-dev-secret,reports:reports-dev-secret"
-_DEV_SECRETS: Final = frozenset({"orders-dev-secret", "reports-dev-secret"})
+DEV_SERVICE_CLIENTS: Final = (
+    "orders:orders-dev-secret,reports:reports-dev-secret,catalog:catalog-dev-secret"
+)
+_DEV_SECRETS: Final = frozenset({"orders-dev-secret", "reports-dev-secret", "catalog-dev-secret"})
 
 
 class IdentitySettings(BaseServiceSettings):
@@ -44,9 +46,11 @@ class IdentitySettings(BaseServiceSettings):
     )
     password_hash_concurrency: PositiveInt = Field(default=2, le=32)
 
+    # Not named like the base class's validator of JWT_PUBLIC_KEY: the same name would
+    # replace it, and an escaped public key would then never match the private one.
     @field_validator("jwt_private_key")
     @classmethod
-    def _pem_newlines(cls, value: str) -> str:
+    def _private_pem_newlines(cls, value: str) -> str:
         return value.replace("\\n", "\n").strip() + "\n"
 
     @field_validator("service_clients")

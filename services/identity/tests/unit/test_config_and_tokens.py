@@ -58,6 +58,16 @@ def test_production_refuses_development_secrets() -> None:
     assert settings.clients == {"reports": "0123456789abcdef0123"}
 
 
+def test_both_keys_may_be_written_with_escaped_newlines() -> None:
+    """As .env.example allows: one line each, "\\n" for the line breaks (env files, Secrets)."""
+    private, public = key_pair()
+    settings = IdentitySettings(
+        jwt_private_key=private.replace("\n", "\\n"), jwt_public_key=public.replace("\n", "\\n")
+    )
+    assert settings.jwt_public_key == public
+    assert settings.jwt_private_key == private
+
+
 def test_a_private_key_not_matching_the_public_key_is_refused() -> None:
     private, _ = key_pair()
     with pytest.raises(ValidationError, match="does not match"):

@@ -1,10 +1,11 @@
-"""OpenTelemetry for Mercato processes: traces, metrics and logs over OTLP, cheap by default.
+"""OpenTelemetry for Mercato processes: traces, metrics and logs over OTLP, public APIs only.
 
-* `setup`: the providers, configured through the standard `OTEL_*` variables;
+* `setup`: the SDK providers, configured through the standard `OTEL_*` variables;
+* `state`: whether telemetry is configured and installed, and flushing it;
+* `hooks`: the exporters, tracer and duration histogram: the SDK's, or the opt-in
+  accelerator package's (`MERCATO_OTEL_ACCELERATOR`, `packages/otel-accelerator`);
 * `server`: the HTTP server span + `http.server.request.duration` middleware;
-* `histogram`: that histogram, aggregated in plain Python and added to the SDK's metric export;
-* `otlp_spans` and `exporter`: finished spans written as OTLP protobuf bytes directly, sent
-  by the SDK's OTLP/HTTP exporter;
+* `buckets`: the duration histograms' bucket boundaries;
 * `instrumentation`: hooks for the app factory and the lifespan resources (SQL, HTTP client,
   pool gauges);
 * `redis`: Redis client spans, only inside a sampled trace;
@@ -19,8 +20,9 @@ from mercato_shared.telemetry.instrumentation import (
     instrument_http_client,
 )
 from mercato_shared.telemetry.redis import instrument_redis
-from mercato_shared.telemetry.setup import init_telemetry, telemetry_active, telemetry_enabled
+from mercato_shared.telemetry.setup import init_telemetry
 from mercato_shared.telemetry.spans import AttributeValue, annotate
+from mercato_shared.telemetry.state import telemetry_active, telemetry_enabled
 
 __all__ = [
     "AttributeValue",

@@ -37,8 +37,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from redis import Redis
 from redis.exceptions import RedisError
 
-from mercato_shared.telemetry.server import DURATION_BUCKETS
-from mercato_shared.telemetry.setup import flush_telemetry, telemetry_active
+from mercato_shared.telemetry.buckets import DURATION_BUCKETS
+from mercato_shared.telemetry.state import flush_telemetry, telemetry_active
 
 logger = logging.getLogger("mercato.telemetry")
 

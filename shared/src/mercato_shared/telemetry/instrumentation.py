@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato_shared.telemetry.pool import observe_pool
 from mercato_shared.telemetry.server import ServerTelemetryMiddleware
-from mercato_shared.telemetry.setup import telemetry_active
+from mercato_shared.telemetry.state import telemetry_active
 
 # FastAPI's own OpenTelemetry support switches itself on whenever SDK providers are
 # installed; ServerTelemetryMiddleware does its job (see server.py for the measurements).

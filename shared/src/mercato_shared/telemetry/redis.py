@@ -38,8 +38,8 @@ from opentelemetry.util.types import AttributeValue
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from mercato_shared.telemetry.lean_tracer import SpanStarter, span_starter
-from mercato_shared.telemetry.setup import telemetry_active
+from mercato_shared.telemetry.hooks import SpanStarter, TelemetryHooks, telemetry_hooks
+from mercato_shared.telemetry.state import telemetry_active
 
 # `OTEL_SEMCONV_STABILITY_OPT_IN` values whose Redis attribute names `command_span` knows.
 _KNOWN_MODES: Final[tuple[frozenset[str], ...]] = (frozenset(), frozenset({"http"}))
@@ -124,11 +124,16 @@ def command_span(
     return traced
 
 
-def instrument_redis(client: Redis, *, tracer_provider: TracerProvider | None = None) -> None:
+def instrument_redis(
+    client: Redis,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    hooks: TelemetryHooks | None = None,
+) -> None:
     """Spans for the client's commands and pipelines while a sampled span is current.
 
-    `tracer_provider` defaults to the process's (and then only once telemetry is active);
-    tests pass their own.
+    `tracer_provider` defaults to the process's (and then only once telemetry is active),
+    `hooks` to the process's (`telemetry_hooks()`); tests pass their own.
     """
     if tracer_provider is None and not telemetry_active():
         return
@@ -140,7 +145,7 @@ def instrument_redis(client: Redis, *, tracer_provider: TracerProvider | None = 
     traced_pipeline = client.pipeline
     opt_in = _opt_in()
     if opt_in in _KNOWN_MODES:
-        tracer = span_starter("mercato.redis", tracer_provider)
+        tracer = (hooks or telemetry_hooks()).tracer("mercato.redis", tracer_provider)
         shared = connection_attributes(client, opt_in)
         traced_execute = command_span(tracer, shared, plain_execute)
 

@@ -16,23 +16,22 @@ worker, 2-core machine shared with other work, service CPU per request; `bench/R
   parsing, query re-encoding), extracts context from every request and counts active
   requests whether or not the request is sampled.
 * In isolation (no I/O), this middleware first added about 36 us per unsampled request and
-  40 us per sampled one, a third of it the SDK's histogram `record`; the histogram is now
-  aggregated in plain Python (`histogram.py`, about 1.3 us a record).
+  40 us per sampled one, a third of it the SDK's histogram `record`.
 
 This middleware does the part users read and nothing else:
 
 * one SERVER span per request named `METHOD /route/{template}`, continuing the caller's
   W3C `traceparent` (the global propagator), with the stable HTTP semantic attributes
   (`http.request.method`, `url.path`, `url.scheme`, `http.route`,
-  `http.response.status_code`, `error.type`); attributes are only built for sampled spans,
-  spans are started by `lean_tracer.LeanTracer` (the SDK's sampling decision; a dropped
-  request that starts a trace gets its non-recording span at once, a sampled one is a
-  `LeanSpan`);
+  `http.response.status_code`, `error.type`); attributes are only built for sampled spans;
+  the span is the SDK tracer's (or the accelerator's, when `MERCATO_OTEL_ACCELERATOR` is on:
+  `hooks.py`);
 * an exception escaping the app is recorded on the span (status ERROR); a 5xx response sets
   status ERROR too;
-* `http.server.request.duration` (seconds, stable attribute names) with the server span's
-  context, so sampled requests leave exemplars that link histogram buckets to traces, and
-  `http.server.active_requests` (read at export time);
+* `http.server.request.duration` (seconds, stable attribute names; an SDK histogram unless
+  the accelerator is on) recorded inside the server span's context, so sampled requests
+  leave exemplars that link histogram buckets to traces, and `http.server.active_requests`
+  (read at export time);
 * a `traceresponse` header (W3C Trace Context level 2) with the trace id, the span id and
   the sampled flag, and `X-Trace-Id` with the trace id alone.
 """
@@ -49,27 +48,15 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercato_shared.context import TRACE_ID_HEADER
-from mercato_shared.telemetry.histogram import DurationHistogram, SeriesKey
-from mercato_shared.telemetry.lean_tracer import span_starter
-from mercato_shared.telemetry.setup import register_histogram
-
-# The semantic conventions' advisory boundaries for http.server.request.duration.
-DURATION_BUCKETS: Final = (
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.075,
-    0.1,
-    0.25,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    7.5,
-    10.0,
+from mercato_shared.telemetry.buckets import DURATION_BUCKETS
+from mercato_shared.telemetry.hooks import (
+    DurationRecorder,
+    HistogramSpec,
+    SeriesKey,
+    TelemetryHooks,
+    telemetry_hooks,
 )
+
 _PROPAGATION_HEADERS: Final = frozenset({b"traceparent", b"tracestate", b"baggage"})
 TRACE_ID_HEADER_BYTES: Final = TRACE_ID_HEADER.encode("latin-1")
 
@@ -79,13 +66,12 @@ KNOWN_METHODS: Final = frozenset(
 )
 
 
-def request_duration_histogram() -> DurationHistogram:
-    return DurationHistogram(
-        "http.server.request.duration",
-        unit="s",
-        description="Duration of HTTP server requests.",
-        boundaries=DURATION_BUCKETS,
-    )
+REQUEST_DURATION: Final = HistogramSpec(
+    "http.server.request.duration",
+    unit="s",
+    description="Duration of HTTP server requests.",
+    boundaries=DURATION_BUCKETS,
+)
 
 
 def route_template(scope: Scope) -> str | None:
@@ -111,16 +97,16 @@ class ServerTelemetryMiddleware:
         *,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
-        durations: DurationHistogram | None = None,
+        hooks: TelemetryHooks | None = None,
     ) -> None:
-        """The providers default to the process's global ones, and `durations` to a histogram
-        exported with the process's metrics (tests pass their own and read it)."""
+        """The providers default to the process's global ones, `hooks` to the process's
+        (`telemetry_hooks()`: the SDK's parts unless the accelerator is switched on)."""
         self.app = app
-        self._tracer = span_starter("mercato.http.server", tracer_provider)
-        if durations is None:
-            durations = request_duration_histogram()
-            register_histogram(durations)
-        self._durations = durations
+        hooks = hooks or telemetry_hooks()
+        self.tracer = hooks.tracer("mercato.http.server", tracer_provider)
+        self.durations: DurationRecorder = hooks.duration_histogram(
+            REQUEST_DURATION, meter_provider
+        )
         self._active = 0
         meter = metrics.get_meter("mercato.http.server", meter_provider=meter_provider)
         meter.create_observable_up_down_counter(
@@ -143,7 +129,7 @@ class ServerTelemetryMiddleware:
         # span names and metric series at will.
         method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
         parent = _parent_context(scope)
-        span = self._tracer.start_span(method, kind=SpanKind.SERVER, context=parent)
+        span = self.tracer.start_span(method, kind=SpanKind.SERVER, context=parent)
         token = context.attach(trace.set_span_in_context(span))
         span_context = span.get_span_context()
         ids = span_context.trace_id, span_context.span_id, span_context.trace_flags
@@ -183,7 +169,7 @@ class ServerTelemetryMiddleware:
                 key += (("http.route", route),)
             if error_type is not None:
                 key += (("error.type", error_type),)
-            self._durations.record(time.perf_counter() - started, key, span_context)
+            self.durations.record(time.perf_counter() - started, key, span_context)
             if span.is_recording():
                 if route is not None:
                     span.update_name(f"{method} {route}")

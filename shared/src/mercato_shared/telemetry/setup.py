@@ -14,6 +14,9 @@ variable is unset:
   is to sample everything; see `bench/README.md` for what each setting costs);
 * metric export interval: 15 s (the SDK's 60 s leaves Grafana's `rate()` panels empty);
 * `OTEL_SEMCONV_STABILITY_OPT_IN=http`: the stable HTTP attribute names on client spans.
+
+The exporters come from `hooks.telemetry_hooks()`: the SDK's stock OTLP/HTTP exporters
+unless `MERCATO_OTEL_ACCELERATOR` switches the accelerator package on.
 """
 
 from __future__ import annotations
@@ -22,54 +25,27 @@ import importlib.util
 import logging
 import os
 import uuid
+from dataclasses import dataclass
 from typing import Final
 
 from opentelemetry import metrics, trace
-from opentelemetry._logs import get_logger_provider, set_logger_provider
+from opentelemetry._logs import set_logger_provider
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from mercato_shared.telemetry.exporter import LeanOTLPSpanExporter
-from mercato_shared.telemetry.histogram import DurationHistogram, HistogramMetricExporter
+from mercato_shared.telemetry.hooks import TelemetryHooks, telemetry_hooks
+from mercato_shared.telemetry.state import telemetry_active, telemetry_enabled
 
 DEFAULT_SAMPLING_RATIO: Final = 0.1
 DEFAULT_METRIC_EXPORT_INTERVAL_MS: Final = 15_000
-
-_ENDPOINT_VARIABLES: Final = (
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-)
-
-
-# The process's metric exporter, which also exports the plain-Python histograms.
-_metric_exporter: HistogramMetricExporter | None = None
-
-
-def register_histogram(histogram: DurationHistogram) -> None:
-    """Export `histogram` with the process's metrics (nothing while telemetry is off)."""
-    if _metric_exporter is not None:
-        _metric_exporter.register(histogram)
-
-
-def telemetry_enabled() -> bool:
-    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return False
-    return any(os.environ.get(name) for name in _ENDPOINT_VARIABLES)
-
-
-def telemetry_active() -> bool:
-    """True once `init_telemetry` has installed the SDK providers in this process."""
-    return isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
 def default_sampler() -> Sampler | None:
@@ -90,6 +66,47 @@ def build_resource(service_name: str) -> Resource:
     return Resource.create({"service.name": name, "service.instance.id": uuid.uuid4().hex})
 
 
+@dataclass(frozen=True, slots=True)
+class Providers:
+    """The three SDK providers of a process and the exporters behind them."""
+
+    tracer_provider: TracerProvider
+    span_processor: BatchSpanProcessor
+    span_exporter: SpanExporter
+    meter_provider: MeterProvider
+    metric_exporter: MetricExporter
+    logger_provider: LoggerProvider
+    log_exporter: LogRecordExporter
+
+
+def build_providers(resource: Resource, hooks: TelemetryHooks) -> Providers:
+    """Tracer, meter and logger providers exporting over OTLP/HTTP with `hooks`' exporters."""
+    span_exporter = hooks.span_exporter()
+    span_processor = BatchSpanProcessor(span_exporter)
+    tracer_provider = TracerProvider(resource=resource, sampler=default_sampler())
+    tracer_provider.add_span_processor(span_processor)
+
+    interval = (
+        None if os.environ.get("OTEL_METRIC_EXPORT_INTERVAL") else DEFAULT_METRIC_EXPORT_INTERVAL_MS
+    )
+    metric_exporter = hooks.metric_exporter(resource)
+    reader = PeriodicExportingMetricReader(metric_exporter, export_interval_millis=interval)
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+
+    log_exporter = OTLPLogExporter()
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+    return Providers(
+        tracer_provider,
+        span_processor,
+        span_exporter,
+        meter_provider,
+        metric_exporter,
+        logger_provider,
+        log_exporter,
+    )
+
+
 def init_telemetry(service_name: str) -> bool:
     """Install the tracer, meter and logger providers once per process.
 
@@ -105,24 +122,11 @@ def init_telemetry(service_name: str) -> bool:
     # Stable HTTP semantic conventions (`http.request.method`, `url.full`, ...) on the
     # library instrumentations' client spans, as the collector's span metrics expect.
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-    resource = build_resource(service_name)
-
-    tracer_provider = TracerProvider(resource=resource, sampler=default_sampler())
-    tracer_provider.add_span_processor(BatchSpanProcessor(LeanOTLPSpanExporter()))
-    trace.set_tracer_provider(tracer_provider)
-
-    interval = (
-        None if os.environ.get("OTEL_METRIC_EXPORT_INTERVAL") else DEFAULT_METRIC_EXPORT_INTERVAL_MS
-    )
-    global _metric_exporter  # noqa: PLW0603 - process-wide, like the SDK's global providers
-    _metric_exporter = HistogramMetricExporter(resource, scope_name="mercato.http.server")
-    reader = PeriodicExportingMetricReader(_metric_exporter, export_interval_millis=interval)
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
-
-    logger_provider = LoggerProvider(resource=resource)
-    logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
-    set_logger_provider(logger_provider)
-    logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
+    providers = build_providers(build_resource(service_name), telemetry_hooks())
+    trace.set_tracer_provider(providers.tracer_provider)
+    metrics.set_meter_provider(providers.meter_provider)
+    set_logger_provider(providers.logger_provider)
+    logging.getLogger().addHandler(LoggingHandler(logger_provider=providers.logger_provider))
 
     # SQL, Redis and HTTP clients are instrumented per client by the lifespan that owns
     # them (`instrument_engine`, `instrument_redis`, `instrument_http_client`).
@@ -131,15 +135,3 @@ def init_telemetry(service_name: str) -> bool:
 
         instrument_celery_process()
     return True
-
-
-def flush_telemetry(timeout_millis: int = 5_000) -> None:
-    """Export whatever the batch processors still hold (before a process exits abruptly)."""
-    for provider in (
-        trace.get_tracer_provider(),
-        metrics.get_meter_provider(),
-        get_logger_provider(),
-    ):
-        force_flush = getattr(provider, "force_flush", None)
-        if callable(force_flush):
-            force_flush(timeout_millis)

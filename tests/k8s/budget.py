@@ -1,0 +1,106 @@
+"""The Postgres connection budget of a rendered overlay.
+
+Every pod that is given POSTGRES_URL opens, at worst, (DB_POOL_SIZE + DB_MAX_OVERFLOW)
+connections per process (one SQLAlchemy pool per process: mercato_shared/db.py), with
+SERVICE_WORKERS uvicorn processes per HTTP pod or WORKER_CONCURRENCY prefork children per
+worker pod (the Celery parent opens none: workers/runtime.py), and as many pods as its
+autoscaler's maximum (or its fixed replica count). A migration Job holds one connection
+(NullPool: mercato_shared/migrations.py). The sum must stay within the server's
+max_connections less the connections kept for superusers and operators: for dev the
+in-cluster server's `-c max_connections` (and Postgres' 3 superuser connections), for prod
+what external-dependencies declares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tests.k8s.environment import environment, expanded
+from tests.k8s.manifests import Rendered
+from tests.k8s.workloads import scaled_targets
+
+SUPERUSER_RESERVED_CONNECTIONS = 3  # Postgres' default superuser_reserved_connections
+
+
+@dataclass(frozen=True)
+class Line:
+    workload: str
+    pods: int
+    processes: int
+    per_process: int
+
+    @property
+    def connections(self) -> int:
+        return self.pods * self.processes * self.per_process
+
+
+@dataclass(frozen=True)
+class Budget:
+    limit: int
+    reserved: int
+    lines: tuple[Line, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(line.connections for line in self.lines)
+
+    @property
+    def available(self) -> int:
+        return self.limit - self.reserved
+
+    def table(self) -> str:
+        rows = [f"{'workload':<18}{'pods':>5}{'procs':>6}{'pool':>6}{'conns':>7}"]
+        rows += [
+            f"{line.workload:<18}{line.pods:>5}{line.processes:>6}{line.per_process:>6}{line.connections:>7}"
+            for line in self.lines
+        ]
+        rows.append(
+            f"total {self.total} of {self.available} ({self.limit} - {self.reserved} reserved)"
+        )
+        return "\n".join(rows)
+
+
+def _limit(rendered: Rendered) -> tuple[int, int]:
+    external = rendered.configmap_named("external-dependencies")
+    if "POSTGRES_MAX_CONNECTIONS" in external:
+        return int(external["POSTGRES_MAX_CONNECTIONS"]), int(
+            external["POSTGRES_RESERVED_CONNECTIONS"]
+        )
+    server = rendered.container("postgres")
+    if server is None:
+        msg = f"{rendered.overlay} declares no Postgres connection limit"
+        raise LookupError(msg)
+    arguments = list(server.spec.get("args", []))
+    for argument in arguments:
+        if argument.startswith("max_connections="):
+            return int(argument.partition("=")[2]), SUPERUSER_RESERVED_CONNECTIONS
+    return 100, SUPERUSER_RESERVED_CONNECTIONS  # Postgres' default
+
+
+def budget(rendered: Rendered) -> Budget:
+    scaled = scaled_targets(rendered)
+    lines = []
+    for container in rendered.containers(init=False):
+        env, _ = environment(rendered, container)
+        if "POSTGRES_URL" not in env:
+            continue
+        spec = container.workload["spec"]
+        command = expanded(list(container.spec.get("command", [])), env)
+        if container.kind == "Job":
+            pods = int(spec.get("parallelism", 1))
+        else:
+            pods = scaled.get(container.name, (0, int(spec.get("replicas", 1))))[1]
+        per_process = int(env.get("DB_POOL_SIZE", "5")) + int(env.get("DB_MAX_OVERFLOW", "5"))
+        if command[:1] == ["uvicorn"]:
+            processes = (
+                int(command[command.index("--workers") + 1]) if "--workers" in command else 1
+            )
+        elif command[:1] == ["celery"] and "worker" in command:
+            processes = int(env.get("WORKER_CONCURRENCY", "2"))
+        elif command[2:3] and command[2].endswith(".migrate"):
+            processes, per_process = 1, 1
+        else:
+            processes = 1
+        lines.append(Line(container.name, pods, processes, per_process))
+    limit, reserved = _limit(rendered)
+    return Budget(limit, reserved, tuple(lines))
