@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from mercato_shared.near_cache import Entry, NearCache
+from mercato_shared.near_cache import Entry, NearCache, invalidation_channel
 
 T = TypeVar("T")
 
@@ -72,6 +72,7 @@ class Cache:
         self._namespace = namespace
         self._ttl = ttl_seconds
         self._near = near
+        self._channel = invalidation_channel(redis, namespace)
         self._inflight: dict[str, asyncio.Task[bytes | None]] = {}
         self._last_warning = 0.0
         _register_lookup_counter()
@@ -151,8 +152,8 @@ class Cache:
             self._near.evict(full_keys)
         try:
             await self._redis.delete(*full_keys)
-            if self._near is not None:
-                await self._near.publish(full_keys)
+            # Every process's in-process copy drops them (mercato_shared.near_cache).
+            await self._redis.publish(self._channel, "\n".join(full_keys))
         except _CACHE_ERRORS as exc:
             self._warn("cache invalidation failed; entries expire by TTL", exc)
 

@@ -3,8 +3,9 @@
 A read served from here costs no Redis round trip: no command encoded, no socket read, no
 client span. What keeps it correct is the invalidation channel (Redis pub/sub, one channel
 per cache namespace): `Cache.invalidate` evicts the keys here, deletes them in Redis and
-publishes them; every process's listener evicts them from its own copy when the message
-arrives (milliseconds on a healthy Redis).
+publishes them (every `Cache`, with a near copy or not, so a job's writes reach the
+readers); every process's listener evicts them from its own copy when the message arrives
+(milliseconds on a healthy Redis).
 
 The copy is used only while the listener is subscribed. When the subscription breaks (Redis
 restarts, the connection drops) every entry is dropped and reads go to Redis until the
@@ -38,6 +39,15 @@ _POLL_SECONDS: Final = 1.0
 _RETRY_SECONDS: Final = 1.0
 
 
+def invalidation_channel(redis: Redis, namespace: str) -> str:
+    """The channel `Cache.invalidate` publishes a namespace's evicted keys on.
+
+    Pub/sub channels are server-wide, not per database: the database number keeps the
+    stacks that share one Redis server (each on its own database) apart.
+    """
+    return f"{namespace}:invalidations@{redis.connection_pool.connection_kwargs.get('db', 0)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A cached body and its strong HTTP entity tag (a digest of the bytes)."""
@@ -51,7 +61,9 @@ class Entry:
 
 
 class NearCache:
-    def __init__(self, redis: Redis, *, channel: str, ttl_seconds: float, max_entries: int) -> None:
+    def __init__(
+        self, redis: Redis, *, namespace: str, ttl_seconds: float, max_entries: int
+    ) -> None:
         self._redis = redis
         # The subscription holds a connection for as long as it lives: its own pool, so that
         # it never takes one of the pool the commands share (and bound).
@@ -59,9 +71,7 @@ class NearCache:
         self._listener_pool = ConnectionPool(
             connection_class=pool.connection_class, max_connections=1, **pool.connection_kwargs
         )
-        # Pub/sub channels are server-wide, not per database: the database number keeps the
-        # stacks that share one Redis server (each on its own database) apart.
-        self._channel = f"{channel}@{redis.connection_pool.connection_kwargs.get('db', 0)}"
+        self._channel = invalidation_channel(redis, namespace)
         self._entries: TTLCache[str, Entry] = TTLCache(maxsize=max_entries, ttl=ttl_seconds)
         self._live = False
         self._stopping = asyncio.Event()
@@ -84,10 +94,6 @@ class NearCache:
         self.generation += 1
         for key in keys:
             self._entries.pop(key, None)
-
-    async def publish(self, keys: list[str]) -> None:
-        """Tell every process to evict `keys` (Redis errors propagate to the caller)."""
-        await self._redis.publish(self._channel, "\n".join(keys))
 
     @asynccontextmanager
     async def listening(self) -> AsyncIterator[None]:

@@ -42,7 +42,7 @@ class Loader:
 
 
 def process(redis: Redis) -> tuple[Cache, NearCache]:
-    near = NearCache(redis, channel="t:invalidations", ttl_seconds=60, max_entries=100)
+    near = NearCache(redis, namespace="t", ttl_seconds=60, max_entries=100)
     return Cache(redis, namespace="t", ttl_seconds=60, near=near), near
 
 

@@ -32,7 +32,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
             raise RuntimeError(msg)
         near = NearCache(
             resources.redis,
-            channel="catalog:invalidations",
+            namespace="catalog",
             ttl_seconds=settings.cache_local_ttl_seconds,
             max_entries=settings.cache_local_max_entries,
         )
