@@ -71,8 +71,12 @@ test-e2e: ## End-to-end tests through the gateway of a native stack started for 
 	@$(RUN) pytest -m "e2e and not contract"
 
 .PHONY: bench
-bench: ## Throughput and CPU per request: telemetry off, stock and accelerator at default and 100% sampling (own stacks, 9 interleaved rounds, ~15 min)
-	@$(RUN) python -m bench
+bench: ## Every path users call, on stacks of its own, into bench/README.md (QUICK=1: a few minutes)
+	@$(RUN) python -m bench $(if $(QUICK),--quick,)
+
+.PHONY: profile
+profile: ## Flame graph of SERVICE (catalog, checkout) of the running stack under a short load
+	@$(RUN) python -m bench.profile $(or $(SERVICE),catalog)
 
 .PHONY: bench-instructions
 bench-instructions: deps ## Instructions per product read under each telemetry setting (catalog under callgrind, ~1 min per configuration; needs valgrind)

@@ -29,8 +29,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.run import ROOT, base_env, config_env, free_port, otlp_sink
 from bench.scenarios import CONFIGS, TelemetryConfig
+from bench.stacks import ROOT, base_env, free_port, otlp_sink
+from bench.telemetry import config_env
 
 WARMUP = 400
 COUNTED = 1_000

@@ -31,6 +31,7 @@ GATEWAY_LIMITS = {
     "GATEWAY_CLIENT_TIMEOUT": "10s",
     "GATEWAY_MAX_BODY": "1m",
     "GATEWAY_CORS_ORIGINS": "",
+    "GATEWAY_READ_CACHE": "mercato_reads",
 }
 #: Passive health checks of every upstream server (the Docker image's defaults say the same).
 MAX_FAILS, FAIL_TIMEOUT = "3", "10s"

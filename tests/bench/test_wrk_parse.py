@@ -30,6 +30,7 @@ def test_parses_rate_percentiles_and_errors() -> None:
     result = parse(REPORT)
     assert result.requests_per_second == pytest.approx(2653.93)
     assert result.p50_ms == pytest.approx(11.5)
+    assert result.p90_ms == pytest.approx(15.0)
     assert result.p99_ms == pytest.approx(0.85)
     assert result.requests == 26540
     assert result.errors == 7
@@ -40,3 +41,10 @@ def test_missing_percentiles_are_nan_and_no_rate_is_an_error() -> None:
     assert math.isnan(result.p50_ms)
     with pytest.raises(ValueError, match="Requests/sec"):
         parse("connection refused")
+
+
+def test_reads_the_counters_a_script_prints() -> None:
+    result = parse(REPORT + 'MERCATO {"partial": 12, "complete": 3}\n')
+
+    assert result.counters == {"partial": 12, "complete": 3}
+    assert parse(REPORT).counters == {}

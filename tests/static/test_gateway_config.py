@@ -45,6 +45,7 @@ GATEWAY_VARIABLES = {
     "GATEWAY_CONN_LIMIT",
     "GATEWAY_CLIENT_TIMEOUT",
     "GATEWAY_MAX_BODY",
+    "GATEWAY_READ_CACHE",
     "GATEWAY_CORS_ORIGINS",
 }
 ERROR_CODES = {
@@ -233,7 +234,7 @@ def test_gateway_routes_every_service_and_strips_its_prefix() -> None:
     text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
 
     for name in SERVICES:
-        assert re.search(rf"location /api/{name}/\s+{{ proxy_pass http://{name}/; }}", text)
+        assert re.search(rf"location /api/{name}/\s+{{\s*proxy_pass http://{name}/;", text)
         upstream = (
             rf"upstream {name} {{\s*zone {name} \S+;\s*\${{{name.upper()}_SERVERS}}\s*"
             r"keepalive 32;"
@@ -242,6 +243,26 @@ def test_gateway_routes_every_service_and_strips_its_prefix() -> None:
     assert "partners" not in re.sub(r"#.*", "", text)
     assert "proxy_intercept_errors off;" in text
     assert "server_tokens off;" in text
+
+
+def test_catalog_reads_are_micro_cached_behind_a_switch() -> None:
+    text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
+    catalog = re.search(r"location /api/catalog/ \{(.*?)\n    \}", text, re.DOTALL)
+    assert catalog is not None
+    block = catalog.group(1)
+    for directive in (
+        "proxy_cache ${GATEWAY_READ_CACHE};",
+        "proxy_cache_lock on;",
+        "proxy_cache_use_stale updating;",
+        "proxy_cache_bypass $http_authorization $http_traceparent;",
+        "proxy_no_cache $http_authorization $http_traceparent;",
+    ):
+        assert directive in block, directive
+    assert re.search(r"^    add_header X-Cache-Status \$upstream_cache_status always;", text, re.M)
+    # How long a copy lives is the service's Cache-Control, never a gateway default.
+    assert "proxy_cache_valid" not in text
+    for main in (NATIVE_MAIN_TEMPLATE, DOCKER_MAIN_CONF):
+        assert "keys_zone=mercato_reads:" in main.read_text(encoding="utf-8"), main
 
 
 # --- following the upstreams (Docker) ------------------------------------------------------

@@ -24,7 +24,7 @@ def test_the_walk_reads_every_service_the_shared_library_and_the_tools() -> None
         "workers/src/workers/tasks.py",
         "shared/src/mercato_shared/app.py",
         "native/stack.py",
-        "bench/run.py",
+        "bench/__main__.py",
         "topology/description.py",
     ):
         assert expected in files

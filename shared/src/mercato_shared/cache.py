@@ -16,6 +16,8 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from mercato_shared.near_cache import Entry, NearCache, invalidation_channel
+
 T = TypeVar("T")
 
 logger = logging.getLogger("mercato.cache")
@@ -47,7 +49,11 @@ def _register_lookup_counter() -> None:
 class Cache:
     """Read-through cache for one namespace of keys.
 
-    * A hit returns the cached JSON, validated back into the caller's type.
+    * A hit returns the cached JSON, validated back into the caller's type
+      (`get_or_load`), or the bytes themselves with an entity tag (`get_or_load_entry`:
+      what an HTTP read serves, without validating and serialising the value again).
+    * With `near`, an in-process copy answers first (`mercato_shared.near_cache`: entries
+      dropped in every process by `invalidate`); a hit there costs no Redis round trip.
     * Concurrent misses on one key in this process share a single load (single flight):
       fifty requests for a cold product cost one database read.
     * The load runs as its own task, so a caller that goes away does not cancel it for the
@@ -59,10 +65,14 @@ class Cache:
       that read the old row just before a write cannot put it back into the cache.
     """
 
-    def __init__(self, redis: Redis, *, namespace: str, ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, *, namespace: str, ttl_seconds: int, near: NearCache | None = None
+    ) -> None:
         self._redis = redis
         self._namespace = namespace
         self._ttl = ttl_seconds
+        self._near = near
+        self._channel = invalidation_channel(redis, namespace)
         self._inflight: dict[str, asyncio.Task[bytes | None]] = {}
         self._last_warning = 0.0
         _register_lookup_counter()
@@ -82,41 +92,77 @@ class Cache:
 
         `None` from the loader (nothing found) is returned but not cached.
         """
+
+        async def load_json() -> bytes | None:
+            value = await loader()
+            return None if value is None else adapter.dump_json(value)
+
+        raw = await self.get_or_load_bytes(key, load_json, ttl_seconds=ttl_seconds)
+        return None if raw is None else adapter.validate_json(raw)
+
+    async def get_or_load_entry(
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[bytes | None]],
+        *,
+        ttl_seconds: int | None = None,
+    ) -> Entry | None:
+        """The cached bytes for `key` with their entity tag, from the in-process copy first."""
+        full_key = self.key(key)
+        near = self._near
+        if near is not None and (entry := near.get(full_key)) is not None:
+            self._record("hit")
+            return entry
+        generation = 0 if near is None else near.generation
+        raw = await self.get_or_load_bytes(key, loader, ttl_seconds=ttl_seconds)
+        if raw is None:
+            return None
+        entry = Entry.of(raw)
+        if near is not None:
+            near.put(full_key, entry, generation)
+        return entry
+
+    async def get_or_load_bytes(
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[bytes | None]],
+        *,
+        ttl_seconds: int | None = None,
+    ) -> bytes | None:
+        """The cached bytes for `key`, or `loader`'s, loaded once and cached (None: not cached)."""
         full_key = self.key(key)
         cached = await self._get(full_key)
         if cached is not None:
-            return adapter.validate_json(cached)
+            return cached
         task = self._inflight.get(full_key)
         if task is None:
             task = asyncio.create_task(
-                self._load(full_key, loader, adapter, ttl_seconds or self._ttl),
+                self._load(full_key, loader, ttl_seconds or self._ttl),
                 name=f"cache-load:{full_key}",
             )
             self._inflight[full_key] = task
             task.add_done_callback(lambda done: self._forget(full_key, done))
-        raw = await asyncio.shield(task)
-        return None if raw is None else adapter.validate_json(raw)
+        return await asyncio.shield(task)
 
     async def invalidate(self, *keys: str) -> None:
         full_keys = [self.key(k) for k in keys]
         for full_key in full_keys:
             self._inflight.pop(full_key, None)
+        if self._near is not None:
+            self._near.evict(full_keys)
         try:
             await self._redis.delete(*full_keys)
+            # Every process's in-process copy drops them (mercato_shared.near_cache).
+            await self._redis.publish(self._channel, "\n".join(full_keys))
         except _CACHE_ERRORS as exc:
             self._warn("cache invalidation failed; entries expire by TTL", exc)
 
     async def _load(
-        self,
-        full_key: str,
-        loader: Callable[[], Awaitable[T | None]],
-        adapter: TypeAdapter[T],
-        ttl: int,
+        self, full_key: str, loader: Callable[[], Awaitable[bytes | None]], ttl: int
     ) -> bytes | None:
-        value = await loader()
-        if value is None:
+        raw = await loader()
+        if raw is None:
             return None
-        raw = adapter.dump_json(value)
         if self._inflight.get(full_key) is asyncio.current_task():
             try:
                 await self._redis.set(full_key, raw, ex=ttl)

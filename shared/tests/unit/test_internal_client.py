@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from mercato_shared.errors import RETRY_AFTER_SECONDS
 from mercato_shared.internal_client import InternalClient, UpstreamUnavailableError, error_of
 from mercato_shared.resilience import (
     BreakerRegistry,
@@ -128,7 +129,7 @@ async def test_faults_are_retried_for_idempotent_calls_then_a_503(status: int) -
     assert len(upstream.requests) == POLICY.max_attempts
     error = raised.value
     assert (error.status_code, error.code) == (503, "dependency_unavailable")
-    assert error.headers["Retry-After"] == "1"
+    assert error.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert error.message == "The catalog service is unavailable."
     assert error.outcome is Outcome.ERROR
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import TypeAdapter
 from starlette.convertors import Convertor, register_url_convertor
 
 from catalog.deps import CatalogServiceDep
@@ -18,6 +19,8 @@ from catalog.schemas import (
 )
 from mercato_shared.auth import AdminUser
 from mercato_shared.errors import error_responses
+from mercato_shared.http_cache import public_json
+from mercato_shared.near_cache import Entry
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -39,20 +42,29 @@ class _ProductIdSegment(Convertor[str]):
 
 
 register_url_convertor("product_id", _ProductIdSegment())
+
+_PAGE = TypeAdapter(ProductPage)
+# Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see mercato_shared.http_cache).
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `If-None-Match` tag names the current body."}
+}
+
 ProductId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The product's id.")]
 # Reads are public; writes need an access token with role admin (401 without, 403 other role).
 WRITE_ERRORS = error_responses(401, 403)
 
 
-@router.get("", response_model=ProductPage)
+@router.get("", response_model=ProductPage, responses=READ_RESPONSES)
 async def list_products(
     service: CatalogServiceDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     category: Annotated[Category | None, Query()] = None,
-) -> ProductPage:
+) -> Response:
     """Products in id order, one keyset page at a time."""
-    return await service.list_products(cursor=cursor, limit=limit, category=category)
+    page = await service.list_products(cursor=cursor, limit=limit, category=category)
+    return _public(request, Entry.of(_PAGE.dump_json(page)))
 
 
 @router.get("/popular", response_model=list[PopularProduct])
@@ -68,10 +80,17 @@ async def popular_products(
     return await service.popular(limit)
 
 
-@router.get("/{product_id:product_id}", response_model=ProductOut)
-async def get_product(product_id: ProductId, service: CatalogServiceDep) -> ProductOut:
-    """One product, served from the cache when it is warm."""
-    return await service.get_product(product_id)
+@router.get("/{product_id:product_id}", response_model=ProductOut, responses=READ_RESPONSES)
+async def get_product(
+    product_id: ProductId, service: CatalogServiceDep, request: Request
+) -> Response:
+    """One product, served from the cache (in process, then Redis) when it is warm."""
+    return _public(request, await service.product_json(product_id))
+
+
+def _public(request: Request, entry: Entry) -> Response:
+    max_age = cast(int, request.state.public_max_age)
+    return public_json(entry, request.headers.get("if-none-match"), max_age)
 
 
 @router.post(

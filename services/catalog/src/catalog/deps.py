@@ -6,10 +6,8 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from catalog.popular import PopularRanking
 from catalog.service import CatalogService
 from mercato_shared.cache import Cache
-from mercato_shared.deps import SessionsDep
 
 
 async def get_product_cache(request: Request) -> Cache:
@@ -19,16 +17,10 @@ async def get_product_cache(request: Request) -> Cache:
 CacheDep = Annotated[Cache, Depends(get_product_cache)]
 
 
-async def get_popular_ranking(request: Request) -> PopularRanking:
-    return cast(PopularRanking, request.state.popular_ranking)
-
-
-async def get_catalog_service(
-    sessions: SessionsDep,
-    cache: CacheDep,
-    ranking: Annotated[PopularRanking, Depends(get_popular_ranking)],
-) -> CatalogService:
-    return CatalogService(sessions, cache, ranking)
+async def get_catalog_service(request: Request) -> CatalogService:
+    """The process's one service object (built by the lifespan): a single dependency to
+    solve per request, where building it per request cost four."""
+    return cast(CatalogService, request.state.catalog_service)
 
 
 CatalogServiceDep = Annotated[CatalogService, Depends(get_catalog_service)]

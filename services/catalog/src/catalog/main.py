@@ -14,9 +14,11 @@ from catalog.orders_client import OrdersClient, catalog_tokens
 from catalog.periodic import PeriodicJob, running
 from catalog.popular import ranking_for, refresh_popular
 from catalog.reservations_api import router as reservations_router
+from catalog.service import CatalogService
 from catalog.sweeper import ReservationSweeper
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
+from mercato_shared.near_cache import NearCache
 from mercato_shared.resources import Resources
 
 
@@ -28,9 +30,21 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         if resources.redis is None or resources.sessions is None:
             msg = "catalog needs its database and Redis"
             raise RuntimeError(msg)
-        cache = Cache(resources.redis, namespace="catalog", ttl_seconds=settings.cache_ttl_seconds)
+        near = NearCache(
+            resources.redis,
+            namespace="catalog",
+            ttl_seconds=settings.cache_local_ttl_seconds,
+            max_entries=settings.cache_local_max_entries,
+        )
+        cache = Cache(
+            resources.redis,
+            namespace="catalog",
+            ttl_seconds=settings.cache_ttl_seconds,
+            near=near,
+        )
         ranking = ranking_for(resources.redis, settings)
         async with AsyncExitStack() as stack:
+            await stack.enter_async_context(near.listening())
             if settings.periodic_jobs:
                 orders = OrdersClient(
                     resources.http, catalog_tokens(resources.http, settings), settings
@@ -47,12 +61,17 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                     ),
                 ]
                 await stack.enter_async_context(running(jobs, resources.redis))
-            yield {"product_cache": cache, "popular_ranking": ranking}
+            yield {
+                "product_cache": cache,
+                "popular_ranking": ranking,
+                "catalog_service": CatalogService(resources.sessions, cache, ranking),
+                "public_max_age": settings.public_max_age_seconds,
+            }
 
     return create_service_app(
         settings,
         title="Mercato catalog",
-        description="Products of the shop, cached in Redis, stored in Postgres.",
+        description="Products of the shop, cached in process and in Redis, stored in Postgres.",
         routers=[router, reservations_router],
         lifespan=lifespan,
     )

@@ -17,6 +17,7 @@ from catalog.schemas import (
     ProductUpdate,
 )
 from mercato_shared.cache import Cache
+from mercato_shared.near_cache import Entry
 
 _PRODUCT = TypeAdapter(ProductOut)
 
@@ -51,16 +52,19 @@ class CatalogService:
         next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
         return ProductPage(items=items, next_cursor=next_cursor)
 
-    async def get_product(self, product_id: int) -> ProductOut:
-        async def load() -> ProductOut | None:
+    async def product_json(self, product_id: int) -> Entry:
+        """One product as the JSON a read answers (ProductOut), from the cache when warm: a
+        hit is served as cached, neither validated nor serialised again."""
+
+        async def load() -> bytes | None:
             async with self._sessions() as session:
                 row = await ProductRepository(session).get(product_id)
-                return None if row is None else ProductOut.model_validate(row)
+                return None if row is None else _PRODUCT.dump_json(ProductOut.model_validate(row))
 
-        product = await self._cache.get_or_load(product_key(product_id), load, _PRODUCT)
-        if product is None:
+        entry = await self._cache.get_or_load_entry(product_key(product_id), load)
+        if entry is None:
             raise ProductNotFoundError(product_id)
-        return product
+        return entry
 
     async def create_product(self, data: ProductCreate) -> ProductOut:
         async with self._sessions() as session:

@@ -162,16 +162,20 @@ async def test_reads_survive_redis_going_away_and_readyz_reports_it(
     settings = settings_for(redis_url=own_redis.url)
     async with client_for(settings) as client:
         product_id = (await create(client, product, "KIT-0006"))["id"]
+        unread_id = (await create(client, product, "KIT-0106"))["id"]
         assert (await client.get(f"/products/{product_id}")).status_code == 200
         ready = (await client.get("/readyz")).json()
         assert ready["status"] == "ready"
 
         own_redis.stop()
         product_selects.clear()
-        response = await client.get(f"/products/{product_id}")
+        response = await client.get(f"/products/{unread_id}")
         assert response.status_code == 200
-        assert response.json()["sku"] == "KIT-0006"
+        assert response.json()["sku"] == "KIT-0106"
         assert len(product_selects) == 1, "with Redis gone the read goes to Postgres"
+        warm = await client.get(f"/products/{product_id}")
+        assert warm.status_code == 200
+        assert warm.json()["sku"] == "KIT-0006"
 
         readiness = await client.get("/readyz")
         assert readiness.status_code == 200
@@ -195,3 +199,60 @@ async def test_null_fields_in_a_patch_are_422_and_change_nothing(
     assert response.json()["error"]["code"] == "validation_error"
     unchanged = (await client.get(f"/products/{created['id']}")).json()
     assert (unchanged["name"], unchanged["price"]) == (created["name"], created["price"])
+
+
+async def test_reads_are_public_with_an_entity_tag_and_a_current_tag_is_304(
+    client: httpx.AsyncClient, product: Payload
+) -> None:
+    product_id = (await create(client, product, "KIT-0008"))["id"]
+    for path in (f"/products/{product_id}", "/products?category=kitchen"):
+        first = await client.get(path)
+        assert first.status_code == 200
+        assert first.headers["cache-control"] == "public, max-age=1"
+        etag = first.headers["etag"]
+        again = await client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304, path
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        other = await client.get(path, headers={"If-None-Match": '"something-else"'})
+        assert other.status_code == 200
+        assert other.json() == first.json()
+
+    await client.patch(f"/products/{product_id}", json={"stock": 9}, headers=ADMIN)
+    changed = await client.get(f"/products/{product_id}", headers={"If-None-Match": etag})
+    assert changed.status_code == 200, "a write changes the tag"
+    assert changed.json()["stock"] == 9
+
+
+async def test_a_write_through_one_process_reaches_every_other_processs_copy(
+    client_for: Callable[..., Any],
+    settings_for: Callable[..., Any],
+    product: Payload,
+    product_selects: list[str],
+) -> None:
+    """Two apps on one database and Redis stand for two catalog processes (workers,
+    replicas): each keeps its own in-process copy; a write through either drops both."""
+    async with client_for(settings_for()) as writer, client_for(settings_for()) as reader:
+        product_id = (await create(writer, product, "KIT-0009"))["id"]
+        assert (await reader.get(f"/products/{product_id}")).json()["stock"] == 10
+        product_selects.clear()
+        assert (await reader.get(f"/products/{product_id}")).json()["stock"] == 10
+        assert product_selects == [], "the reader's second read is its own copy's"
+
+        await writer.patch(f"/products/{product_id}", json={"stock": 4}, headers=ADMIN)
+        # Visible in the reader once the invalidation message arrives (milliseconds); the
+        # bound is how long the test waits before it fails.
+        for _ in range(500):
+            if (await reader.get(f"/products/{product_id}")).json()["stock"] == 4:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the reader still serves the old product after 5 s")
+
+        await writer.delete(f"/products/{product_id}", headers=ADMIN)
+        for _ in range(500):
+            if (await reader.get(f"/products/{product_id}")).status_code == 404:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the reader still serves a deleted product after 5 s")

@@ -1,0 +1,295 @@
+"""Scenarios (a)-(f) of `make bench`: the baseline and each path users call, under wrk.
+
+Every load is a closed loop on loopback for a fixed number of seconds. The CPU per request is
+the CPU the service under test's processes used during the run divided by the requests wrk
+counted; nothing is pinned here (the telemetry suite pins), so wrk, nginx and the services
+share both cores as they would on a small host.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from bench import client, procs, wrk
+from bench.results import Row
+from bench.stacks import ROOT, BenchStack, free_port, wait_for_port
+
+PRODUCTS = 1000
+CATEGORIES = "kitchen,garden,books,electronics,toys,sports,apparel,office"
+PARTNER_LATENCY_MS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    seconds: int
+    connections: int
+    warmup: int
+
+
+def measure(
+    url: str,
+    load: Load,
+    *,
+    pids: Callable[[], list[int]],
+    script: str | None = None,
+    env: dict[str, str] | None = None,
+    connections: int | None = None,
+) -> tuple[wrk.WrkResult, float]:
+    """A warm-up, then one measured wrk run; the CPU µs per request of `pids`' processes."""
+    count = connections or load.connections
+    if load.warmup:
+        wrk.run(url, seconds=load.warmup, threads=1, connections=count, script=script, env=env)
+    watched = pids()
+    before = procs.cpu_seconds(watched)
+    result = wrk.run(
+        url, seconds=load.seconds, threads=1, connections=count, script=script, env=env
+    )
+    cpu_us = (procs.cpu_seconds(watched) - before) / max(result.requests, 1) * 1e6
+    return result, cpu_us
+
+
+def hello_world(load: Load) -> Row:
+    """(a) The bare FastAPI hello world: uvicorn, uvloop, httptools, 2 workers."""
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - fixed argv: uvicorn of this environment
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.hello:app",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
+    try:
+        wait_for_port(port)
+        time.sleep(1)  # both workers up
+        result, cpu = measure(
+            f"http://127.0.0.1:{port}/items/7", load, pids=lambda: procs.tree(process.pid)
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    return Row.of("(a) hello world", "uvicorn, 2 workers", result, cpu_us=cpu, cpu_of="uvicorn")
+
+
+def _env(stack: BenchStack, prefix: str, **values: str) -> dict[str, str]:
+    return {"PATH_PREFIX": prefix, "PRODUCTS": str(PRODUCTS), **values}
+
+
+def product_reads(stack: BenchStack, load: Load, variant: str) -> list[Row]:
+    """(b) Product reads, ids uniform over the seeded products: through the gateway (its
+    micro-cache off: the service path's own figure), direct, and through the gateway with
+    its micro-cache on (GATEWAY_READ_CACHE, every product at most 1 s old)."""
+
+    def reads(base: str, prefix: str) -> tuple[wrk.WrkResult, float]:
+        return measure(
+            base,
+            load,
+            pids=lambda: stack.program_pids("catalog"),
+            script="product_reads.lua",
+            env=_env(stack, prefix),
+        )
+
+    rows = []
+    for where, base, prefix in (
+        ("gateway", stack.gateway, "/api/catalog"),
+        ("direct", stack.direct("catalog"), ""),
+    ):
+        result, cpu = reads(base, prefix)
+        rows.append(
+            Row.of("(b) product reads", f"{where}, {variant}", result, cpu_us=cpu, cpu_of="catalog")
+        )
+    with stack.gateway_read_cache():
+        result, cpu = reads(stack.gateway, "/api/catalog")
+    rows.append(
+        Row.of(
+            "(b) product reads",
+            f"micro-cached gateway, {variant}",
+            result,
+            cpu_us=cpu,
+            cpu_of="catalog",
+        )
+    )
+    return rows
+
+
+def product_lists(stack: BenchStack, load: Load) -> Row:
+    """(c) First pages of the product list with a category filter, through the gateway."""
+    result, cpu = measure(
+        stack.gateway,
+        load,
+        pids=lambda: stack.program_pids("catalog"),
+        script="product_lists.lua",
+        env=_env(stack, "/api/catalog", CATEGORIES=CATEGORIES),
+    )
+    return Row.of(
+        "(c) product lists",
+        "gateway, 20 per page, a category",
+        result,
+        cpu_us=cpu,
+        cpu_of="catalog",
+    )
+
+
+def quotes(stack: BenchStack, load: Load) -> list[Row]:
+    """(d) Checkout quotes with every partner at 50 ms, then with one carrier hanging."""
+    partners = stack.direct("partners")
+    rows = []
+    connections = max(4, load.connections // 2)
+    try:
+        for variant, hanging in (
+            (f"every partner {PARTNER_LATENCY_MS} ms", False),
+            ("carrier-swift hanging", True),
+        ):
+            client.set_faults(partners, {"latency_ms": PARTNER_LATENCY_MS})
+            if hanging:
+                client.set_faults(partners, {"hang": True}, only=("carrier-swift",))
+                # set_faults resets first: put the latency back on the others.
+                for other in client.PARTNERS[1:]:
+                    httpx.put(
+                        f"{partners}/admin/faults/{other}",
+                        json={"latency_ms": PARTNER_LATENCY_MS},
+                        timeout=10,
+                    ).raise_for_status()
+            result, cpu = measure(
+                stack.gateway,
+                load,
+                pids=lambda: stack.program_pids("checkout"),
+                script="quotes.lua",
+                env=_env(stack, "/api/checkout"),
+                connections=connections,
+            )
+            partial = result.counters.get("partial", 0)
+            complete = result.counters.get("complete", 0)
+            rows.append(
+                Row.of(
+                    "(d) checkout quotes",
+                    variant,
+                    result,
+                    cpu_us=cpu,
+                    cpu_of="checkout",
+                    note=f"{complete} complete, {partial} partial",
+                )
+            )
+    finally:
+        client.reset_faults(partners)
+    return rows
+
+
+def orders(stack: BenchStack, load: Load) -> Row:
+    """(e) Order creation: distinct Idempotency-Keys, one line each, stock that never runs out."""
+    admin = client.admin_token(stack.gateway)
+    client.restock(stack.gateway, admin, PRODUCTS, 10_000_000)
+    customer = client.customer_token(stack.gateway)
+    result, cpu = measure(
+        stack.gateway,
+        load,
+        pids=lambda: stack.program_pids("orders"),
+        script="orders.lua",
+        env=_env(stack, "/api/orders", TOKEN=customer),
+        connections=max(4, load.connections // 2),
+    )
+    return Row.of(
+        "(e) order creation", "gateway, one line, new key each", result, cpu_us=cpu, cpu_of="orders"
+    )
+
+
+class ReportFlood:
+    """Keeps every Celery worker child busy: report jobs submitted so that some always wait."""
+
+    def __init__(self, stack: BenchStack, backlog: int) -> None:
+        self._stack = stack
+        self._backlog = backlog
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.submitted = 0
+        self.succeeded = 0
+        self.failed = 0
+
+    def __enter__(self) -> ReportFlood:
+        self._admin = client.admin_token(self._stack.gateway)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        pending: list[str] = []
+        with httpx.Client(base_url=self._stack.gateway, timeout=10) as http:
+            while not self._stop.is_set():
+                still = []
+                for job in pending:
+                    status = client.report_status(http, self._admin, job)
+                    if status == "succeeded":
+                        self.succeeded += 1
+                    elif status == "failed":
+                        self.failed += 1
+                    else:
+                        still.append(job)
+                pending = still
+                while len(pending) < self._backlog:
+                    pending.append(client.submit_report(http, self._admin))
+                    self.submitted += 1
+                self._stop.wait(0.5)
+
+
+def reads_while_reports_run(stack: BenchStack, load: Load, workers: int) -> list[Row]:
+    """(f) A catalog read's latency idle, then while report jobs keep every worker child busy.
+
+    A light closed loop (4 connections), so that the figure is the latency a reader sees, not
+    the saturation of the machine by the reader itself.
+    """
+    rows = []
+    for variant, busy in (("idle", False), ("report workers busy", True)):
+        if busy:
+            flood = ReportFlood(stack, backlog=3 * workers)
+            with flood:
+                time.sleep(3)  # the first jobs are running
+                result, cpu = measure(
+                    stack.gateway,
+                    load,
+                    pids=lambda: stack.program_pids("catalog"),
+                    script="product_reads.lua",
+                    env=_env(stack, "/api/catalog"),
+                    connections=4,
+                )
+            note = (
+                f"{flood.submitted} jobs submitted, {flood.succeeded} succeeded, "
+                f"{flood.failed} failed"
+            )
+        else:
+            result, cpu = measure(
+                stack.gateway,
+                load,
+                pids=lambda: stack.program_pids("catalog"),
+                script="product_reads.lua",
+                env=_env(stack, "/api/catalog"),
+                connections=4,
+            )
+            note = ""
+        rows.append(
+            Row.of(
+                "(f) reads beside reports", variant, result, cpu_us=cpu, cpu_of="catalog", note=note
+            )
+        )
+    return rows

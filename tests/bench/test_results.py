@@ -1,0 +1,92 @@
+"""The bench's report: targets from the rows, the Markdown table, the README's markers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import results
+from bench.__main__ import targets
+from bench.results import ProcessMemory, Row, Run
+
+
+def _row(scenario: str, variant: str, rps: float, p50: float, p99: float, **extra: object) -> Row:
+    return Row(scenario, variant, rps, p50, math.nan, p99, requests=100, errors=0, **extra)  # type: ignore[arg-type]
+
+
+ROWS = [
+    _row("(a) hello world", "uvicorn, 2 workers", 8000, 3, 9),
+    _row("(b) product reads", "gateway, telemetry default", 4400, 6, 20),
+    _row("(d) checkout quotes", "every partner 50 ms", 300, 62, 90),
+    _row(
+        "(d) checkout quotes", "carrier-swift hanging", 40, 801, 840, note="0 complete, 40 partial"
+    ),
+    _row("(f) reads beside reports", "idle", 500, 2, 5),
+    _row("(f) reads beside reports", "report workers busy", 300, 4, 12),
+]
+
+
+def test_targets_are_judged_from_the_rows() -> None:
+    judged = {t.name: t.met for t in targets(ROWS, held=150, memory_mib=1200)}
+
+    assert judged == {
+        "(b) / (a)": True,
+        "(d) median, partners at 50 ms": True,
+        "(d) p99, one carrier hanging": True,
+        "(f) busy p99 / idle p99": False,
+        "(g) highest rate held": True,
+        "(h) stack resident after (g)": True,
+    }
+
+
+def test_a_complete_answer_with_a_hanging_carrier_misses_the_target() -> None:
+    rows = [
+        *ROWS[:3],
+        _row(
+            "(d) checkout quotes",
+            "carrier-swift hanging",
+            40,
+            801,
+            840,
+            note="2 complete, 38 partial",
+        ),
+    ]
+
+    judged = {t.name: t.met for t in targets(rows, held=None, memory_mib=None)}
+
+    assert judged["(d) p99, one carrier hanging"] is False
+    assert judged["(g) highest rate held"] is False
+
+
+def test_markdown_has_every_row_and_the_memory_per_program() -> None:
+    run = Run(quick=True, command="make bench QUICK=1", rows=ROWS)
+    run.memory["idle"] = [
+        ProcessMemory("catalog", 1, "uvicorn", 100 * 1024, 60 * 1024),
+        ProcessMemory("catalog", 2, "uvicorn", 100 * 1024, 60 * 1024),
+    ]
+
+    text = results.markdown(run)
+
+    assert text.count("\n| (") == len(ROWS)
+    assert "| catalog | 2 | 200 | 120 |" in text
+    assert "make bench QUICK=1" in text
+
+
+def test_publishing_replaces_only_the_marked_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{results.START}\nold\n{results.END}\nafter\n", encoding="utf-8")
+    monkeypatch.setattr(results, "README", readme)
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "results")
+
+    results.write(Run(quick=True, command="make bench QUICK=1", rows=ROWS), publish=True)
+
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("intro\n")
+    assert text.endswith("after\n")
+    assert "old" not in text
+    assert "(b) product reads" in text
+    assert (tmp_path / "results" / "latest.json").exists()
