@@ -6,6 +6,7 @@ Every assertion is on the order of events (sequence numbers) and outcomes, never
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import AsyncIterator
 
@@ -37,7 +38,7 @@ async def test_concurrent_calls_overlap_in_the_record_and_sequential_ones_do_not
     for partner in PARTNERS:
         await board.apply(partner)
     calls = board.calls()
-    assert all(a.ended is not None and a.ended < b.started for a, b in zip(calls, calls[1:]))
+    assert all(a.ended is not None and a.ended < b.started for a, b in itertools.pairwise(calls))
 
 
 async def test_the_rendezvous_holds_until_every_member_has_a_request() -> None:
