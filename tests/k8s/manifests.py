@@ -53,15 +53,17 @@ def production_secrets() -> str:
     private = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     orders, reports = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    catalog = secrets.token_urlsafe(24)
     values = {
         "POSTGRES_URL": f"postgresql+asyncpg://mercato:{secrets.token_urlsafe(16)}@db.example:5432",
         "REDIS_URL": f"rediss://:{secrets.token_urlsafe(16)}@redis.example:6379/0",
         "JWT_PUBLIC_KEY": _escaped(public),
         "JWT_PRIVATE_KEY": _escaped(private),
         "ADMIN_PASSWORD": secrets.token_urlsafe(16),
-        "SERVICE_CLIENTS": f"orders:{orders},reports:{reports}",
+        "SERVICE_CLIENTS": f"orders:{orders},reports:{reports},catalog:{catalog}",
         "ORDERS_CLIENT_SECRET": orders,
         "REPORTS_CLIENT_SECRET": reports,
+        "CATALOG_CLIENT_SECRET": catalog,
         # What components/keda's TriggerAuthentication reads.
         "REDIS_ADDRESS": "redis.example:6379",
         "REDIS_PASSWORD": secrets.token_urlsafe(16),

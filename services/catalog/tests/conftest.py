@@ -22,7 +22,12 @@ IT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def it_settings(**overrides: Any) -> CatalogSettings:
-    values: dict[str, Any] = {"database_prefix": "it_", "redis_url": IT_REDIS_URL} | overrides
+    # The periodic jobs are driven by the tests that test them (test_periodic_jobs.py).
+    values: dict[str, Any] = {
+        "database_prefix": "it_",
+        "redis_url": IT_REDIS_URL,
+        "periodic_jobs": False,
+    } | overrides
     return CatalogSettings(**values)
 
 

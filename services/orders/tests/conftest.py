@@ -58,7 +58,8 @@ async def clean_state(migrated: OrdersSettings) -> None:
 
 @pytest.fixture
 async def catalog(clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_catalog(CatalogSettings(database_prefix="it_", redis_url=IT_REDIS_URL))
+    settings = CatalogSettings(database_prefix="it_", redis_url=IT_REDIS_URL, periodic_jobs=False)
+    app = create_catalog(settings)
     async with serve(app, "http://catalog") as c:
         yield c
 

@@ -23,7 +23,7 @@ from mercato_shared.gc_tuning import tune_gc
 from mercato_shared.logging import configure_logging
 from mercato_shared.telemetry import init_telemetry
 from mercato_shared.telemetry.celery import instrument_celery_metrics
-from reports.queue import GENERATE_TASK, PERIODIC_QUEUE, POPULAR_TASK, REPORTS_QUEUE, SWEEP_TASK
+from reports.queue import GENERATE_TASK, PERIODIC_QUEUE, REPORTS_QUEUE, SWEEP_TASK
 from workers.config import WorkerSettings
 from workers.runtime import RuntimeHolder
 from workers.tasks import register_tasks
@@ -50,7 +50,6 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         "task_routes": {
             GENERATE_TASK: {"queue": REPORTS_QUEUE},
             SWEEP_TASK: {"queue": PERIODIC_QUEUE},
-            POPULAR_TASK: {"queue": PERIODIC_QUEUE},
         },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
@@ -68,14 +67,6 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
                 "task": SWEEP_TASK,
                 "schedule": settings.sweep_interval_seconds,
                 "options": {"queue": PERIODIC_QUEUE, "expires": settings.sweep_interval_seconds},
-            },
-            "refresh-popular-products": {
-                "task": POPULAR_TASK,
-                "schedule": settings.popular_refresh_seconds,
-                "options": {
-                    "queue": PERIODIC_QUEUE,
-                    "expires": settings.popular_refresh_seconds,
-                },
             },
         },
     }

@@ -38,10 +38,6 @@ class WorkerSettings(ReportsSettings):
         default=".run/dev", description="The native stack's run directory: beat's schedule file."
     )
 
-    popular_refresh_seconds: PositiveFloat = 300.0
-    popular_days: PositiveInt = Field(default=7, le=90)
-    popular_size: PositiveInt = Field(default=100, le=1000)
-
     @property
     def heartbeat_seconds(self) -> float:
         return self.report_lease_seconds / 4

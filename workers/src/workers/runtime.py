@@ -13,12 +13,10 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import httpx
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.db import create_engine, create_session_factory
 from mercato_shared.http import create_http_client
-from mercato_shared.resources import create_redis
 from mercato_shared.service_tokens import ServiceTokens
 from mercato_shared.telemetry import instrument_engine, instrument_http_client
 from workers.config import WorkerSettings
@@ -36,7 +34,6 @@ class Runtime:
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
         self.http: httpx.AsyncClient = create_http_client(settings)
         instrument_http_client(self.http)
-        self.redis: Redis = create_redis(settings)
         tokens = ServiceTokens(
             self.http,
             identity_url=settings.identity_url,
@@ -52,7 +49,6 @@ class Runtime:
     def close(self) -> None:
         async def close_clients() -> None:
             await self.http.aclose()
-            await self.redis.aclose()
             await self.engine.dispose()
 
         try:

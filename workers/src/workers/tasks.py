@@ -9,10 +9,10 @@ from typing import Any
 from celery import Celery
 
 from mercato_shared.telemetry import annotate
-from reports.queue import GENERATE_TASK, POPULAR_TASK, REPORTS_QUEUE, SWEEP_TASK
+from reports.queue import GENERATE_TASK, REPORTS_QUEUE, SWEEP_TASK
 from workers.config import WorkerSettings
 from workers.errors import TRANSIENT
-from workers.periodic import refresh_popular, sweep
+from workers.periodic import sweep
 from workers.report_job import ReportJobRunner
 from workers.runtime import RuntimeHolder
 
@@ -48,16 +48,3 @@ def register_tasks(app: Celery, holder: RuntimeHolder, settings: WorkerSettings)
             )
 
         return runtime.run(sweep(runtime.sessions, settings, enqueue))
-
-    @app.task(  # type: ignore[untyped-decorator]
-        name=POPULAR_TASK,
-        ignore_result=True,
-        autoretry_for=TRANSIENT,
-        max_retries=3,
-        retry_backoff=5,
-        retry_jitter=True,
-    )
-    def refresh_popular_products() -> int:
-        """Rebuild the popular-products ranking in Redis from the last days' orders."""
-        runtime = holder.get()
-        return runtime.run(refresh_popular(runtime.orders, runtime.redis, settings))

@@ -1,4 +1,4 @@
-"""A report job's life against the real Postgres (and Redis for the ranking), without Celery."""
+"""A report job's life against the real Postgres, without Celery."""
 
 from __future__ import annotations
 
@@ -9,17 +9,16 @@ from datetime import UTC, date, datetime
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
-from workers.periodic import POPULAR_KEY, refresh_popular, sweep
+from workers.periodic import sweep
 from workers.report_job import ReportJobRunner
 from workers.sales_report import Order, OrderLine
 
-from .conftest import IT_REDIS_URL, worker_settings
+from .conftest import worker_settings
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -228,18 +227,3 @@ async def test_the_sweeper_re_enqueues_lost_and_orphaned_jobs_once(
     assert sorted(published) == sorted([lost, orphaned])
     assert (await job_row(sessions, orphaned))["status"] == "queued"
     assert await sweep(sessions, migrated, enqueue) == 0  # fresh enqueued_at: not again
-
-
-async def test_popular_products_ranking_lands_in_redis(engine: object) -> None:
-    redis = Redis.from_url(IT_REDIS_URL)
-    settings = worker_settings(popular_days=30, popular_size=2)
-    try:
-        count = await refresh_popular(
-            ListSource(ORDERS), redis, settings, now=datetime(2026, 3, 20, tzinfo=UTC)
-        )
-        assert count == 2
-        ranking = await redis.zrevrange(POPULAR_KEY, 0, -1, withscores=True)
-        assert ranking == [(b"10", 8.0), (b"20", 1.0)]
-        assert 0 < await redis.ttl(POPULAR_KEY) <= settings.popular_refresh_seconds * 3
-    finally:
-        await redis.aclose()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
-from redis.exceptions import RedisError
 
 from catalog.deps import CatalogServiceDep
 from catalog.schemas import (
@@ -17,13 +16,9 @@ from catalog.schemas import (
     ProductUpdate,
 )
 from mercato_shared.auth import AdminUser
-from mercato_shared.deps import RedisDep
 from mercato_shared.errors import ErrorResponse
 
 router = APIRouter(prefix="/products", tags=["products"])
-
-# Written by the workers' periodic task (workers.periodic.POPULAR_KEY): product id -> units.
-POPULAR_KEY = "catalog:popular"
 
 ProductId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The product's id.")]
 # Reads are public; writes need an access token with role admin (401 without, 403 other role).
@@ -46,22 +41,15 @@ async def list_products(
 
 @router.get("/popular", response_model=list[PopularProduct])
 async def popular_products(
-    redis: RedisDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
+    service: CatalogServiceDep, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> list[PopularProduct]:
     """Best sellers of the last days by units sold, best first.
 
-    The workers rebuild the ranking periodically from the orders export (a Redis sorted set
-    that expires when it is not refreshed). Before the first refresh, or with Redis down, the
-    list is empty: a nice-to-have never fails the page.
+    Catalog's own periodic job rebuilds the ranking from the orders export (catalog.popular).
+    Before the first refresh, or with Redis down, the list is empty: a nice-to-have never
+    fails the page.
     """
-    try:
-        ranked = cast(
-            list[tuple[bytes, float]],
-            await redis.zrevrange(POPULAR_KEY, 0, limit - 1, withscores=True),
-        )
-    except (RedisError, OSError, TimeoutError):
-        return []
-    return [PopularProduct(product_id=int(member), units=int(score)) for member, score in ranked]
+    return await service.popular(limit)
 
 
 @router.get("/{product_id}", response_model=ProductOut)

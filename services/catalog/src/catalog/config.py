@@ -1,12 +1,40 @@
-"""Catalog settings."""
+"""Catalog settings: its own data, and the periodic jobs that read orders' export."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from mercato_shared.settings import BaseServiceSettings
+
+DEV_CLIENT_SECRET: Final = "catalog-dev-secret"  # noqa: S105 - refused in production
 
 
 class CatalogSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "catalog"
     database_name: ClassVar[str | None] = "catalog"
+
+    # Catalog's machine credentials: its periodic jobs read orders' API with a service token.
+    identity_url: str = "http://127.0.0.1:8001"
+    orders_url: str = "http://127.0.0.1:8003"
+    catalog_client_id: str = Field(default="catalog", min_length=1, max_length=64)
+    catalog_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16, max_length=256)
+    orders_timeout: PositiveFloat = Field(default=5.0, le=60.0)
+    orders_page_size: PositiveInt = Field(default=500, le=1000)
+
+    # The periodic jobs (catalog.periodic): off only in tests that drive the jobs themselves.
+    periodic_jobs: bool = True
+    popular_refresh_seconds: PositiveFloat = Field(default=300.0, ge=5.0)
+    popular_days: PositiveInt = Field(default=7, le=90)
+    popular_size: PositiveInt = Field(default=100, le=1000)
+    reservation_ttl_seconds: PositiveInt = Field(default=900, ge=60, le=7 * 86_400)
+    reservation_sweep_seconds: PositiveFloat = Field(default=60.0, ge=5.0)
+    reservation_sweep_batch: PositiveInt = Field(default=200, le=1000)
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> CatalogSettings:
+        if self.environment == "production" and self.catalog_client_secret == DEV_CLIENT_SECRET:
+            msg = "CATALOG_CLIENT_SECRET is the development default; set a real one"
+            raise ValueError(msg)
+        return self

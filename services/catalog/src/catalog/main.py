@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from catalog.api import router
 from catalog.config import CatalogSettings
+from catalog.orders_client import OrdersClient, catalog_tokens
+from catalog.periodic import PeriodicJob, running
+from catalog.popular import ranking_for, refresh_popular
 from catalog.reservations_api import router as reservations_router
+from catalog.sweeper import ReservationSweeper
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
 from mercato_shared.resources import Resources
@@ -21,12 +25,29 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
-        assert resources.redis is not None
-        yield {
-            "product_cache": Cache(
-                resources.redis, namespace="catalog", ttl_seconds=settings.cache_ttl_seconds
-            )
-        }
+        if resources.redis is None or resources.sessions is None:
+            msg = "catalog needs its database and Redis"
+            raise RuntimeError(msg)
+        cache = Cache(resources.redis, namespace="catalog", ttl_seconds=settings.cache_ttl_seconds)
+        ranking = ranking_for(resources.redis, settings)
+        async with AsyncExitStack() as stack:
+            if settings.periodic_jobs:
+                orders = OrdersClient(
+                    resources.http, catalog_tokens(resources.http, settings), settings
+                )
+                sweeper = ReservationSweeper(resources.sessions, cache, orders, settings)
+                jobs = [
+                    PeriodicJob(
+                        "popular-products",
+                        settings.popular_refresh_seconds,
+                        lambda: refresh_popular(orders, ranking, settings),
+                    ),
+                    PeriodicJob(
+                        "reservation-sweeper", settings.reservation_sweep_seconds, sweeper.sweep
+                    ),
+                ]
+                await stack.enter_async_context(running(jobs, resources.redis))
+            yield {"product_cache": cache, "popular_ranking": ranking}
 
     return create_service_app(
         settings,

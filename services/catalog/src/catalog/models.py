@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,11 +57,26 @@ class Reservation(Base):
     `lines` holds what was reserved and at which price; a release puts the stock back and
     sets `released_at`. Releasing an unknown id stores a tombstone, so a reservation that
     arrives after its own compensation is refused instead of leaking stock.
+
+    `touched_at` is when a reservation call last returned it (made, or repeated by a retry);
+    `confirmed_at` is when catalog learnt from orders that an order was written with it. The
+    sweeper (catalog.sweeper) releases a reservation neither confirmed nor touched for
+    `RESERVATION_TTL_SECONDS` whose id orders does not know; a confirmed one is never swept.
     """
 
     __tablename__ = "reservations"
+    __table_args__ = (
+        # The sweeper's scan: only open reservations are in it (a few minutes' worth).
+        Index(
+            "ix_reservations_open_touched_at",
+            "touched_at",
+            postgresql_where=text("released_at IS NULL AND confirmed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    touched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

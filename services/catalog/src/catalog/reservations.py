@@ -12,14 +12,17 @@ One transaction per reservation:
 
 Two concurrent orders for the last unit therefore serialise on the product's row lock and
 exactly one succeeds. Changed products are evicted from the cache after the commit.
+
+A reservation no order completes (orders died between reserving and writing) is released by
+the sweeper (catalog.sweeper) with `release_abandoned`, under the same row lock as a release.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import ColumnElement, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,18 +116,68 @@ class ReservationService:
             )
             if reservation.released_at is not None:
                 return
-            lines = sorted(reservation.lines, key=lambda line: int(line["product_id"]))
-            ids = [int(line["product_id"]) for line in lines]
-            # The same lock order as `reserve`, so a release and a reservation of the same
-            # products never wait on each other in a cycle (a deadlock).
-            await self._session.execute(
-                select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
-            )
-            await self._session.execute(
-                _GIVE_BACK, {"ids": ids, "quantities": [int(line["quantity"]) for line in lines]}
-            )
-            reservation.released_at = datetime.now(UTC)
+            ids = await self._give_back(reservation)
         await self._evict(ids)
+
+    async def open_ids(self, *, idle_seconds: int, limit: int) -> list[uuid.UUID]:
+        """Reservations neither released nor confirmed, untouched for `idle_seconds`, oldest
+        first (the sweeper's candidates; served by `ix_reservations_open_touched_at`)."""
+        rows = await self._session.scalars(
+            select(Reservation.id)
+            .where(_idle(idle_seconds))
+            .order_by(Reservation.touched_at)
+            .limit(limit)
+        )
+        ids = list(rows.all())
+        await self._session.commit()
+        return ids
+
+    async def confirm(self, reservation_ids: list[uuid.UUID]) -> int:
+        """Mark reservations orders wrote an order with: the sweeper never releases them."""
+        if not reservation_ids:
+            return 0
+        async with self._session.begin():
+            confirmed = await self._session.scalars(
+                update(Reservation)
+                .where(
+                    Reservation.id.in_(reservation_ids),
+                    Reservation.released_at.is_(None),
+                    Reservation.confirmed_at.is_(None),
+                )
+                .values(confirmed_at=func.now())
+                .returning(Reservation.id)
+            )
+            return len(confirmed.all())
+
+    async def release_abandoned(self, reservation_id: uuid.UUID, *, idle_seconds: int) -> bool:
+        """Release the reservation if it is still open and idle (re-checked under its row
+        lock); whether this call released it. A row another transaction holds (a release,
+        a retried reservation, another sweeper) is skipped, never waited for."""
+        async with self._session.begin():
+            reservation = await self._session.scalar(
+                select(Reservation)
+                .where(Reservation.id == reservation_id, _idle(idle_seconds))
+                .with_for_update(skip_locked=True)
+            )
+            if reservation is None:
+                return False
+            ids = await self._give_back(reservation)
+        await self._evict(ids)
+        return True
+
+    async def _give_back(self, reservation: Reservation) -> list[int]:
+        lines = sorted(reservation.lines, key=lambda line: int(line["product_id"]))
+        ids = [int(line["product_id"]) for line in lines]
+        # The same lock order as `reserve`, so a release and a reservation of the same
+        # products never wait on each other in a cycle (a deadlock).
+        await self._session.execute(
+            select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
+        )
+        await self._session.execute(
+            _GIVE_BACK, {"ids": ids, "quantities": [int(line["quantity"]) for line in lines]}
+        )
+        reservation.released_at = datetime.now(UTC)
+        return ids
 
     async def get(self, reservation_id: uuid.UUID) -> ReservationOut:
         reservation = await self._session.get(Reservation, reservation_id)
@@ -135,7 +188,8 @@ class ReservationService:
     async def _existing(
         self, reservation_id: uuid.UUID, wanted: list[tuple[int, int]]
     ) -> ReservationOut:
-        reservation = await self._session.get_one(Reservation, reservation_id)
+        # Locked, so a sweeper deciding about this row waits for this answer (or skips it).
+        reservation = await self._session.get_one(Reservation, reservation_id, with_for_update=True)
         out = _out(reservation)
         if out.released:
             msg = f"Reservation {reservation_id} was released."
@@ -143,6 +197,13 @@ class ReservationService:
         if [(line.product_id, line.quantity) for line in out.lines] != wanted:
             msg = f"Reservation {reservation_id} exists with other lines."
             raise ReservationConflictError(msg)
+        # A retry returns the stock to a caller that may now write its order: the sweeper
+        # waits another full TTL before it considers this reservation again.
+        await self._session.execute(
+            update(Reservation)
+            .where(Reservation.id == reservation_id)
+            .values(touched_at=func.now())
+        )
         return out
 
     async def _evict(self, product_ids: list[int]) -> None:
@@ -155,4 +216,12 @@ def _out(reservation: Reservation) -> ReservationOut:
         id=reservation.id,
         lines=[ReservedLine.model_validate(line) for line in reservation.lines],
         released=reservation.released_at is not None,
+    )
+
+
+def _idle(idle_seconds: int) -> ColumnElement[bool]:
+    return (
+        Reservation.released_at.is_(None)
+        & Reservation.confirmed_at.is_(None)
+        & (Reservation.touched_at < func.now() - timedelta(seconds=idle_seconds))
     )

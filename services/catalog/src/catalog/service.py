@@ -1,4 +1,4 @@
-"""Catalog logic: cached product reads, writes that invalidate the cache."""
+"""Catalog logic: cached product reads, writes that invalidate the cache, the ranking."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.errors import ProductNotFoundError
 from catalog.pagination import decode_cursor, encode_cursor
+from catalog.popular import PopularRanking
 from catalog.repository import ProductRepository
-from catalog.schemas import ProductCreate, ProductOut, ProductPage, ProductUpdate
+from catalog.schemas import (
+    PopularProduct,
+    ProductCreate,
+    ProductOut,
+    ProductPage,
+    ProductUpdate,
+)
 from mercato_shared.cache import Cache
 
 _PRODUCT = TypeAdapter(ProductOut)
@@ -22,9 +29,15 @@ class CatalogService:
     """Each operation opens its own session: a cache hit opens none, and the cache's shared
     load owns its session, so a caller that goes away cannot close it under the others."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: Cache) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], cache: Cache, ranking: PopularRanking
+    ) -> None:
         self._sessions = sessions
         self._cache = cache
+        self._ranking = ranking
+
+    async def popular(self, limit: int) -> list[PopularProduct]:
+        return await self._ranking.top(limit)
 
     async def list_products(
         self, *, cursor: str | None, limit: int, category: str | None

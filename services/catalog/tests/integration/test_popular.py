@@ -1,11 +1,11 @@
-"""GET /products/popular reads the ranking the workers keep in Redis."""
+"""GET /products/popular reads the ranking catalog's periodic job keeps in Redis."""
 
 from __future__ import annotations
 
 import httpx
 from redis.asyncio import Redis
 
-from catalog.api import POPULAR_KEY
+from catalog.popular import POPULAR_KEY
 
 from ..conftest import IT_REDIS_URL
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from catalog.schemas import ProductCreate, ProductUpdate
-from catalog.seed import generate
+from mercato_shared.demo_products import generate
 
 
 def valid(**overrides: object) -> dict[str, object]:

@@ -22,8 +22,10 @@ MC4CAQAwBQYDK2VwBCIEIJnzFtZ4OWXqZHl0RTaCavPDT9PKWuCshCoqcgNmpsav
 -----END PRIVATE KEY-----
 """
 DEV_ADMIN_PASSWORD: Final = "admin-dev-password"  # noqa: S105 - refused in production
-DEV_SERVICE_CLIENTS: Final = "orders:orders-dev-secret,reports:reports-dev-secret"
-_DEV_SECRETS: Final = frozenset({"orders-dev-secret", "reports-dev-secret"})
+DEV_SERVICE_CLIENTS: Final = (
+    "orders:orders-dev-secret,reports:reports-dev-secret,catalog:catalog-dev-secret"
+)
+_DEV_SECRETS: Final = frozenset({"orders-dev-secret", "reports-dev-secret", "catalog-dev-secret"})
 
 
 class IdentitySettings(BaseServiceSettings):

@@ -10,6 +10,13 @@ returns `{"items": [...], "next_cursor": "..." | null}`: orders with
 unit_price}]}`; money as decimal strings. Pass `next_cursor` back as `cursor` (with the same
 since/until) until it is null. Pages are keyset walks of the `(created_at, id)` index; each
 page costs two SQL statements whatever its size.
+
+Reservation lookup for catalog's reservation sweeper (role `service` or `admin`):
+
+    POST /orders/reservation-lookup {"reservation_ids": [uuid, ...]} (1..1000 ids)
+
+returns `{"ordered": [...]}`, the given ids an order was written with (one indexed query).
+Catalog releases the stock of a reservation this does not name once it is old enough.
 """
 
 from __future__ import annotations
@@ -21,7 +28,14 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from mercato_shared.errors import ErrorResponse, UnprocessableError
 from orders.deps import CustomerId, ExportCaller, OrderServiceDep
-from orders.schemas import IDEMPOTENCY_KEY_PATTERN, OrderCreate, OrderOut, OrderPage
+from orders.schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    OrderCreate,
+    OrderOut,
+    OrderPage,
+    ReservationLookup,
+    ReservationsOrdered,
+)
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -84,6 +98,14 @@ async def export_orders(
         msg = "since and until need a UTC offset, and since must be before until."
         raise UnprocessableError(msg)
     return await service.export(since=since, until=until, cursor=cursor, limit=limit)
+
+
+@router.post("/reservation-lookup", response_model=ReservationsOrdered, responses=AUTH_ERRORS)
+async def lookup_reservations(
+    body: ReservationLookup, _caller: ExportCaller, service: OrderServiceDep
+) -> ReservationsOrdered:
+    """Which of these reservation ids an order was written with (for catalog's sweeper)."""
+    return ReservationsOrdered(ordered=await service.ordered_reservations(body.reservation_ids))
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=AUTH_ERRORS)

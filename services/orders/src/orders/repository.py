@@ -128,3 +128,10 @@ class OrderRepository:
             key.order_id, key.status_code = order.id, 201
         await self._session.commit()
         return order.id
+
+    async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        """Which of these reservation ids an order holds (the unique reservation_id index)."""
+        rows = await self._session.scalars(
+            select(Order.reservation_id).where(Order.reservation_id.in_(reservation_ids))
+        )
+        return list(rows.all())

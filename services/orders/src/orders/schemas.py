@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -66,4 +67,21 @@ class OrderPage(BaseModel):
     items: list[OrderOut]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+MAX_LOOKUP = 1000
+
+
+class ReservationLookup(BaseModel):
+    """Reservation ids catalog's sweeper holds open (`POST /orders/reservation-lookup`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reservation_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_LOOKUP)]
+
+
+class ReservationsOrdered(BaseModel):
+    ordered: list[uuid.UUID] = Field(
+        description="The given reservation ids an order was written with; the others have none."
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -154,6 +155,10 @@ class OrderService:
         more = len(rows) > limit and last is not None
         next_cursor = encode_time_cursor(last.created_at, last.id) if more and last else None
         return OrderPage(items=items, next_cursor=next_cursor)
+
+    async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        """For catalog's reservation sweeper: the ids an order was written with."""
+        return await self._orders.ordered_reservations(reservation_ids)
 
 
 def order_attributes(order: OrderOut, *, replayed: bool) -> dict[str, AttributeValue]:

@@ -17,6 +17,8 @@ from identity.tokens import mint_access_token
 from orders.config import OrdersSettings
 from orders.schemas import OrderCreate
 
+from ..conftest import orders_settings
+
 
 def bearer(user_id: int, role: str = "customer") -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_access_token(str(user_id), role, IdentitySettings())}"}
@@ -339,3 +341,28 @@ async def test_catalog_down_is_503_dependency_unavailable(migrated: OrdersSettin
             response = await c.post("/orders", json=order((1, 1)), headers=CUSTOMER)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "dependency_unavailable"
+
+
+async def test_reservation_lookup_names_the_reservations_orders_were_written_with(
+    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+) -> None:
+    kettle = await make_product(catalog, "KIT-O090", stock=5)
+    created = await client.post("/orders", json=order((kettle, 1)), headers=CUSTOMER)
+    assert created.status_code == 201, created.text
+    engine = create_async_engine(orders_settings().database_url)
+    async with engine.connect() as conn:
+        written = (await conn.execute(text("SELECT reservation_id FROM orders"))).scalar_one()
+    await engine.dispose()
+    unknown = uuid.uuid4()
+    body = {"reservation_ids": [str(written), str(unknown)]}
+
+    found = await client.post("/orders/reservation-lookup", json=body, headers=service_token())
+    assert found.status_code == 200
+    assert found.json() == {"ordered": [str(written)]}
+    for headers, status in ((CUSTOMER, 403), ({}, 401)):
+        refused = await client.post("/orders/reservation-lookup", json=body, headers=headers)
+        assert refused.status_code == status
+    empty = await client.post(
+        "/orders/reservation-lookup", json={"reservation_ids": []}, headers=service_token()
+    )
+    assert empty.status_code == 422

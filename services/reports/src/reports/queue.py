@@ -20,7 +20,6 @@ from reports.config import ReportsSettings
 
 GENERATE_TASK = "reports.generate"
 SWEEP_TASK = "reports.sweep"
-POPULAR_TASK = "catalog.refresh_popular"
 REPORTS_QUEUE = "reports"
 PERIODIC_QUEUE = "periodic"
 
