@@ -75,6 +75,16 @@ class PartnerOutageError(AppError):
     code = "partner_outage"
 
 
+def overlapped(calls: list[Call]) -> bool:
+    """Whether the calls were all in flight together: every one started before any ended."""
+    ends = [call.ended for call in calls]
+    return (
+        bool(calls)
+        and None not in ends
+        and max(c.started for c in calls) < min(end for end in ends if end is not None)
+    )
+
+
 class FaultBoard:
     """The live fault profiles, request counters and call record of every partner (lifespan
     state)."""

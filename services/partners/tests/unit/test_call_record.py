@@ -17,7 +17,7 @@ from starlette.types import Message
 
 from partners.admin_client import PartnersAdmin
 from partners.config import PartnersSettings
-from partners.faults import PARTNERS, FaultBoard, FaultProfile
+from partners.faults import PARTNERS, FaultBoard, FaultProfile, overlapped
 from partners.hangup import CallerGoneError, unless_caller_leaves
 from partners.main import create_app
 
@@ -31,7 +31,7 @@ async def test_concurrent_calls_overlap_in_the_record_and_sequential_ones_do_not
     calls = board.calls()
     assert [c.partner for c in calls] == list(PARTNERS)
     assert {c.outcome for c in calls} == {"answered"}
-    assert max(c.started for c in calls) < min(c.ended or 0 for c in calls)
+    assert overlapped(calls)
 
     board.reset()  # no rendezvous: one call after the other
     board.clear_stats()
@@ -39,6 +39,8 @@ async def test_concurrent_calls_overlap_in_the_record_and_sequential_ones_do_not
         await board.apply(partner)
     calls = board.calls()
     assert all(a.ended is not None and a.ended < b.started for a, b in itertools.pairwise(calls))
+    assert not overlapped(calls)
+    assert not overlapped([])
 
 
 async def test_the_rendezvous_holds_until_every_member_has_a_request() -> None:
