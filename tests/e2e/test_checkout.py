@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import statistics
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,12 +16,15 @@ import pytest
 from redis.asyncio import Redis
 
 from partners.admin_client import PartnersAdmin
+from partners.faults import overlapped
 from tests.e2e.conftest import E2EStack
 from tests.e2e.test_gateway_catalog import assert_error_shape
 
 CARRIERS = ("carrier-swift", "carrier-parcelpost", "carrier-freightline")
 ALL_PARTNERS = (*CARRIERS, "tax", "fx")
-DEADLINE_SECONDS = 0.8  # QUOTE_DEADLINE_MS default
+# Only so that a test cannot wait forever (a hanging partner holds a call for 30 s); every
+# property below is proven by answers and by the partners' record of events, not a clock.
+SAFETY_SECONDS = 10
 
 
 def cart(*lines: tuple[int, int], currency: str = "USD") -> dict[str, Any]:
@@ -49,37 +50,57 @@ async def quote(gateway: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Respo
 
 
 async def test_quote_fans_out_concurrently(
-    gateway: httpx.AsyncClient, partners: PartnersAdmin
+    gateway: httpx.AsyncClient, partners: PartnersAdmin, stack: E2EStack
 ) -> None:
-    """All partners at 50 ms: the median of 5 quotes stays well below the 5 x 50 ms sum."""
+    """The five partner calls of a quote are in flight together.
+
+    Every partner holds its request until all five have one (the rendezvous), then answers
+    after 50 ms: calls made one after another would time out at the first. The partners'
+    record shows every call of the quote starting before any of them ended. (A quote's time
+    with partners at 50 ms is the benchmark's figure, scenario (d).)
+    """
     for partner in ALL_PARTNERS:
-        await partners.fault(partner, latency_ms=50)
+        await partners.fault(partner, latency_ms=50, rendezvous=True)
     product = random.randint(1, 1000)
-    durations = []
-    for quantity in range(1, 6):  # a new parcel each time, so no carrier answer is cached
-        started = time.perf_counter()
-        response = await quote(gateway, cart((product, quantity)))
-        durations.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert body["partial"] is False
-        assert all(body["sources"][c]["latency_ms"] >= 50 for c in CARRIERS)
-    assert statistics.median(durations) < 3 * 0.05 + 0.1, durations
+    redis = Redis.from_url(stack.env["REDIS_URL"])
+    try:
+        for quantity in range(1, 4):  # a new parcel each time, so no carrier answer is cached
+            await redis.delete("checkout:fx:EUR")  # and FX is asked each time (setup only)
+            await partners.clear_stats()
+            async with asyncio.timeout(SAFETY_SECONDS):
+                response = await quote(gateway, cart((product, quantity)))
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["partial"] is False
+            assert {s["status"] for s in body["sources"].values()} == {"ok"}
+            assert all(body["sources"][p]["latency_ms"] >= 50 for p in ALL_PARTNERS)
+            calls = await partners.settled_calls()
+            assert sorted(c.partner for c in calls) == sorted(ALL_PARTNERS)
+            assert {c.outcome for c in calls} == {"answered"}
+            assert overlapped(calls), calls
+    finally:
+        await redis.aclose()
 
 
 async def test_hanging_carrier_gives_partial_quote_in_time(
     gateway: httpx.AsyncClient, partners: PartnersAdmin
 ) -> None:
+    """Checkout gives up on a hanging carrier and answers without it: the carrier's calls end
+    `abandoned` in its record (checkout hung up first). (The answer's time against the quote
+    deadline is the benchmark's figure, scenario (d) with one carrier hanging.)"""
     await partners.fault("carrier-parcelpost", hang=True)
-    started = time.perf_counter()
-    response = await quote(gateway, cart((random.randint(1, 1000), 7)))
-    elapsed = time.perf_counter() - started
+    async with asyncio.timeout(SAFETY_SECONDS):
+        response = await quote(gateway, cart((random.randint(1, 1000), 7)))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["partial"] is True
     assert body["sources"]["carrier-parcelpost"]["status"] == "timeout"
     assert "parcelpost" not in {o["carrier"] for o in body["shipping_options"]}
-    assert elapsed < DEADLINE_SECONDS + 0.7, elapsed
+    calls = await partners.settled_calls(safety_seconds=SAFETY_SECONDS)
+    hung = [c.outcome for c in calls if c.partner == "carrier-parcelpost"]
+    assert hung, "the hanging carrier was asked"
+    assert set(hung) == {"abandoned"}, calls
+    assert {c.outcome for c in calls if c.partner != "carrier-parcelpost"} <= {"answered"}
 
 
 async def test_breaker_opens_then_recovers(

@@ -99,6 +99,14 @@ async def partners(partners_url: str) -> AsyncIterator[PartnersAdmin]:
         await admin.reset()
 
 
+@pytest.fixture
+async def test_redis() -> AsyncIterator[Redis]:
+    """A client on the Redis database the checkout under test uses (for setup only)."""
+    redis = Redis.from_url(IT_REDIS_URL)
+    yield redis
+    await redis.aclose()
+
+
 CheckoutFactory = Callable[..., Any]
 
 

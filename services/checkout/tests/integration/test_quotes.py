@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
-import time
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
 from checkout.money import from_base, round_money
 from conftest import free_port
 from partners.admin_client import PartnersAdmin
+from partners.faults import overlapped
 
 CARRIERS = ("carrier-swift", "carrier-parcelpost", "carrier-freightline")
 ALL_PARTNERS = (*CARRIERS, "tax", "fx")
+# Only so that a test cannot wait forever (a hanging partner holds a call for 30 s); every
+# property below is proven by answers and by the partners' record of events, not a clock.
+SAFETY_SECONDS = 10
 
 
 def cart(*lines: tuple[int, int], currency: str = "EUR", country: str = "DE") -> dict[str, Any]:
@@ -63,40 +66,58 @@ async def test_full_quote_adds_up(checkout: httpx.AsyncClient, partners: Partner
         assert await partners.requests(partner) == 1
 
 
-async def test_fan_out_is_concurrent(checkout: httpx.AsyncClient, partners: PartnersAdmin) -> None:
-    """Every partner at 50 ms: a quote takes about one partner's latency, not the sum.
+async def test_fan_out_is_concurrent(
+    checkout: httpx.AsyncClient, partners: PartnersAdmin, test_redis: Redis
+) -> None:
+    """The five partner calls of a quote are in flight together.
 
-    Generous bound: the median must stay below the 250 ms that the five partner calls would
-    take one after another (the exact figures are the benchmark's business).
+    Every partner holds its request until all five have one (the rendezvous), then answers
+    after 50 ms: a quote that called them one after another would get no answer from the
+    first within its timeout. The partners' record shows the overlap as an order of events:
+    every call of the quote started before any of them ended. (How long a quote takes with
+    partners at 50 ms is the benchmark's figure, scenario (d).)
     """
     for partner in ALL_PARTNERS:
-        await partners.fault(partner, latency_ms=50)
-    durations, partner_latencies = [], []
-    for quantity in range(1, 6):  # a new parcel each time: no carrier answer from the cache
-        started = time.perf_counter()
-        response = await checkout.post("/quote", json=cart((3, quantity), currency="USD"))
-        durations.append(time.perf_counter() - started)
+        await partners.fault(partner, latency_ms=50, rendezvous=True)
+    for quantity in range(1, 4):  # a new parcel each time: no carrier answer from the cache
+        await test_redis.delete("checkout:fx:EUR")  # and FX asked each time (setup only)
+        await partners.clear_stats()
+        async with asyncio.timeout(SAFETY_SECONDS):
+            response = await checkout.post("/quote", json=cart((3, quantity), currency="USD"))
         assert response.status_code == 200, response.text
-        sources = response.json()["sources"]
-        partner_latencies += [sources[c]["latency_ms"] for c in CARRIERS]
-    assert min(partner_latencies) >= 50
-    assert statistics.median(durations) < 0.25, durations
+        quote = response.json()
+        assert quote["partial"] is False
+        assert {s["status"] for s in quote["sources"].values()} == {"ok"}
+        assert all(quote["sources"][p]["latency_ms"] >= 50 for p in ALL_PARTNERS)
+        calls = await partners.settled_calls()
+        assert sorted(c.partner for c in calls) == sorted(ALL_PARTNERS)
+        assert {c.outcome for c in calls} == {"answered"}
+        assert overlapped(calls), calls
 
 
 async def test_hanging_carrier_gives_partial_quote_within_deadline(
     checkout_for: Any, partners: PartnersAdmin
 ) -> None:
+    """Checkout gives up on a hanging carrier and answers without it.
+
+    The proof is the partner's side: the carrier's calls end `abandoned` (checkout hung up
+    before the carrier answered), the others answered. (The answer's time against the
+    deadline is the benchmark's figure, scenario (d) with one carrier hanging.)
+    """
     await partners.fault("carrier-freightline", hang=True)
     async with checkout_for(quote_deadline_ms=600, partner_timeout_ms=200) as checkout:
-        started = time.perf_counter()
-        response = await checkout.post("/quote", json=cart((4, 1)))
-        elapsed = time.perf_counter() - started
+        async with asyncio.timeout(SAFETY_SECONDS):
+            response = await checkout.post("/quote", json=cart((4, 1)))
     assert response.status_code == 200, response.text
     quote = response.json()
     assert quote["partial"] is True
     assert quote["sources"]["carrier-freightline"]["status"] == "timeout"
     assert {o["carrier"] for o in quote["shipping_options"]} == {"swift", "parcelpost"}
-    assert elapsed < 0.6 + 0.5, elapsed  # the deadline plus generous slack
+    calls = await partners.settled_calls(safety_seconds=SAFETY_SECONDS)
+    hung = [c.outcome for c in calls if c.partner == "carrier-freightline"]
+    assert hung, "the hanging carrier was asked"
+    assert set(hung) == {"abandoned"}, calls
+    assert {c.outcome for c in calls if c.partner != "carrier-freightline"} == {"answered"}
 
 
 async def readyz_breaker(checkout: httpx.AsyncClient, partner: str) -> str:
@@ -216,10 +237,16 @@ async def test_retries_stay_within_the_deadline(checkout_for: Any, partners: Par
         "breaker_failure_threshold": 100,
     }
     async with checkout_for(**settings) as checkout:
-        started = time.perf_counter()
-        response = await checkout.post("/quote", json=cart((8, 1)))
-        elapsed = time.perf_counter() - started
-    assert_error(response, 503, "dependency_unavailable")
-    attempts = await partners.requests("tax")
-    assert 2 <= attempts < 5, "retried, but the backoff would overrun the deadline"
-    assert elapsed < 0.3 + 0.3, elapsed
+        async with asyncio.timeout(SAFETY_SECONDS):
+            response = await checkout.post("/quote", json=cart((8, 1)))
+        assert_error(response, 503, "dependency_unavailable")
+        attempts = await partners.requests("tax")
+        assert 2 <= attempts < 5, "retried, but the backoff would overrun the deadline"
+        # Every attempt but the last ran its course (the partner failed it): the retry loop
+        # stopped itself rather than start what the deadline would cut; at most the last
+        # one was cut (the deadline ran out during it: the caller hung up). (The answer's
+        # time against the deadline is a figure for the benchmark.)
+        calls = [c for c in await partners.settled_calls() if c.partner == "tax"]
+        assert len(calls) == attempts
+        assert {c.outcome for c in calls[:-1]} == {"failed"}
+        assert calls[-1].outcome in {"failed", "abandoned"}

@@ -1,4 +1,4 @@
-"""Run-time fault injection and request counters, for tests and demos.
+"""Run-time fault injection, request counters and the call record, for tests and demos.
 
 These routes are reachable from loopback only (`require_loopback`), and the partners service
 is never routed by the gateway: they are a test harness, not a product API.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 
 from partners.deps import FaultBoardDep, require_loopback
-from partners.faults import FaultProfile, PartnerName
+from partners.faults import Call, FaultProfile, PartnerName
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_loopback)])
 
@@ -39,6 +39,14 @@ async def get_stats(board: FaultBoardDep) -> dict[str, dict[str, int]]:
     return {"requests": {partner: board.requests[partner] for partner in board.profiles()}}
 
 
+@router.get("/calls")
+async def get_calls(board: FaultBoardDep) -> list[Call]:
+    """The recorded calls, oldest first: each one's start and end in one sequence of events
+    (overlapping calls: every start before the first end) and how it ended."""
+    return board.calls()
+
+
 @router.post("/stats/reset", status_code=status.HTTP_204_NO_CONTENT)
 async def reset_stats(board: FaultBoardDep) -> None:
-    board.requests.clear()
+    """Counters and call record back to empty."""
+    board.clear_stats()

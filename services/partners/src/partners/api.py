@@ -1,6 +1,7 @@
 """The simulated partners' public routes (what checkout calls).
 
-Every route counts the request and applies the partner's fault profile before answering.
+Every route counts and records the request and applies the partner's fault profile before
+answering; a caller that hangs up meanwhile is noticed (`partners.hangup`).
 Quotes, rates and tax lookups are idempotent reads (GET); booking a shipment is not (POST).
 """
 
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from mercato_shared.countries import Country
 from partners.deps import FaultBoardDep
+from partners.faults import FaultBoard, PartnerName
+from partners.hangup import unless_caller_leaves
 from partners.pricing import CARRIER_MODELS, FX_PER_EUR, VAT_RATES
 from partners.schemas import (
     Carrier,
@@ -28,15 +31,21 @@ router = APIRouter()
 CarrierPath = Annotated[Carrier, Path(description="The carrier.")]
 
 
+async def misbehave(request: Request, board: FaultBoard, partner: PartnerName) -> None:
+    """The partner's fault profile, for as long as the caller waits for it."""
+    await unless_caller_leaves(request.receive, board.apply(partner))
+
+
 @router.get("/carriers/{carrier}/quote", response_model=ShippingQuoteOut, tags=["carriers"])
 async def carrier_quote(
     carrier: CarrierPath,
     query: Annotated[ShippingQuoteQuery, Query()],
     board: FaultBoardDep,
+    request: Request,
 ) -> ShippingQuoteOut:
     """A shipping price for a parcel of `items` items weighing `weight_grams` to `country`."""
     partner = f"carrier-{carrier}"
-    await board.apply(partner)  # type: ignore[arg-type]
+    await misbehave(request, board, partner)  # type: ignore[arg-type]
     quote = CARRIER_MODELS[partner](query.country, query.weight_grams, query.items)
     return ShippingQuoteOut(
         carrier=carrier,
@@ -53,22 +62,24 @@ async def carrier_quote(
     tags=["carriers"],
 )
 async def book_shipment(
-    carrier: CarrierPath, body: ShipmentIn, board: FaultBoardDep
+    carrier: CarrierPath, body: ShipmentIn, board: FaultBoardDep, request: Request
 ) -> ShipmentOut:
     """Book a shipment: NOT idempotent (each call books another), so callers never retry it."""
-    await board.apply(f"carrier-{carrier}")  # type: ignore[arg-type]
+    await misbehave(request, board, f"carrier-{carrier}")  # type: ignore[arg-type]
     return ShipmentOut(carrier=carrier, shipment_number=board.next_shipment_number())
 
 
 @router.get("/tax/rate", response_model=TaxRateOut, tags=["tax"])
-async def tax_rate(country: Annotated[Country, Query()], board: FaultBoardDep) -> TaxRateOut:
+async def tax_rate(
+    country: Annotated[Country, Query()], board: FaultBoardDep, request: Request
+) -> TaxRateOut:
     """The VAT (or sales tax) rate of the destination country."""
-    await board.apply("tax")
+    await misbehave(request, board, "tax")
     return TaxRateOut(country=country, rate=VAT_RATES[country])
 
 
 @router.get("/fx/rates", response_model=FxRatesOut, tags=["fx"])
-async def fx_rates(board: FaultBoardDep) -> FxRatesOut:
+async def fx_rates(board: FaultBoardDep, request: Request) -> FxRatesOut:
     """Exchange rates: units of each currency per 1 EUR."""
-    await board.apply("fx")
+    await misbehave(request, board, "fx")
     return FxRatesOut(rates=dict(FX_PER_EUR))
