@@ -154,7 +154,11 @@ async def test_postgres_down_mid_request_frees_the_key_seconds_after_it_is_back(
 async def test_a_request_that_outlives_the_lease_keeps_its_claim(
     catalog: httpx.AsyncClient, migrated: OrdersSettings
 ) -> None:
-    settings = orders_settings(idempotency_lease_seconds=3)
+    # The catalog call is held far longer than the lease, and no attempt times out meanwhile:
+    # only the renewals keep the claim.
+    settings = orders_settings(
+        idempotency_lease_seconds=3, catalog_timeout=30.0, catalog_deadline=60.0
+    )
     kettle = await make_product(catalog, "KIT-C004", stock=10)
     faults = Faults(catalog._transport)
     parked, release = asyncio.Event(), asyncio.Event()
