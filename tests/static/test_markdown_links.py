@@ -1,0 +1,114 @@
+"""Every link in every Markdown file of the repository resolves.
+
+Relative links must name a file or directory that exists; a `#fragment` must name a heading
+of the target Markdown file (GitHub's anchor rules: lower case, punctuation dropped, spaces to
+hyphens). External links (`http(s)://`, `mailto:`) are not fetched: the machines that run the
+tests have no network.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# [text](target) and [text](target "title"), not images' data URIs; reference definitions.
+INLINE_LINK = re.compile(r"\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"^\s*\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"`[^`\n]*`")
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def markdown_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return sorted(REPO / name for name in listed if (REPO / name).exists())
+
+
+def anchor(heading: str) -> str:
+    text = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    seen: dict[str, int] = {}
+    found = set()
+    for heading in HEADING.findall(text):
+        base = anchor(heading)
+        count = seen.get(base, 0)
+        found.add(base if count == 0 else f"{base}-{count}")
+        seen[base] = count + 1
+    return found
+
+
+def links(text: str) -> list[str]:
+    prose = CODE_SPAN.sub("", FENCE.sub("", text))
+    return INLINE_LINK.findall(prose) + REFERENCE.findall(prose)
+
+
+def broken_links(path: Path) -> list[str]:
+    broken = []
+    for target in links(path.read_text(encoding="utf-8")):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+            continue
+        file_part, _, fragment = target.partition("#")
+        resolved = (path.parent / unquote(file_part)).resolve() if file_part else path
+        if not resolved.exists():
+            broken.append(f"{target}: no such file")
+        elif fragment and resolved.suffix == ".md" and fragment not in anchors(resolved):
+            broken.append(f"{target}: no heading #{fragment}")
+    return broken
+
+
+def test_the_link_checker_finds_a_broken_file_and_a_broken_anchor(tmp_path: Path) -> None:
+    (tmp_path / "other.md").write_text("# A heading\n", encoding="utf-8")
+    page = tmp_path / "page.md"
+    page.write_text(
+        "[ok](other.md#a-heading) [gone](missing.md) [bad](other.md#nope) "
+        "`[code](missing.md)` [web](https://example.com)\n",
+        encoding="utf-8",
+    )
+
+    assert broken_links(page) == ["missing.md: no such file", "other.md#nope: no heading #nope"]
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_every_link_resolves(path: Path) -> None:
+    assert broken_links(path) == []
+
+
+def test_nothing_cites_a_design_outside_the_repository() -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    this_file = Path(__file__).resolve()
+    pattern = re.compile(r"ARCHITECTURE\.md|\.\./shared/")
+    offenders = []
+    for name in listed:
+        path = REPO / name
+        if path.resolve() == this_file or not path.is_file() or name.endswith(".lock"):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if pattern.search(text):
+            offenders.append(name)
+
+    assert offenders == []
