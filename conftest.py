@@ -6,8 +6,6 @@ Tests are marked by where they live: `*/integration/*` need the real Postgres an
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,8 @@ import pytest
 # the package before pytest's importlib mode collects `workers/tests/...`, or it registers the
 # folder as a namespace module named `workers` that hides the real one.
 import workers  # noqa: F401
-from chaos.servers import OwnPostgres, OwnRedis, free_port
+from chaos.servers import OwnPostgres, OwnRedis
+from devtools.ports import free_port, wait_for_port
 
 __all__ = ["OwnPostgres", "OwnRedis", "free_port", "own_postgres", "own_redis", "wait_for_port"]
 
@@ -29,17 +28,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "e2e" in parts or "chaos" in parts:  # both run a native stack
             item.add_marker(pytest.mark.e2e)
-
-
-def wait_for_port(port: int, timeout: float = 10) -> None:
-    """Return once something accepts TCP connections on 127.0.0.1:`port` (or the time is up)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -30,8 +30,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.scenarios import CONFIGS, TelemetryConfig
-from bench.stacks import ROOT, base_env, free_port, otlp_sink
+from bench.stacks import ROOT, base_env, otlp_sink
 from bench.telemetry import config_env
+from devtools.ports import free_port
 
 WARMUP = 400
 COUNTED = 1_000

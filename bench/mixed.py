@@ -94,7 +94,7 @@ def run_step(stack: BenchStack, rate: int, seconds: int, env: dict[str, str]) ->
 
 def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> tuple[list[Row], int | None]:
     admin = client.admin_token(stack.gateway)
-    client.restock(stack.gateway, admin, 1000, 10_000_000)
+    client.restock(stack.gateway, admin, 1000, 1_000_000)
     env = dict(stack.env) | {
         "MERCATO_TOKEN": client.customer_token(stack.gateway),
         "MERCATO_ADMIN_TOKEN": admin,

@@ -19,7 +19,8 @@ import httpx
 
 from bench import client, procs, wrk
 from bench.results import Row
-from bench.stacks import ROOT, BenchStack, free_port, wait_for_port
+from bench.stacks import ROOT, BenchStack
+from devtools.ports import free_port, wait_for_port
 
 PRODUCTS = 1000
 CATEGORIES = "kitchen,garden,books,electronics,toys,sports,apparel,office"
@@ -79,7 +80,9 @@ def hello_world(load: Load) -> Row:
         cwd=ROOT,
     )
     try:
-        wait_for_port(port)
+        if not wait_for_port(port, timeout=15):
+            msg = f"nothing listens on 127.0.0.1:{port} after 15 s"
+            raise SystemExit(msg)
         time.sleep(1)  # both workers up
         result, cpu = measure(
             f"http://127.0.0.1:{port}/items/7", load, pids=lambda: procs.tree(process.pid)
@@ -197,7 +200,7 @@ def quotes(stack: BenchStack, load: Load) -> list[Row]:
 def orders(stack: BenchStack, load: Load) -> Row:
     """(e) Order creation: distinct Idempotency-Keys, one line each, stock that never runs out."""
     admin = client.admin_token(stack.gateway)
-    client.restock(stack.gateway, admin, PRODUCTS, 10_000_000)
+    client.restock(stack.gateway, admin, PRODUCTS, 1_000_000)
     customer = client.customer_token(stack.gateway)
     result, cpu = measure(
         stack.gateway,
@@ -259,34 +262,31 @@ def reads_while_reports_run(stack: BenchStack, load: Load, workers: int) -> list
     A light closed loop (4 connections), so that the figure is the latency a reader sees, not
     the saturation of the machine by the reader itself.
     """
+
+    def light_reads() -> tuple[wrk.WrkResult, float]:
+        return measure(
+            stack.gateway,
+            load,
+            pids=lambda: stack.program_pids("catalog"),
+            script="product_reads.lua",
+            env=_env(stack, "/api/catalog"),
+            connections=4,
+        )
+
     rows = []
     for variant, busy in (("idle", False), ("report workers busy", True)):
+        note = ""
         if busy:
             flood = ReportFlood(stack, backlog=3 * workers)
             with flood:
                 time.sleep(3)  # the first jobs are running
-                result, cpu = measure(
-                    stack.gateway,
-                    load,
-                    pids=lambda: stack.program_pids("catalog"),
-                    script="product_reads.lua",
-                    env=_env(stack, "/api/catalog"),
-                    connections=4,
-                )
+                result, cpu = light_reads()
             note = (
                 f"{flood.submitted} jobs submitted, {flood.succeeded} succeeded, "
                 f"{flood.failed} failed"
             )
         else:
-            result, cpu = measure(
-                stack.gateway,
-                load,
-                pids=lambda: stack.program_pids("catalog"),
-                script="product_reads.lua",
-                env=_env(stack, "/api/catalog"),
-                connections=4,
-            )
-            note = ""
+            result, cpu = light_reads()
         rows.append(
             Row.of(
                 "(f) reads beside reports", variant, result, cpu_us=cpu, cpu_of="catalog", note=note

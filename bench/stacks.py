@@ -12,7 +12,6 @@ the row that publishes the micro-cached figure.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,30 +22,12 @@ from pathlib import Path
 
 import topology
 from bench import procs
+from devtools.ports import free_port, wait_for_port
 from native.gateway import write_gateway_config
 from native.stack import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = topology.load()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    msg = f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s"
-    raise SystemExit(msg)
 
 
 def base_env(offset: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -92,7 +73,9 @@ def otlp_sink() -> Iterator[str]:
         cwd=ROOT,
     )
     try:
-        wait_for_port(port)
+        if not wait_for_port(port, timeout=15):
+            msg = f"nothing listens on 127.0.0.1:{port} after 15 s"
+            raise SystemExit(msg)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

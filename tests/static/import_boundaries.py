@@ -24,7 +24,7 @@ from pathlib import Path
 # A package that may import another service's package: the importer and what it may import.
 ALLOWED: dict[str, frozenset[str]] = {"workers": frozenset({"reports"})}
 SHARED = "mercato_shared"
-TOOL_DIRS = ("native", "bench", "topology")
+TOOL_DIRS = ("native", "bench", "topology", "devtools", "chaos")
 TEST_ROOTS = frozenset({"tests", "conftest"})
 
 
