@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from bench import procs
 from bench.results import ProcessMemory
 from bench.stacks import BenchStack
-
-
-def programs(stack: BenchStack) -> list[str]:
-    conf = Path(stack.env["MERCATO_RUN_DIR"]) / "supervisord.conf"
-    return re.findall(r"^\[program:([^\]]+)\]", conf.read_text(), re.MULTILINE)
 
 
 def snapshot(stack: BenchStack) -> list[ProcessMemory]:
@@ -21,7 +13,7 @@ def snapshot(stack: BenchStack) -> list[ProcessMemory]:
     if (pid := stack.supervisord_pid()) is not None:
         rss, pss = procs.memory_kib(pid)
         found.append(ProcessMemory("supervisord", pid, procs.command_name(pid), rss, pss))
-    for program in programs(stack):
+    for program in stack.programs():
         for pid in stack.program_pids(program):
             rss, pss = procs.memory_kib(pid)
             found.append(ProcessMemory(program, pid, procs.command_name(pid), rss, pss))

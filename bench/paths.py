@@ -234,7 +234,18 @@ class ReportFlood:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=90)
+
+    def _drain(self, http: httpx.Client, pending: list[str]) -> None:
+        """Wait (bounded) for the jobs still queued, so the next scenario starts idle."""
+        deadline = time.monotonic() + 60
+        while pending and time.monotonic() < deadline:
+            pending[:] = [
+                job
+                for job in pending
+                if client.report_status(http, self._admin, job) not in ("succeeded", "failed")
+            ]
+            time.sleep(0.5)
 
     def _run(self) -> None:
         pending: list[str] = []
@@ -254,6 +265,7 @@ class ReportFlood:
                     pending.append(client.submit_report(http, self._admin))
                     self.submitted += 1
                 self._stop.wait(0.5)
+            self._drain(http, pending)
 
 
 def reads_while_reports_run(stack: BenchStack, load: Load, workers: int) -> list[Row]:

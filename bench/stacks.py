@@ -12,6 +12,7 @@ the row that publishes the micro-cached figure.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -95,10 +96,20 @@ class BenchStack:
     def direct(self, service: str) -> str:
         return f"http://127.0.0.1:{STACK.service(service).port + self.offset}"
 
-    def program_pids(self, program: str) -> list[int]:
-        """The processes of one supervisord program: its main process and every child."""
-        pid = self._supervisorctl("pid", program, check=False).stdout.strip()
-        return procs.tree(int(pid)) if pid.isdigit() and pid != "0" else []
+    def programs(self) -> list[str]:
+        conf = Path(self.env["MERCATO_RUN_DIR"]) / "supervisord.conf"
+        return re.findall(r"^\[program:([^\]]+)\]", conf.read_text(), re.MULTILINE)
+
+    def program_pids(self, name: str) -> list[int]:
+        """The processes of a program, or of every replica of a service (`NAME-1`, ...):
+        each main process and every child."""
+        found: list[int] = []
+        for program in self.programs():
+            if program == name or re.fullmatch(rf"{re.escape(name)}-\d+", program):
+                pid = self._supervisorctl("pid", program, check=False).stdout.strip()
+                if pid.isdigit() and pid != "0":
+                    found += procs.tree(int(pid))
+        return found
 
     @contextmanager
     def gateway_read_cache(self) -> Iterator[None]:
