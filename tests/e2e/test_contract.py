@@ -24,6 +24,7 @@ import pytest
 import redis
 
 import topology
+from bench.client import token
 from tests.e2e.conftest import native, stack_env
 
 # Not yet part of `make test`: eleven schema-valid requests are still rejected (opaque
@@ -53,17 +54,6 @@ def contract_gateway() -> Iterator[str]:
         native(env, "down")
 
 
-def _token(gateway: str, email: str, password: str) -> str:
-    response = httpx.post(
-        f"{gateway}/api/identity/token",
-        data={"grant_type": "password", "username": email, "password": password},
-        timeout=10,
-    )
-    response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
-
-
 @pytest.fixture(scope="module")
 def tokens(contract_gateway: str) -> dict[str, str]:
     email, password = f"fuzz-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(12)
@@ -73,8 +63,8 @@ def tokens(contract_gateway: str) -> dict[str, str]:
         timeout=10,
     ).raise_for_status()
     return {
-        "customer": _token(contract_gateway, email, password),
-        "admin": _token(contract_gateway, "admin@example.com", "admin-dev-password"),
+        "customer": token(contract_gateway, email, password),
+        "admin": token(contract_gateway, "admin@example.com", "admin-dev-password"),
     }
 
 
