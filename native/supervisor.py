@@ -56,7 +56,7 @@ def uvicorn_command(replica: Replica, stack: Stack) -> list[str]:
         "--no-access-log",
         "--timeout-graceful-shutdown",
         "10",
-        # Longer than the gateway's upstream keepalive_timeout (60 s): nginx, not the app,
+        # Longer than the gateway's upstream keepalive_timeout (4 s): nginx, not the app,
         # closes idle connections, so a reused connection is never half-closed.
         "--timeout-keep-alive",
         "75",
@@ -76,7 +76,7 @@ def programs(stack: Stack) -> dict[str, tuple[list[str], dict[str, str]]]:
         env = {"OTEL_SERVICE_NAME": replica.service.name}
         if len(stack.replicas(replica.service)) > 1:
             # Out of the gateway's upstream before the server closes (mercato_shared.drain).
-            env["SHUTDOWN_DRAIN_SECONDS"] = stack.env.get("MERCATO_DRAIN_SECONDS", "2")
+            env["SHUTDOWN_DRAIN_SECONDS"] = stack.env.get("MERCATO_DRAIN_SECONDS", "5")
         result[replica.program] = (uvicorn_command(replica, stack), env)
     for worker in stack.description.workers:
         argv = [str(BIN / worker.command[0]), *worker.command[1:]]

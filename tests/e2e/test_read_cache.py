@@ -1,7 +1,9 @@
 """The gateway's micro-cache of public catalog reads: what it stores, and how stale it may be.
 
 A product write is visible through the gateway once the cached copy's max-age (the catalog's
-`Cache-Control: public, max-age=1`) has passed: the first read after that refreshes it.
+`Cache-Control: public, max-age=1`) has passed on nginx's clock, which counts whole seconds:
+a copy stored at 10.9 s is valid until the clock reads 12, so up to max-age + 1 s. The first
+read after that refreshes it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import httpx
 from tests.e2e.test_identity_orders import admin, new_product
 
 MAX_AGE_SECONDS = 1
+#: nginx stores a copy's expiry as whole seconds (the time it was stored, truncated, plus
+#: max-age) and compares it with its whole-second clock.
+CLOCK_RESOLUTION_SECONDS = 1
 # Past the bound by a margin: a sleep can only be longer than asked, never shorter.
-PAST_THE_BOUND = MAX_AGE_SECONDS + 0.5
+PAST_THE_BOUND = MAX_AGE_SECONDS + CLOCK_RESOLUTION_SECONDS + 0.5
 
 
 async def test_a_write_is_visible_through_the_gateway_within_the_max_age(

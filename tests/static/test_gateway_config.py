@@ -23,6 +23,7 @@ import topology
 from native.gateway import gateway_values, write_gateway_config
 from native.render import PLACEHOLDER, render
 from native.stack import load_stack
+from native.supervisor import programs
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_TEMPLATE = REPO / "gateway" / "templates" / "mercato.conf.template"
@@ -328,6 +329,29 @@ def test_only_idempotent_requests_go_to_the_next_upstream() -> None:
             answers_502 = r"error_response\(\s*502|status_code\s*=\s*502|HTTP_502"
             assert not re.search(answers_502, path.read_text(encoding="utf-8")), path
     assert re.search(r"^\s*proxy_next_upstream_tries 2;", text, re.M)
+
+
+def test_a_replica_drains_for_longer_than_nginx_keeps_an_idle_connection(tmp_path: Path) -> None:
+    # mercato_shared.drain: by the end of the drain nginx has closed every connection to the
+    # replica it did not use since the drain began, so the server's shutdown closes none
+    # that nginx could still pick for a POST (which it never retries).
+    text = re.sub(r"#.*", "", GATEWAY_TEMPLATE.read_text(encoding="utf-8"))
+    blocks = re.findall(r"^upstream \w+ \{(.*?)^\}", text, re.M | re.DOTALL)
+    idle = {
+        int(seconds)
+        for block in blocks
+        for seconds in re.findall(r"keepalive_timeout (\d+)s;", block)
+    }
+    assert len(blocks) == len(SERVICES)
+    assert len(idle) == 1, idle
+    stack = load_stack({"MERCATO_RUN_DIR": str(tmp_path), "MERCATO_REPLICAS": "2"})
+    drains = {
+        float(env["SHUTDOWN_DRAIN_SECONDS"])
+        for _, env in programs(stack).values()
+        if "SHUTDOWN_DRAIN_SECONDS" in env
+    }
+    assert drains
+    assert min(drains) > max(idle), (drains, idle)
 
 
 # --- security headers and CORS -------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_replicas_get_their_own_program_and_port() -> None:
         assert argv[argv.index("--port") + 1] == str(port)
         assert argv[argv.index("--root-path") + 1] == "/api/catalog"
         assert programs[name]["environment"] == (
-            'OTEL_SERVICE_NAME="catalog",SHUTDOWN_DRAIN_SECONDS="2"'
+            'OTEL_SERVICE_NAME="catalog",SHUTDOWN_DRAIN_SECONDS="5"'
         )
         assert programs[name]["stdout_logfile"] == f"/run/mercato-test/logs/{name}.log"
     assert "identity-2" not in programs
