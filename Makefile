@@ -51,8 +51,8 @@ logs: ## Show recent logs of each process (FOLLOW=1 to follow)
 	fi
 
 .PHONY: test
-test: deps ## Install what is missing, then run unit, integration, end-to-end and static tests
-	@$(RUN) pytest -m "not contract"
+test: deps ## Install what is missing, then run unit, integration, end-to-end (schemathesis, short chaos) and static tests
+	@$(RUN) pytest
 
 .PHONY: contract
 contract: deps ## schemathesis, every check and phase, against every service on a stack of its own
@@ -68,7 +68,7 @@ test-integration: ## Integration tests against the real Postgres and Redis
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests through the gateway of a native stack started for them
-	@$(RUN) pytest -m "e2e and not contract"
+	@$(RUN) pytest -m e2e
 
 .PHONY: bench
 bench: ## Every path users call, on stacks of its own, into bench/README.md (QUICK=1: a few minutes)

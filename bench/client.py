@@ -66,7 +66,7 @@ def submit_report(client: httpx.Client, admin: str) -> str:
     today = datetime.now(UTC).date()
     response = client.post(
         "/api/reports/reports",
-        json={"kind": "sales", "start": str(today - timedelta(days=120)), "end": str(today)},
+        json={"kind": "sales", "start": str(today - timedelta(days=120)), "days": 121},
         headers={"authorization": f"Bearer {admin}"},
     )
     response.raise_for_status()

@@ -66,6 +66,6 @@ class Shopper(FastHttpUser):
         today = datetime.now(UTC).date()
         self.client.post(
             "/api/reports/reports",
-            json={"kind": "sales", "start": str(today - timedelta(days=30)), "end": str(today)},
+            json={"kind": "sales", "start": str(today - timedelta(days=30)), "days": 31},
             headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
         )

@@ -135,7 +135,7 @@ class Workload:
             self._ledger.unfinished_keys.add(key)
 
     async def report(self) -> None:
-        body = {"kind": "purchases", "start": "2026-01-01", "end": "2026-01-08"}
+        body = {"kind": "purchases", "start": "2026-01-01", "days": 7}
         response = await self._send(
             "report", "POST", "/api/reports/reports", json=body, headers=self._shop.customer
         )

@@ -13,11 +13,14 @@ init = function(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1e6))
 end
 
+-- A postal code drawn per request as well: checkout caches a carrier's price per parcel
+-- (destination, weight, items) for SHIPPING_CACHE_TTL_SECONDS, and a repeated parcel would
+-- be priced without asking the carriers at all.
 request = function()
   local body = string.format(
     '{"items":[{"product_id":%d,"quantity":1}],' ..
-    '"destination":{"country":"DE","postal_code":"10115"},"currency":"EUR"}',
-    math.random(1, products))
+    '"destination":{"country":"DE","postal_code":"%05d"},"currency":"EUR"}',
+    math.random(1, products), math.random(1, 99999))
   return wrk.format("POST", prefix .. "/quote", {["Content-Type"] = "application/json"}, body)
 end
 

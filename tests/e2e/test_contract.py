@@ -27,9 +27,7 @@ import topology
 from bench.client import token
 from tests.e2e.conftest import native, stack_env
 
-# Not yet part of `make test`: eleven schema-valid requests are still rejected (opaque
-# cursors, an unknown product's 422, reports' end <= start, the export's since == until);
-# `make contract` runs it. See docs/reliability.md.
+# Part of `make test`; `make contract` runs it alone (docs/reliability.md).
 pytestmark = pytest.mark.contract
 
 ROOT = Path(__file__).resolve().parents[2]

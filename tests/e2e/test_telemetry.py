@@ -254,7 +254,7 @@ async def test_report_request_continues_into_the_celery_task_and_its_logs(
     traceparent, trace_id, parent_span_id = new_traceparent()
     response = await gateway.post(
         "/api/reports/reports",
-        json={"kind": "purchases", "start": "2026-01-01", "end": "2026-01-08"},
+        json={"kind": "purchases", "start": "2026-01-01", "days": 7},
         headers={"authorization": f"Bearer {token}", "traceparent": traceparent},
     )
     assert response.status_code == 202, response.text

@@ -6,9 +6,9 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import TypeAdapter
-from starlette.convertors import Convertor, register_url_convertor
 
 from catalog.deps import CatalogServiceDep
+from catalog.pagination import PRODUCTS
 from catalog.schemas import (
     Category,
     PopularProduct,
@@ -20,28 +20,15 @@ from catalog.schemas import (
 from mercato_shared.auth import AdminUser
 from mercato_shared.errors import error_responses
 from mercato_shared.http_cache import public_json
+from mercato_shared.json_types import MAX_ROW_ID
 from mercato_shared.near_cache import Entry
+from mercato_shared.routing import register_id_segment
 
 router = APIRouter(prefix="/products", tags=["products"])
 
 
-class _ProductIdSegment(Convertor[str]):
-    """A /products/ path segment that is not a sibling route's name.
-
-    PATCH /products/popular is then a 405 (Allow: GET), not an update of product "popular";
-    any other segment reaches the routes, which validate it as an id (422 when it is none).
-    """
-
-    regex = "(?!popular$)[^/]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("product_id", _ProductIdSegment())
+# PATCH /products/popular is a 405 (Allow: GET), not an update of product "popular".
+register_id_segment("product_id", siblings=("popular",))
 
 _PAGE = TypeAdapter(ProductPage)
 # Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see mercato_shared.http_cache).
@@ -49,7 +36,7 @@ READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the `If-None-Match` tag names the current body."}
 }
 
-ProductId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The product's id.")]
+ProductId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The product's id.")]
 # Reads are public; writes need an access token with role admin (401 without, 403 other role).
 WRITE_ERRORS = error_responses(401, 403)
 
@@ -59,7 +46,7 @@ async def list_products(
     service: CatalogServiceDep,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(pattern=PRODUCTS.pattern)] = None,
     category: Annotated[Category | None, Query()] = None,
 ) -> Response:
     """Products in id order, one keyset page at a time."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato_shared.errors import ConflictError, NotFoundError, UnprocessableError
+from mercato_shared.errors import ConflictError, NotFoundError
 
 
 class ProductNotFoundError(NotFoundError):
@@ -26,7 +26,7 @@ class OutOfStockError(ConflictError):
         self.product_ids = product_ids
 
 
-class UnknownProductError(UnprocessableError):
+class UnknownProductError(ConflictError):
     code = "unknown_product"
 
     def __init__(self, product_ids: list[int]) -> None:

@@ -8,14 +8,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mercato_shared.json_types import JSON_INTEGER, RowId
+
 MAX_LINES = 100
 
 
 class ReservationLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    product_id: RowId
+    # Up to an order's 100 lines of 1,000 each: orders merges the lines of one product.
+    quantity: Annotated[int, Field(ge=1, le=100_000), JSON_INTEGER]
 
 
 class ReservationIn(BaseModel):

@@ -2,7 +2,7 @@
 
     POST   /reservations        {"id": uuid, "lines": [{"product_id", "quantity"}]}
            201 reserved now, 200 the same reservation again (a retry), 409 out_of_stock
-           (nothing taken), 422 unknown_product, 409 reservation_conflict (same id, other
+           (nothing taken), 409 unknown_product, 409 reservation_conflict (same id, other
            lines, or already released)
     DELETE /reservations/{id}   204 stock given back (idempotent; an unknown id is refused
                                 for good, so a late reservation cannot leak stock)

@@ -18,6 +18,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from mercato_shared.json_types import JSON_INTEGER
+
 Currency = Literal["EUR", "USD", "GBP"]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
 # Postgres text cannot hold NUL: refused here (422), never a 500 from the database.
@@ -51,15 +53,7 @@ Price = Annotated[
 ]
 
 
-def _not_a_bool(value: object) -> object:
-    # Pydantic's lax mode reads true as 1; the schema says integer, and a bool is not one.
-    if isinstance(value, bool):
-        msg = "must be an integer, not a boolean"
-        raise ValueError(msg)
-    return value
-
-
-Stock = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(_not_a_bool)]
+Stock = Annotated[int, Field(ge=0, le=1_000_000), JSON_INTEGER]
 
 
 class ProductCreate(BaseModel):

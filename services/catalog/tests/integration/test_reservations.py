@@ -111,11 +111,11 @@ async def test_unknown_products_and_bad_lines_are_refused(
     unknown = await client.post(
         "/reservations", json=reservation((known, 1), (999_999, 1)), headers=SERVICE
     )
-    assert unknown.status_code == 422
+    assert unknown.status_code == 409
     assert unknown.json()["error"]["code"] == "unknown_product"
     for bad in (
         reservation((known, 0)),
-        reservation((known, 1001)),
+        reservation((known, 100_001)),
         reservation((known, 1), (known, 1)),
         reservation(*((pid, 1) for pid in range(1, 102))),
         {"id": "not-a-uuid", "lines": [{"product_id": known, "quantity": 1}]},

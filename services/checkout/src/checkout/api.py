@@ -11,7 +11,7 @@ from mercato_shared.errors import error_responses
 router = APIRouter(tags=["quotes"])
 
 
-@router.post("/quote", response_model=QuoteOut, responses=error_responses(503))
+@router.post("/quote", response_model=QuoteOut, responses=error_responses(409, 503))
 async def create_quote(body: QuoteRequest, service: QuoteServiceDep) -> QuoteOut:
     """Price a cart: goods, every carrier that answers in time, tax, total in `currency`.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato_shared.errors import DependencyUnavailableError, UnprocessableError
+from mercato_shared.errors import ConflictError, DependencyUnavailableError, UnprocessableError
 
 
 class UnsupportedCurrencyError(UnprocessableError):
@@ -14,7 +14,7 @@ class UnsupportedCurrencyError(UnprocessableError):
         )
 
 
-class UnknownProductError(UnprocessableError):
+class UnknownProductError(ConflictError):
     code = "unknown_product"
 
     def __init__(self, product_ids: list[int]) -> None:

@@ -17,6 +17,7 @@ from pydantic.config import JsonDict
 
 from checkout.money import SUPPORTED_CURRENCIES
 from mercato_shared.countries import Country
+from mercato_shared.json_types import JSON_INTEGER, RowId
 
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
 # Any three capitals parse (so the service can say which it supports, 422
@@ -32,8 +33,8 @@ SourceStatus = Literal["ok", "timeout", "error", "circuit_open"]
 class QuoteLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: int = Field(ge=1, le=2**63 - 1)
-    quantity: int = Field(ge=1, le=1000)
+    product_id: RowId
+    quantity: Annotated[int, Field(ge=1, le=1000), JSON_INTEGER]
 
 
 class Destination(BaseModel):
@@ -62,11 +63,14 @@ class QuoteRequest(BaseModel):
     @field_validator("items")
     @classmethod
     def _one_line_per_product(cls, items: list[QuoteLine]) -> list[QuoteLine]:
-        ids = [line.product_id for line in items]
-        if len(ids) != len(set(ids)):
-            msg = "each product may appear on one line only"
-            raise ValueError(msg)
-        return items
+        """Lines of the same product are one line of the cart: their quantities add up
+        (as an order's do), so every list the schema admits can be priced."""
+        merged: dict[int, int] = {}
+        for line in items:
+            merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+        if len(merged) == len(items):
+            return items
+        return [QuoteLine.model_construct(product_id=p, quantity=q) for p, q in merged.items()]
 
 
 class QuoteLineOut(BaseModel):

@@ -68,13 +68,20 @@ def test_quote_converts_sums_taxes_and_picks_the_cheapest_option() -> None:
     assert quote.partial is True
 
 
+def test_lines_of_one_product_are_one_line() -> None:
+    body = request(items=[{"product_id": 1, "quantity": 2}, {"product_id": 1, "quantity": 3.0}])
+    lines = QuoteRequest.model_validate(body).items
+    assert [(line.product_id, line.quantity) for line in lines] == [(1, 5)]
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
         {"items": []},
         {"items": [{"product_id": 1, "quantity": 0}]},
         {"items": [{"product_id": 1, "quantity": 10**9}]},
-        {"items": [{"product_id": 1, "quantity": 1}, {"product_id": 1, "quantity": 1}]},
+        {"items": [{"product_id": 1, "quantity": "1"}]},
+        {"items": [{"product_id": True, "quantity": 1}]},
         {"items": [{"product_id": i, "quantity": 1} for i in range(1, 52)]},
         {"currency": "eur"},
         {"destination": {"country": "ZZ", "postal_code": "1"}},

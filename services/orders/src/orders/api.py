@@ -5,7 +5,7 @@ Export contract for reports (role `service` or `admin`):
     GET /orders/export?since=<ISO 8601 with offset>&until=<ISO 8601>&limit=<1..1000>&cursor=<c>
 
 returns `{"items": [...], "next_cursor": "..." | null}`: orders with
-`since <= created_at < until` in `(created_at, id)` order, each
+`since <= created_at < until` in `(created_at, id)` order (none when until <= since), each
 `{id, user_id, status, currency, total, created_at, items: [{product_id, name, quantity,
 unit_price}]}`; money as decimal strings. Pass `next_cursor` back as `cursor` (with the same
 since/until) until it is null. Pages are keyset walks of the `(created_at, id)` index; each
@@ -21,13 +21,17 @@ Catalog releases the stock of a reservation this does not name once it is old en
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
+from pydantic import AwareDatetime
 
-from mercato_shared.errors import UnprocessableError, error_responses
+from mercato_shared.errors import error_responses
+from mercato_shared.json_types import JSON_DATE_TIME, MAX_ROW_ID
+from mercato_shared.routing import register_id_segment
 from orders.deps import CustomerId, ExportCaller, OrderServiceDep
+from orders.pagination import EXPORT, OWN_ORDERS
 from orders.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     OrderCreate,
@@ -38,6 +42,8 @@ from orders.schemas import (
 )
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+# GET /orders/reservation-lookup is a 405 (Allow: POST), not a read of order "reservation-lookup".
+register_id_segment("order_id", siblings=("export", "reservation-lookup"))
 
 AUTH_ERRORS = error_responses(401, 403)
 IdempotencyKey = Annotated[
@@ -75,7 +81,7 @@ async def list_orders(
     user_id: CustomerId,
     service: OrderServiceDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(pattern=OWN_ORDERS.pattern)] = None,
 ) -> OrderPage:
     """The caller's orders with their items, newest first, one keyset page at a time."""
     return await service.list_for_user(user_id, cursor=cursor, limit=limit)
@@ -85,16 +91,25 @@ async def list_orders(
 async def export_orders(
     _caller: ExportCaller,
     service: OrderServiceDep,
-    since: datetime,
-    until: datetime,
+    since: Annotated[AwareDatetime, JSON_DATE_TIME],
+    until: Annotated[AwareDatetime, JSON_DATE_TIME],
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    cursor: Annotated[str | None, Query(max_length=128)] = None,
+    cursor: Annotated[str | None, Query(pattern=EXPORT.pattern)] = None,
 ) -> OrderPage:
     """Every user's orders created in `[since, until)`, for reports (see module docs)."""
-    if since.tzinfo is None or until.tzinfo is None or since >= until:
-        msg = "since and until need a UTC offset, and since must be before until."
-        raise UnprocessableError(msg)
+    since, until = _in_utc(since), _in_utc(until)
+    if since >= until:  # an empty period: nothing was created in it
+        return OrderPage(items=[], next_cursor=None)
     return await service.export(since=since, until=until, cursor=cursor, limit=limit)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; one whose UTC time is before year 1 or after 9999 becomes the limit."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        limit = datetime.min if moment.year == datetime.min.year else datetime.max
+        return limit.replace(tzinfo=UTC)
 
 
 @router.post("/reservation-lookup", response_model=ReservationsOrdered, responses=AUTH_ERRORS)
@@ -105,9 +120,9 @@ async def lookup_reservations(
     return ReservationsOrdered(ordered=await service.ordered_reservations(body.reservation_ids))
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=AUTH_ERRORS)
+@router.get("/{order_id:order_id}", response_model=OrderOut, responses=AUTH_ERRORS)
 async def get_order(
-    order_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    order_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     user_id: CustomerId,
     service: OrderServiceDep,
 ) -> OrderOut:

@@ -5,7 +5,7 @@ Calls go through the shared `InternalClient` (base URL, service token refreshed 
 idempotent, so both are retried: the reservation POST carries the reservation id, which
 catalog never applies twice, and releasing a released reservation changes nothing.
 Failures map onto the error shape: catalog unreachable, slow or failing -> 503
-`dependency_unavailable`; catalog's 409 `out_of_stock` and 422 `unknown_product` pass
+`dependency_unavailable`; catalog's 409 `out_of_stock` and 409 `unknown_product` pass
 through with their codes. Nothing here turns into a 500.
 """
 
@@ -61,7 +61,7 @@ class CatalogClient:
         error = error_of(response)
         if response.status_code == 409 and error.get("code") == "out_of_stock":
             raise OutOfStockError(str(error.get("message", "Not enough stock.")))
-        if response.status_code == 422 and error.get("code") == "unknown_product":
+        if response.status_code == 409 and error.get("code") == "unknown_product":
             raise UnknownProductError(str(error.get("message", "Unknown product.")))
         if response.status_code == 409 and error.get("code") == "reservation_conflict":
             raise ReservationReleasedError

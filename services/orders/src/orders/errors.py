@@ -9,7 +9,7 @@ class OutOfStockError(ConflictError):
     code = "out_of_stock"
 
 
-class UnknownProductError(UnprocessableError):
+class UnknownProductError(ConflictError):
     code = "unknown_product"
 
 

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mercato_shared.json_types import JSON_INTEGER, RowId
+
 MAX_LINES = 100
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,255}$"
 
@@ -17,8 +19,8 @@ IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,255}$"
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    product_id: RowId
+    quantity: Annotated[int, Field(ge=1, le=1000), JSON_INTEGER]
 
 
 class OrderCreate(BaseModel):
@@ -31,10 +33,18 @@ class OrderCreate(BaseModel):
     @field_validator("items")
     @classmethod
     def _one_line_per_product(cls, items: list[LineIn]) -> list[LineIn]:
-        if len({item.product_id for item in items}) != len(items):
-            msg = "each product may appear on one line only"
-            raise ValueError(msg)
-        return items
+        """Lines of the same product are one line of the order: their quantities add up.
+
+        So every list of lines the schema admits is an order (no rule across lines that the
+        schema could not state). The 1..1000 bound is per line as sent; a merged line holds
+        up to MAX_LINES times as much, and catalog reserves it as one line.
+        """
+        merged: dict[int, int] = {}
+        for item in items:
+            merged[item.product_id] = merged.get(item.product_id, 0) + item.quantity
+        if len(merged) == len(items):
+            return items
+        return [LineIn.model_construct(product_id=p, quantity=q) for p, q in merged.items()]
 
     def fingerprint(self) -> str:
         """The hash an Idempotency-Key is bound to (line order does not matter)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from datetime import date, datetime, timedelta
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from mercato_shared.json_types import JSON_DATE, JSON_INTEGER
 
 MAX_PERIOD_DAYS = 366
 Kind = Literal["sales", "purchases"]
@@ -14,28 +16,37 @@ Status = Literal["queued", "running", "succeeded", "failed"]
 
 
 class ReportRequest(BaseModel):
-    """A report over `[start, end)`: `end` is exclusive, so one day is `end = start + 1`."""
+    """A report over the `days` days from `start` (UTC dates).
 
-    model_config = ConfigDict(extra="forbid")
+    Written as a start and a length, every period the schema admits is one the server
+    takes: there is no end before the start to refuse. A period that reaches past today
+    covers the orders that exist when the job runs (the job's `finished_at` says when).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"kind": "purchases", "start": "2026-11-01", "days": 30},
+                {"kind": "sales", "start": "2026-01-01", "days": MAX_PERIOD_DAYS},
+            ]
+        },
+    )
 
     kind: Kind = Field(
         description="`sales`: every order (admins only); `purchases`: your own orders."
     )
-    start: date
-    end: date
+    start: Annotated[date, Field(description="The first day of the period."), JSON_DATE]
+    days: Annotated[
+        int, Field(ge=1, le=MAX_PERIOD_DAYS, description="Its length in days."), JSON_INTEGER
+    ]
 
-    @model_validator(mode="after")
-    def _sane_period(self) -> ReportRequest:
-        if self.end <= self.start:
-            msg = "end must be after start"
-            raise ValueError(msg)
-        if (self.end - self.start).days > MAX_PERIOD_DAYS:
-            msg = f"the period may span at most {MAX_PERIOD_DAYS} days"
-            raise ValueError(msg)
-        if self.end > datetime.now(UTC).date() + timedelta(days=1):
-            msg = "the period may not end after today"
-            raise ValueError(msg)
-        return self
+    @property
+    def end(self) -> date:
+        """The day after the period (exclusive); the last date there is, at the far end."""
+        if (date.max - self.start).days < self.days:
+            return date.max
+        return self.start + timedelta(days=self.days)
 
 
 class Period(BaseModel):
