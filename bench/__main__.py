@@ -142,6 +142,7 @@ def main() -> None:
             with running("paths", args.offset, env) as stack:
                 run.memory["idle"] = memory.snapshot(stack)
                 run.rows += paths.product_reads(stack, load, "telemetry default")
+                run.rows += paths.catalog_servers(stack, load)
                 run.rows.append(paths.product_lists(stack, load))
                 run.rows += paths.quotes(stack, load)
                 run.rows.append(paths.orders(stack, load))

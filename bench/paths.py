@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench import client, procs, wrk
+from bench import client, procs, servers, wrk
 from bench.results import Row
 from bench.stacks import ROOT, BenchStack
 from devtools.ports import free_port, wait_for_port
@@ -134,6 +134,37 @@ def product_reads(stack: BenchStack, load: Load, variant: str) -> list[Row]:
     return rows
 
 
+def catalog_servers(stack: BenchStack, load: Load) -> list[Row]:
+    """(b) beside the stack: catalog straight, under uvicorn and under granian, with one
+    worker (as the stack runs it) and with one per core."""
+    rows = []
+    variants: tuple[tuple[servers.Server, int], ...] = (
+        ("uvicorn", 1),
+        ("granian", 1),
+        ("uvicorn", 2),
+        ("granian", 2),
+    )
+    for server, workers in variants:
+        with servers.side_server(stack, "catalog", server, workers) as side:
+            result, cpu = measure(
+                side.url,
+                load,
+                pids=side.pids,
+                script="product_reads.lua",
+                env=_env(stack, ""),
+            )
+        rows.append(
+            Row.of(
+                "(b) product reads",
+                f"direct, {server}, {workers} worker{'s' if workers > 1 else ''}",
+                result,
+                cpu_us=cpu,
+                cpu_of="catalog",
+            )
+        )
+    return rows
+
+
 def product_lists(stack: BenchStack, load: Load) -> Row:
     """(c) First pages of the product list with a category filter, through the gateway."""
     result, cpu = measure(
@@ -156,7 +187,9 @@ def quotes(stack: BenchStack, load: Load) -> list[Row]:
     """(d) Checkout quotes with every partner at 50 ms, then with one carrier hanging."""
     partners = stack.direct("partners")
     rows = []
-    connections = max(4, load.connections // 2)
+    # Below what one checkout process can serve (about 6 ms of CPU a quote): the figure is
+    # the fan-out's latency, not a queue's.
+    connections = 4
     try:
         for variant, hanging in (
             (f"every partner {PARTNER_LATENCY_MS} ms", False),
