@@ -101,13 +101,13 @@ def schedule(target: Target) -> list[Fault]:
     return [
         Fault(
             "kill -9 catalog",
-            "reads and reservations: 502/503 until supervisord restarts it (one replica), "
+            "reads and reservations: 503 until supervisord restarts it (one replica), "
             "none with two (the gateway retries idempotent requests on the other)",
             lambda: target.kill("catalog"),
         ),
         Fault(
             "kill -9 orders",
-            "orders in flight fail (502 from the gateway); retries with the same key succeed",
+            "orders in flight fail (503 upstream_unavailable); retries with the same key succeed",
             lambda: target.kill("orders"),
         ),
         Fault(

@@ -391,13 +391,15 @@ async def test_only_idempotent_requests_are_passed_to_the_next_upstream(
     # A GET the broken server dropped was passed to the real one: every GET succeeded.
     assert dropper.seen("GET") >= 1
     assert {r.status_code for r in gets} == {200}
-    # A POST the broken server dropped was never sent again: exactly those are 502s.
+    # A POST the broken server dropped was never sent again: exactly those are 503s, which
+    # the client may retry (Retry-After).
     assert dropper.seen("POST") >= 1
-    bad_gateway = [r for r in posts if r.status_code == 502]
-    assert len(bad_gateway) == dropper.seen("POST")
-    for response in bad_gateway:
-        assert_error(response, 502, "bad_gateway")
-    assert {r.status_code for r in posts} - {502} <= {401, 422}
+    unanswered = [r for r in posts if r.status_code == 503]
+    assert len(unanswered) == dropper.seen("POST")
+    for response in unanswered:
+        assert_error(response, 503, "upstream_unavailable")
+        assert response.headers["retry-after"] == "1"
+    assert {r.status_code for r in posts} - {503} <= {401, 422}
 
 
 # --- headers -----------------------------------------------------------------------------

@@ -67,8 +67,9 @@ def test_a_body_spilled_to_disk_reaches_the_upstream_stage(private_gateway: str)
         timeout=10,
     )
 
-    assert response.status_code == 502, response.text
-    assert response.json()["error"]["code"] == "bad_gateway"
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "upstream_unavailable"
+    assert response.headers["retry-after"] == "1"
 
 
 def test_the_workers_run_as_the_starting_user(private_gateway: str, tmp_path: Path) -> None:

@@ -57,10 +57,12 @@ ERROR_CODES = {
     429: "rate_limited",
     431: "request_header_too_large",
     500: "internal_error",
-    502: "bad_gateway",
+    502: "upstream_unavailable",
     503: "service_unavailable",
     504: "gateway_timeout",
 }
+#: Pages sent with another status: a service nginx could not use is a 503 (Retry-After).
+SENT_AS = {502: 503}
 
 
 def _nginx() -> str:
@@ -472,13 +474,14 @@ def test_gateway_error_pages_are_json_in_the_project_shape() -> None:
     text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
 
     for status, code in ERROR_CODES.items():
+        sent = SENT_AS.get(status, status)
         assert re.search(rf"error_page [^;]*\b{status}\b[^;]*/_errors/{status};", text), status
         match = re.search(rf"location = /_errors/{status} {{(?P<body>.*?)\n    }}", text, re.DOTALL)
         assert match, status
         body = match.group("body")
         assert "internal;" in body
         assert "default_type application/json;" in body
-        returned = re.search(rf"return {status} '(?P<json>[^']*)';", body)
+        returned = re.search(rf"return {sent} '(?P<json>[^']*)';", body)
         assert returned, status
         rendered = returned.group("json").replace("$mercato_request_id", "rid-1")
         # The 429 page names the limit that was hit (map $limit_conn_status).
