@@ -6,6 +6,13 @@ weights are the proportions: product reads 70%, list pages 15%, checkout quotes 
 6.5%, report submissions 0.5% (a report costs about a second of a worker's CPU; more would
 measure the report queue, not the shop).
 
+Each shopper waits a random fraction of its period before its first request. Locust starts
+a step's users within moments of each other, and `constant_throughput` keeps each one on its
+own beat, so without that offset every user fires in the same instant each second: the
+arrivals come as one burst a second, and the burst queues on the single processes behind
+the gateway (measured here: a product read's median 69 ms at 25 users, against 16 ms with
+the offset and 5 ms for 25 staggered httpx clients).
+
 Tokens come from the environment (MERCATO_TOKEN for a customer, MERCATO_ADMIN_TOKEN for
 reports); the harness registers them before it starts Locust.
 """
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +35,10 @@ ADMIN_TOKEN = os.environ.get("MERCATO_ADMIN_TOKEN", "")
 
 class Shopper(FastHttpUser):
     wait_time = constant_throughput(1)
+
+    def on_start(self) -> None:
+        # Locust's gevent has patched time.sleep: this greenlet waits, the others run.
+        time.sleep(random.random())  # noqa: S311 - spreads the arrivals over the second
 
     @task(140)
     def read_product(self) -> None:
@@ -48,7 +60,7 @@ class Shopper(FastHttpUser):
             "/api/checkout/quote",
             json={
                 "items": [{"product_id": random.randint(1, PRODUCTS), "quantity": 1}],  # noqa: S311
-                "destination": {"country": "DE", "postal_code": "10115"},
+                "destination": {"country": "DE", "postal_code": f"{random.randint(1, 99999):05d}"},  # noqa: S311
                 "currency": "EUR",
             },
         )

@@ -2,9 +2,10 @@
 
 Each stack has its own port offset, run directory, `bench_` databases (shared by the bench's
 stacks, migrated and seeded by the first) and Redis database 5. The gateway's rate limit is
-raised for these stacks only: the default (100 requests/s per address, burst 200) would
-answer most of a load from one address with 429, which is right in production and says
-nothing about the service path. The gateway's micro-cache of catalog reads is off, so that
+raised for these stacks only, and so is the limit of connections per address: the defaults
+(100 requests/s per address, burst 200; 64 connections) would answer most of a load from
+one address with 429, which is right in production and says nothing about the service path.
+The gateway's micro-cache of catalog reads is off, so that
 every figure is the service path's own; `BenchStack.gateway_read_cache` switches it on for
 the row that publishes the micro-cached figure.
 """
@@ -48,6 +49,7 @@ def base_env(offset: int, extra: Mapping[str, str] | None = None) -> dict[str, s
             "LOG_LEVEL": "WARNING",
             "GATEWAY_RATE_LIMIT": "1000000",
             "GATEWAY_RATE_BURST": "1000000",
+            "GATEWAY_CONN_LIMIT": "100000",
             "GATEWAY_READ_CACHE": "off",
         }
     )
