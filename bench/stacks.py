@@ -49,7 +49,7 @@ def base_env(offset: int, extra: Mapping[str, str] | None = None) -> dict[str, s
             "LOG_LEVEL": "WARNING",
             "GATEWAY_RATE_LIMIT": "1000000",
             "GATEWAY_RATE_BURST": "1000000",
-            "GATEWAY_CONN_LIMIT": "100000",
+            "GATEWAY_CONN_LIMIT": "60000",
             "GATEWAY_READ_CACHE": "off",
         }
     )

@@ -18,6 +18,7 @@ from pydantic.config import JsonDict
 from checkout.money import SUPPORTED_CURRENCIES
 from mercato_shared.countries import Country
 from mercato_shared.json_types import JSON_INTEGER, RowId
+from mercato_shared.lines import one_line_per_product
 
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
 # Any three capitals parse (so the service can say which it supports, 422
@@ -65,12 +66,12 @@ class QuoteRequest(BaseModel):
     def _one_line_per_product(cls, items: list[QuoteLine]) -> list[QuoteLine]:
         """Lines of the same product are one line of the cart: their quantities add up
         (as an order's do), so every list the schema admits can be priced."""
-        merged: dict[int, int] = {}
-        for line in items:
-            merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
-        if len(merged) == len(items):
-            return items
-        return [QuoteLine.model_construct(product_id=p, quantity=q) for p, q in merged.items()]
+        return one_line_per_product(
+            items,
+            lambda product_id, quantity: QuoteLine.model_construct(
+                product_id=product_id, quantity=quantity
+            ),
+        )
 
 
 class QuoteLineOut(BaseModel):

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mercato_shared.json_types import JSON_INTEGER, RowId
+from mercato_shared.lines import one_line_per_product
 
 MAX_LINES = 100
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,255}$"
@@ -39,12 +40,12 @@ class OrderCreate(BaseModel):
         schema could not state). The 1..1000 bound is per line as sent; a merged line holds
         up to MAX_LINES times as much, and catalog reserves it as one line.
         """
-        merged: dict[int, int] = {}
-        for item in items:
-            merged[item.product_id] = merged.get(item.product_id, 0) + item.quantity
-        if len(merged) == len(items):
-            return items
-        return [LineIn.model_construct(product_id=p, quantity=q) for p, q in merged.items()]
+        return one_line_per_product(
+            items,
+            lambda product_id, quantity: LineIn.model_construct(
+                product_id=product_id, quantity=quantity
+            ),
+        )
 
     def fingerprint(self) -> str:
         """The hash an Idempotency-Key is bound to (line order does not matter)."""
