@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import jwt
 
+from chaos.abandoned import SWEEP_SECONDS, TTL_SECONDS, Abandoned, abandon, released
 from chaos.faults import Fault, Target, schedule
 from chaos.ledger import Answer, Ledger
 from chaos.servers import OwnPostgres, OwnRedis
@@ -69,6 +70,8 @@ def stack_env(postgres: OwnPostgres, redis: OwnRedis, offset: int, replicas: int
         "SWEEP_QUEUED_AFTER_SECONDS": "10",
         "REPORT_LEASE_SECONDS": "6",
         "IDEMPOTENCY_LEASE_SECONDS": "5",
+        "RESERVATION_TTL_SECONDS": str(TTL_SECONDS),
+        "RESERVATION_SWEEP_SECONDS": str(SWEEP_SECONDS),
     }
 
 
@@ -123,7 +126,13 @@ async def settle_reports(conn: asyncpg.Connection, ids: list[str], within: float
 
 
 async def check_orders(
-    postgres: OwnPostgres, ledger: Ledger, user_id: int, products: list[int], within: float
+    postgres: OwnPostgres,
+    ledger: Ledger,
+    user_id: int,
+    products: list[int],
+    *,
+    within: float,
+    abandoned: Abandoned,
 ) -> list[str]:
     server = postgres.dsn.rsplit("/", 1)[0]
     orders = await asyncpg.connect(f"{server}/{PREFIX}orders")
@@ -175,6 +184,8 @@ async def check_orders(
                 break
             await asyncio.sleep(1)  # a reservation of a killed request is swept back
         broken += mismatched
+        if (problem := await released(catalog, abandoned)) is not None:
+            broken.append(problem)
         negative = await catalog.fetchval("SELECT count(*) FROM products WHERE stock < 0")
         if negative:
             broken.append(f"{negative} products with negative stock")
@@ -244,6 +255,7 @@ async def exercise(
     ledger = Ledger()
     async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
         shop = await open_shop(client, products=4, stock=STOCK)
+        left = await abandon(client, shop.products[0])
         token = shop.customer["Authorization"].removeprefix("Bearer ")
         user_id = int(jwt.decode(token, options={"verify_signature": False})["sub"])
         faults = schedule(target)
@@ -265,7 +277,10 @@ async def exercise(
         outcome.broken += await settle_reports(reports, ledger.reports, within=120)
     finally:
         await reports.close()
-    outcome.broken += await check_orders(postgres, ledger, user_id, shop.products, within=60)
+    # Stock taken equals units ordered only once the abandoned reservation is swept back.
+    outcome.broken += await check_orders(
+        postgres, ledger, user_id, shop.products, within=60, abandoned=left
+    )
     check_answers(ledger, replicas, outcome)
     return ledger, outcome
 
