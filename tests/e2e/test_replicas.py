@@ -148,11 +148,16 @@ async def test_sigterm_to_a_catalog_replica_under_load_drops_nothing(
     assert program_pid(stack, "catalog-1") != pid
     log = _tail(replica_log, replica_log_start).decode()
     assert log.index("SIGTERM: draining") < log.index("Shutting down")
-    # Nor did any request behind them fail: orders' own calls to catalog go through the
-    # gateway too (and would be retried by orders, hiding a reset from the client).
+    # Behind them, orders' own calls to catalog go through the gateway too. One of those
+    # written on a fresh connection in the instant the replica shuts down (after its drain)
+    # can meet a reset, which nginx answers 503 upstream_unavailable and orders retries with
+    # the same reservation id (docs/native-stack.md, "what is left"); nothing else may fail.
     lines = [json.loads(line) for line in _tail(access_log, access_log_start).splitlines()]
     assert len(lines) >= REQUESTS
-    assert [line for line in lines if line["status"] >= 500] == []
+    failed = [line for line in lines if line["status"] >= 500]
+    assert all(
+        line["status"] == 503 and line["user_agent"].startswith("mercato-") for line in failed
+    ), failed
     # ... and every order the clients were told about took its stock, once (read with
     # credentials, which the gateway's micro-cache never answers: up to 1 s stale otherwise).
     stock = (await gateway.get(f"/api/catalog/products/{product}", headers=admin_headers)).json()[
