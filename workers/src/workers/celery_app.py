@@ -25,6 +25,7 @@ from mercato_shared.telemetry import init_telemetry
 from mercato_shared.telemetry.celery import instrument_celery_metrics
 from reports.queue import GENERATE_TASK, PERIODIC_QUEUE, REPORTS_QUEUE, SWEEP_TASK
 from workers.config import WorkerSettings
+from workers.priority import apply_cpu_policy
 from workers.runtime import RuntimeHolder
 from workers.tasks import register_tasks
 
@@ -81,6 +82,7 @@ def create_celery(settings: WorkerSettings | None = None) -> Celery:
 
     def process_init(**_: Any) -> None:
         # In each prefork child: telemetry and the runtime are per process, never forked.
+        apply_cpu_policy(settings.worker_cpu_policy)
         configure_logging("worker", settings.log_level)
         if init_telemetry("worker"):
             instrument_celery_metrics(app)

@@ -7,6 +7,7 @@ from typing import ClassVar, Final
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from reports.config import ReportsSettings
+from workers.priority import CpuPolicy
 
 DEV_CLIENT_SECRET: Final = "reports-dev-secret"  # noqa: S105 - public dev default, refused in production
 
@@ -31,6 +32,9 @@ class WorkerSettings(ReportsSettings):
     orders_deadline: PositiveFloat = 45.0
 
     worker_concurrency: PositiveInt = Field(default=2, le=64)
+    worker_cpu_policy: CpuPolicy = Field(
+        default="idle", description="Each child's scheduling policy (workers.priority)."
+    )
     report_soft_time_limit: PositiveFloat = 240.0
     report_hard_time_limit: PositiveFloat = 300.0
     report_lease_seconds: PositiveFloat = Field(default=60.0, ge=3.0)

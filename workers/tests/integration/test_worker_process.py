@@ -173,6 +173,10 @@ async def test_a_worker_child_killed_mid_job_loses_nothing(
     assert row["status"] == "running", celery["worker"].log.read_text()[-3000:]
     pid = int(str(row["worker"]).rsplit(":", 1)[1])
     assert pid in children(celery["worker"].process.pid)  # a prefork child of our worker
+    # The child runs the report at the lowest CPU priority (WORKER_CPU_POLICY's default);
+    # the parent, which only hands out jobs, keeps the normal one.
+    assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+    assert os.sched_getscheduler(celery["worker"].process.pid) == os.SCHED_OTHER
     await asyncio.sleep(0.5)
     os.kill(pid, signal.SIGKILL)
 
