@@ -20,7 +20,7 @@ database cannot hold. A shop's bigint ids never come near 2**53.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Final
 
 from pydantic import BeforeValidator, Field
@@ -66,6 +66,17 @@ JSON_DATE_TIME: Final = _rfc3339(
     _DATE_TIME, "date-time with an offset (2026-12-01T00:00:00Z)", datetime
 )
 """A time as `format: date-time` has it: with its offset, never a timestamp."""
+
+
+def in_utc(moment: datetime) -> datetime:
+    """A JSON_DATE_TIME in UTC; one whose UTC time falls before year 1 or after 9999 (which
+    `0001-01-01T00:00:00+01:00` and `9999-12-31T23:59:59-01:00` do) becomes that limit."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        limit = datetime.min if moment.year == datetime.min.year else datetime.max
+        return limit.replace(tzinfo=UTC)
+
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID), JSON_INTEGER]
 """A row id in a request: 1 to 2**53 - 1."""

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated
 
 import pytest
 from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
 
-from mercato_shared.json_types import JSON_DATE, JSON_DATE_TIME, JSON_INTEGER, MAX_ROW_ID, RowId
+from mercato_shared.json_types import (
+    JSON_DATE,
+    JSON_DATE_TIME,
+    JSON_INTEGER,
+    MAX_ROW_ID,
+    RowId,
+    in_utc,
+)
 
 DAYS = TypeAdapter(Annotated[int, Field(ge=1, le=366), JSON_INTEGER])
 DAY = TypeAdapter(Annotated[date, JSON_DATE])
@@ -52,3 +59,24 @@ def test_a_date_is_never_a_timestamp(raw: str) -> None:
 def test_a_time_has_its_offset_and_is_never_a_timestamp(raw: str) -> None:
     with pytest.raises(ValidationError):
         MOMENT.validate_python(raw)
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (
+            datetime(2026, 12, 1, 1, tzinfo=timezone(timedelta(hours=1))),
+            datetime(2026, 12, 1, tzinfo=UTC),
+        ),
+        (
+            datetime.min.replace(tzinfo=timezone(timedelta(hours=1))),
+            datetime.min.replace(tzinfo=UTC),
+        ),
+        (
+            datetime.max.replace(tzinfo=timezone(timedelta(hours=-1))),
+            datetime.max.replace(tzinfo=UTC),
+        ),
+    ],
+)
+def test_a_time_in_utc_stops_at_the_years_json_allows(moment: datetime, expected: datetime) -> None:
+    assert in_utc(moment) == expected

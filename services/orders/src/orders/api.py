@@ -21,14 +21,13 @@ Catalog releases the stock of a reservation this does not name once it is old en
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import AwareDatetime
 
 from mercato_shared.errors import error_responses
-from mercato_shared.json_types import JSON_DATE_TIME, MAX_ROW_ID
+from mercato_shared.json_types import JSON_DATE_TIME, MAX_ROW_ID, in_utc
 from mercato_shared.routing import register_id_segment
 from orders.deps import CustomerId, ExportCaller, OrderServiceDep
 from orders.pagination import EXPORT, OWN_ORDERS
@@ -97,19 +96,10 @@ async def export_orders(
     cursor: Annotated[str | None, Query(pattern=EXPORT.pattern)] = None,
 ) -> OrderPage:
     """Every user's orders created in `[since, until)`, for reports (see module docs)."""
-    since, until = _in_utc(since), _in_utc(until)
+    since, until = in_utc(since), in_utc(until)
     if since >= until:  # an empty period: nothing was created in it
         return OrderPage(items=[], next_cursor=None)
     return await service.export(since=since, until=until, cursor=cursor, limit=limit)
-
-
-def _in_utc(moment: datetime) -> datetime:
-    """`moment` in UTC; one whose UTC time is before year 1 or after 9999 becomes the limit."""
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        limit = datetime.min if moment.year == datetime.min.year else datetime.max
-        return limit.replace(tzinfo=UTC)
 
 
 @router.post("/reservation-lookup", response_model=ReservationsOrdered, responses=AUTH_ERRORS)
