@@ -9,7 +9,6 @@ release falls inside the run, across the faults that follow.
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +17,12 @@ from typing import Final
 import asyncpg
 import httpx
 
+from orders.config import OrdersSettings
+
 #: Both at the least catalog's settings allow.
 TTL_SECONDS: Final = 60
 SWEEP_SECONDS: Final = 5
 UNITS: Final = 5
-# orders' client of identity on a development stack (.env.example); chaos runs on one.
-ORDERS_CLIENT: Final = ("orders", os.environ.get("ORDERS_CLIENT_SECRET", "orders-dev-secret"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +32,9 @@ class Abandoned:
 
 
 async def abandon(gateway: httpx.AsyncClient, product_id: int) -> Abandoned:
-    client_id, secret = ORDERS_CLIENT
+    # orders' client of identity, read from the environment as orders reads it.
+    settings = OrdersSettings()
+    client_id, secret = settings.orders_client_id, settings.orders_client_secret
     issued = await gateway.post(
         "/api/identity/token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
