@@ -21,7 +21,7 @@ from typing import Literal
 from bench import procs
 from bench.stacks import ROOT, BenchStack
 from devtools.ports import free_port, wait_for_port
-from native.stack import load_stack
+from native.stack import Replica, load_stack
 from native.supervisor import programs
 
 Server = Literal["uvicorn", "granian"]
@@ -39,11 +39,25 @@ def _with_option(argv: list[str], option: str, value: str) -> list[str]:
     return [*argv[: index + 1], value, *argv[index + 2 :]]
 
 
-def command(stack: BenchStack, service: str, server: Server, workers: int, port: int) -> list[str]:
-    """The service's argv in the stack, on `port` with `workers`, under `server`."""
+@dataclass(frozen=True, slots=True)
+class StackProgram:
+    """A service's first process as the native stack runs it: argv and environment."""
+
+    replica: Replica
+    argv: list[str]
+    env: dict[str, str]
+
+
+def stack_program(stack: BenchStack, service: str) -> StackProgram:
     native_stack = load_stack(stack.env)
     replica = native_stack.replicas(native_stack.description.service(service))[0]
-    argv, _ = programs(native_stack)[replica.program]
+    argv, program_env = programs(native_stack)[replica.program]
+    return StackProgram(replica, argv, native_stack.env | program_env)
+
+
+def command(program: StackProgram, server: Server, workers: int, port: int) -> list[str]:
+    """The program's argv on `port` with `workers`, under `server`."""
+    argv, replica = program.argv, program.replica
     if server == "uvicorn":
         return _with_option(_with_option(argv, "--port", str(port)), "--workers", str(workers))
     return [
@@ -72,14 +86,12 @@ def command(stack: BenchStack, service: str, server: Server, workers: int, port:
 def side_server(
     stack: BenchStack, service: str, server: Server, workers: int
 ) -> Iterator[SideServer]:
-    native_stack = load_stack(stack.env)
-    replica = native_stack.replicas(native_stack.description.service(service))[0]
-    _, program_env = programs(native_stack)[replica.program]
+    program = stack_program(stack, service)
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - argv of this environment's own servers
-        command(stack, service, server, workers, port),
+        command(program, server, workers, port),
         cwd=ROOT,
-        env=native_stack.env | program_env,
+        env=program.env,
         stdout=subprocess.DEVNULL,
     )
     try:
