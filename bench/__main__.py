@@ -124,7 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     suites = set(args.suite or ["paths", "telemetry"])
     load = paths.Load(seconds=5, connections=32, warmup=1) if args.quick else paths.Load(15, 32, 3)
-    rates = [25, 50, 100, 200] if args.quick else [25, 50, 100, 150, 200, 300, 400, 600]
+    rates = [25, 50, 100, 200] if args.quick else [25, 50, 75, 100, 150, 200, 300, 400, 600]
     step_seconds = 10 if args.quick else 30
     plan = (
         Rounds(rounds=2, seconds=3, warmup=1, connections=32, pin=args.pin)
@@ -137,11 +137,11 @@ def main() -> None:
     workers = int(os.environ.get("WORKER_CONCURRENCY", "2"))
     with otlp_sink() as sink:
         if "paths" in suites:
-            run.rows.append(paths.hello_world(load))
             env = base_env(args.offset) | {"OTEL_EXPORTER_OTLP_ENDPOINT": sink}
             with running("paths", args.offset, env) as stack:
                 run.memory["idle"] = memory.snapshot(stack)
-                run.rows += paths.product_reads(stack, load, "telemetry default")
+                run.rows += paths.baseline_and_reads(stack, load, rounds=2 if args.quick else 3)
+                run.rows += paths.product_reads(stack, load)
                 run.rows += paths.catalog_servers(stack, load)
                 run.rows.append(paths.product_lists(stack, load))
                 run.rows += paths.quotes(stack, load)

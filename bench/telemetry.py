@@ -16,7 +16,6 @@ configuration alike.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -50,18 +49,6 @@ def url_of(scenario: Scenario, stack: BenchStack) -> str:
     if scenario.target == "gateway":
         return f"{stack.gateway}/api/{scenario.service}{scenario.path}"
     return f"{stack.direct(scenario.service)}{scenario.path}"
-
-
-def median_result(results: Sequence[wrk.WrkResult]) -> wrk.WrkResult:
-    """The median of each figure over the rounds; requests and errors are totals."""
-    return wrk.WrkResult(
-        requests_per_second=statistics.median(r.requests_per_second for r in results),
-        p50_ms=statistics.median(r.p50_ms for r in results),
-        p90_ms=statistics.median(r.p90_ms for r in results),
-        p99_ms=statistics.median(r.p99_ms for r in results),
-        requests=sum(r.requests for r in results),
-        errors=sum(r.errors for r in results),
-    )
 
 
 def measure_once(
@@ -118,10 +105,10 @@ def telemetry_suite(plan: Rounds, offset: int, sink: str) -> list[Row]:
     baseline = CONFIGS[0].name
     rows = []
     for scenario in SCENARIOS:
-        base = median_result(results[(scenario.name, baseline)])
+        base = wrk.median(results[(scenario.name, baseline)])
         base_cpu = statistics.median(cpu[(scenario.name, baseline)])
         for config in CONFIGS:
-            result = median_result(results[(scenario.name, config.name)])
+            result = wrk.median(results[(scenario.name, config.name)])
             cpu_us = statistics.median(cpu[(scenario.name, config.name)])
             rows.append(
                 Row.of(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import statistics
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,18 @@ class WrkResult:
     requests: int
     errors: int
     counters: dict[str, int] = field(default_factory=dict)
+
+
+def median(results: Sequence[WrkResult]) -> WrkResult:
+    """The median of each figure over rounds of one load; requests and errors are totals."""
+    return WrkResult(
+        requests_per_second=statistics.median(r.requests_per_second for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p90_ms=statistics.median(r.p90_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+    )
 
 
 def parse(output: str) -> WrkResult:
