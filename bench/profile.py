@@ -1,47 +1,47 @@
 """`make profile SERVICE=catalog`: a flame graph of one service of the running stack.
 
-It finds the service's processes in the stack `make up` runs (or the one MERCATO_RUN_DIR
-names), puts a bounded load on the service's main read path through the gateway with wrk,
-and records every process of the service with py-spy for the same time, writing an SVG flame
-graph (or speedscope JSON with --format speedscope) under bench/results/.
+It finds the service's first process in the stack `make up` runs (or the one MERCATO_RUN_DIR
+names; with replicas, `NAME-1`), puts a bounded load with wrk straight on that process's main
+path (not through the gateway, whose micro-cache would answer most reads), and records that
+process and its children with py-spy for the same time, writing an SVG flame graph (or
+speedscope JSON with --format speedscope) under bench/results/.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-import topology
 from bench import procs, wrk
 from bench.results import RESULTS
-from bench.stacks import ROOT
+from native.stack import Replica, Stack, load_stack
 
-# What the load asks of each service (wrk script and the path prefix it runs under).
-LOADS: dict[str, tuple[str, str]] = {
-    "catalog": ("product_reads.lua", "/api/catalog"),
-    "checkout": ("quotes.lua", "/api/checkout"),
-}
+# The wrk script of each service's load, sent straight to the service (no path prefix).
+LOADS: dict[str, str] = {"catalog": "product_reads.lua", "checkout": "quotes.lua"}
 
 
-def service_pids(run_dir: Path, service: str) -> list[int]:
-    conf = run_dir / "supervisord.conf"
-    if not conf.exists():
-        msg = f"no stack runs from {run_dir}: start one with `make up`"
+def first_process(stack: Stack, service: str) -> Replica:
+    """The service's first process: the program NAME, or NAME-1 with replicas."""
+    return stack.replicas(stack.description.service(service))[0]
+
+
+def process_pids(stack: Stack, program: str) -> list[int]:
+    if not stack.conf.exists():
+        msg = f"no stack runs from {stack.run_dir}: start one with `make up`"
         raise SystemExit(msg)
     result = subprocess.run(  # noqa: S603 - fixed argv: supervisorctl of this environment
-        [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(conf), "pid", service],
+        [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(stack.conf), "pid", program],
         capture_output=True,
         text=True,
         check=False,
     )
     pid = result.stdout.strip()
     if not pid.isdigit() or pid == "0":
-        msg = f"{service} is not running in {run_dir} (`make ps`)"
+        msg = f"{program} is not running in {stack.run_dir} (`make ps`)"
         raise SystemExit(msg)
     return procs.tree(int(pid))
 
@@ -57,23 +57,21 @@ def main() -> None:
     if not Path(py_spy).exists():
         msg = "py-spy is not installed (make deps)"
         raise SystemExit(msg)
-    run_dir = Path(os.environ.get("MERCATO_RUN_DIR", ROOT / ".run" / "dev")).resolve()
-    offset = int(os.environ.get("MERCATO_PORT_OFFSET", "0"))
-    gateway = f"http://127.0.0.1:{topology.load().gateway.port + offset}"
-    pids = service_pids(run_dir, args.service)
+    stack = load_stack()
+    process = first_process(stack, args.service)
+    pids = process_pids(stack, process.program)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "svg" if args.format == "flamegraph" else "speedscope.json"
     output = RESULTS / f"profile-{args.service}.{suffix}"
-    script, prefix = LOADS[args.service]
     load = threading.Thread(
         target=wrk.run,
-        args=(gateway,),
+        args=(f"http://127.0.0.1:{process.port}",),
         kwargs={
             "seconds": args.seconds + 2,
             "threads": 1,
             "connections": args.connections,
-            "script": script,
-            "env": {"PATH_PREFIX": prefix, "PRODUCTS": "1000"},
+            "script": LOADS[args.service],
+            "env": {"PATH_PREFIX": "", "PRODUCTS": "1000"},
         },
     )
     load.start()
