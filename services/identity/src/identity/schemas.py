@@ -5,10 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+#: What EmailStr (email-validator) takes beyond `format: email`, for the schema to say: a
+#: domain of two labels or more whose last one is no special-use name (`.test`, `.local`, ...).
+#: The schema carries it; EmailStr itself does the refusing.
+EMAIL_PATTERN = (
+    r"^[^@]+@[^@]*\.(?!(?:"
+    + "|".join(_any_case(name) for name in sorted(SPECIAL_USE_DOMAIN_NAMES))
+    + r")$)[^.@]+$"
+)
 
 
 def normalize_email(email: str) -> str:
@@ -19,7 +34,7 @@ def normalize_email(email: str) -> str:
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[EmailStr, Field(max_length=254)]
+    email: Annotated[EmailStr, Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN})]
     password: Password
     display_name: DisplayName
 
