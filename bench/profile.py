@@ -18,15 +18,10 @@ from pathlib import Path
 
 from bench import procs, wrk
 from bench.results import RESULTS
-from native.stack import Replica, Stack, load_stack
+from native.stack import Stack, load_stack
 
 # The wrk script of each service's load, sent straight to the service (no path prefix).
 LOADS: dict[str, str] = {"catalog": "product_reads.lua", "checkout": "quotes.lua"}
-
-
-def first_process(stack: Stack, service: str) -> Replica:
-    """The service's first process: the program NAME, or NAME-1 with replicas."""
-    return stack.replicas(stack.description.service(service))[0]
 
 
 def process_pids(stack: Stack, program: str) -> list[int]:
@@ -58,7 +53,7 @@ def main() -> None:
         msg = "py-spy is not installed (make deps)"
         raise SystemExit(msg)
     stack = load_stack()
-    process = first_process(stack, args.service)
+    process = stack.first_replica(args.service)
     pids = process_pids(stack, process.program)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "svg" if args.format == "flamegraph" else "speedscope.json"

@@ -50,7 +50,7 @@ class StackProgram:
 
 def stack_program(stack: BenchStack, service: str) -> StackProgram:
     native_stack = load_stack(stack.env)
-    replica = native_stack.replicas(native_stack.description.service(service))[0]
+    replica = native_stack.first_replica(service)
     argv, program_env = programs(native_stack)[replica.program]
     return StackProgram(replica, argv, native_stack.env | program_env)
 

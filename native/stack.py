@@ -91,6 +91,10 @@ class Stack:
             for i in range(1, self.replica_count + 1)
         )
 
+    def first_replica(self, name: str) -> Replica:
+        """The service's first (or only) process: the program NAME, or NAME-1 with replicas."""
+        return self.replicas(self.description.service(name))[0]
+
     def internal_url(self, service: Service) -> str:
         """Where the other processes call the service (NAME_URL, unless set explicitly).
 
