@@ -112,23 +112,22 @@ def baseline_and_reads(stack: BenchStack, load: Load, rounds: int) -> list[Row]:
                 reads.append(_reads(stack, load, stack.gateway, "/api/catalog"))
     note = f"median of {rounds} rounds, alternating with the other" if rounds > 1 else ""
     return [
-        Row.of(
-            "(a) hello world",
-            "uvicorn, 2 workers",
-            wrk.median([r for r, _ in hello]),
-            cpu_us=statistics.median(c for _, c in hello),
-            cpu_of="uvicorn",
-            note=note,
-        ),
-        Row.of(
-            "(b) product reads",
-            f"gateway, {TELEMETRY_DEFAULT}",
-            wrk.median([r for r, _ in reads]),
-            cpu_us=statistics.median(c for _, c in reads),
-            cpu_of="catalog",
-            note=note,
-        ),
+        _median_row("(a) hello world", "uvicorn, 2 workers", hello, "uvicorn", note),
+        _median_row("(b) product reads", f"gateway, {TELEMETRY_DEFAULT}", reads, "catalog", note),
     ]
+
+
+def _median_row(
+    scenario: str, variant: str, rounds: list[tuple[wrk.WrkResult, float]], cpu_of: str, note: str
+) -> Row:
+    return Row.of(
+        scenario,
+        variant,
+        wrk.median([result for result, _ in rounds]),
+        cpu_us=statistics.median(cpu for _, cpu in rounds),
+        cpu_of=cpu_of,
+        note=note,
+    )
 
 
 def _env(stack: BenchStack, prefix: str, **values: str) -> dict[str, str]:
