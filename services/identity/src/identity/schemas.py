@@ -16,7 +16,7 @@ def _any_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
 
 
-#: What EmailStr (email-validator) takes beyond `format: email`, for the schema to say: a
+#: What EmailStr (email-validator) requires beyond `format: email`, for the schema to say: a
 #: domain of two labels or more whose last one is no special-use name (`.test`, `.local`, ...).
 #: The schema carries it; EmailStr itself does the refusing.
 EMAIL_PATTERN = (
