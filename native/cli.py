@@ -3,18 +3,15 @@
 `up` checks that Postgres and Redis answer, migrates and seeds each service's database,
 renders the gateway and supervisord configuration into the run directory, starts
 supervisord (a running stack is stopped first: programs inherit supervisord's environment),
-waits until every process is ready, and prints the URLs. `down` shuts supervisord down,
-which stops every program it started. See docs/native-stack.md.
+waits until every process is ready, and prints the URLs. `down` stops every program at
+once, then supervisord (`native.supervisor.stop_supervisord`). See docs/native-stack.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import subprocess
 import sys
-import time
 
 from native.gateway import write_gateway_config
 from native.prepare import prepare_databases
@@ -23,6 +20,7 @@ from native.ready import wait_ready
 from native.stack import Stack, StackConfigError, load_stack
 from native.supervisor import (
     start_supervisord,
+    stop_supervisord,
     supervisorctl,
     supervisord_config,
     supervisord_pid,
@@ -51,16 +49,10 @@ def up(stack: Stack, *, timeout: float) -> None:
 
 
 def down(stack: Stack, *, timeout: float = 30) -> None:
-    pid = supervisord_pid(stack)
-    if pid is None:
+    if supervisord_pid(stack) is None:
         print("Mercato is not running")
         return
-    supervisorctl(stack, "shutdown", check=False)
-    deadline = time.monotonic() + timeout
-    while supervisord_pid(stack) is not None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if supervisord_pid(stack) is not None:
-        os.kill(pid, signal.SIGKILL)
+    stop_supervisord(stack, timeout=timeout)
     print("Mercato is down")
 
 

@@ -13,8 +13,10 @@ import os
 import pwd
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -90,6 +92,13 @@ def _environment(values: Mapping[str, str]) -> str:
 
 
 def supervisord_config(stack: Stack) -> str:
+    return render_supervisord_config(stack, programs(stack))
+
+
+def render_supervisord_config(
+    stack: Stack, programs: Mapping[str, tuple[list[str], Mapping[str, str]]]
+) -> str:
+    """supervisord's configuration for `programs` (name: argv and own environment)."""
     sock = stack.run_dir / "supervisor.sock"
     config = configparser.ConfigParser(interpolation=None)
     config.optionxform = str  # type: ignore[assignment,method-assign]  # keys as written
@@ -105,7 +114,7 @@ def supervisord_config(stack: Stack) -> str:
         "supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface"
     }
     config["supervisorctl"] = {"serverurl": f"unix://{sock}"}
-    for name, (argv, environment) in programs(stack).items():
+    for name, (argv, environment) in programs.items():
         config[f"program:{name}"] = {
             "command": shlex.join(argv),
             "directory": str(ROOT),
@@ -132,6 +141,27 @@ def start_supervisord(stack: Stack) -> None:
     subprocess.run(
         [str(BIN / "supervisord"), "-c", str(stack.conf)], cwd=ROOT, env=stack.env, check=True
     )
+
+
+def stop_supervisord(stack: Stack, *, timeout: float) -> None:
+    """Stop every program at once, then supervisord; SIGKILL it if it outlives `timeout`.
+
+    supervisord's own shutdown stops its programs one after another, each for as long as it
+    takes (a replica's drain, a worker finishing its job, up to stopwaitsecs): on a busy
+    machine the sum outlasted the wait, and killing supervisord then left the programs it
+    had not reached running, holding their ports. `stop all` signals every program at the
+    same moment, so the whole stop takes as long as the slowest program.
+    """
+    pid = supervisord_pid(stack)
+    if pid is None:
+        return
+    supervisorctl(stack, "stop", "all", check=False)
+    supervisorctl(stack, "shutdown", check=False)
+    deadline = time.monotonic() + timeout
+    while supervisord_pid(stack) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if supervisord_pid(stack) is not None:
+        os.kill(pid, signal.SIGKILL)
 
 
 def supervisorctl(stack: Stack, *args: str, check: bool = True) -> int:
