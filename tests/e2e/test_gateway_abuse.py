@@ -90,11 +90,47 @@ class _DroppingServer(socketserver.ThreadingTCPServer):
             return self.methods.count(method)
 
 
+class _Holder(socketserver.BaseRequestHandler):
+    """A slow upstream: reads a request head, counts it, answers nothing until released."""
+
+    server: _HoldingServer
+
+    def handle(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        with self.server.changed:
+            self.server.held += 1
+            self.server.changed.notify_all()
+        self.server.release.wait(SAFETY_SECONDS)
+
+
+class _HoldingServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Holder)
+        self.changed = threading.Condition()
+        self.held = 0
+        self.release = threading.Event()
+
+    def wait_holding(self, count: int) -> int:
+        """How many requests it holds, once that is `count` (or at the safety bound)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.held >= count, timeout=SAFETY_SECONDS)
+            return self.held
+
+
 @dataclass
 class AbuseGateway:
     url: str
     port: int
     dropper: _DroppingServer
+    holder: _HoldingServer
     run_dir: Path
 
 
@@ -109,13 +145,17 @@ def test_gateway(
     test_stack: Stack = load_stack(env)
     test_stack.logs.mkdir(parents=True, exist_ok=True)
     dropper = _DroppingServer()
-    threading.Thread(target=dropper.serve_forever, daemon=True).start()
+    holder = _HoldingServer()
+    for server in (dropper, holder):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     orders = topology.load().service("orders")
     # orders behind two servers: the broken one and the real one, never marked down, so
     # every other attempt reaches the broken one.
     ports = (dropper.server_address[1], test_stack.service_port(orders))
     servers = " ".join(f"server 127.0.0.1:{port} max_fails=0;" for port in ports)
-    write_gateway_config(test_stack, {"ORDERS_SERVERS": servers})
+    # checkout behind the slow one alone (no test here calls the real checkout).
+    held = f"server 127.0.0.1:{holder.server_address[1]} max_fails=0;"
+    write_gateway_config(test_stack, {"ORDERS_SERVERS": servers, "CHECKOUT_SERVERS": held})
     nginx_dir = run_dir / "nginx"
     process = subprocess.Popen(
         [
@@ -142,12 +182,14 @@ def test_gateway(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield AbuseGateway(url=url, port=port, dropper=dropper, run_dir=run_dir)
+        yield AbuseGateway(url=url, port=port, dropper=dropper, holder=holder, run_dir=run_dir)
     finally:
         process.terminate()
         process.wait(timeout=30)
-        dropper.shutdown()
-        dropper.server_close()
+        holder.release.set()
+        for server in (dropper, holder):
+            server.shutdown()
+            server.server_close()
 
 
 @asynccontextmanager
@@ -325,45 +367,33 @@ async def test_slow_heads_and_dribbled_bodies_are_cut_off_while_a_normal_client_
 
 
 async def test_connections_per_client_are_capped(test_gateway: AbuseGateway) -> None:
-    port = test_gateway.port
-    head = (
-        b"POST /api/catalog/products HTTP/1.1\r\nHost: x\r\n"
-        b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
-    )
-    # Three requests held open by their unfinished bodies: the cap for 127.0.0.18.
-    holders = [
-        asyncio.create_task(dribble("127.0.0.18", port, head, b"a" * 1000, every=2.0))
-        for _ in range(3)
-    ]
-    refused = None
-    other_address = None
-    try:
-        async with client_from("127.0.0.18", test_gateway) as client:
-            for _ in range(40):
-                response = await client.get("/api/catalog/products", params={"limit": 1})
-                if response.status_code == 429:
-                    refused = response
-                    break
-                await asyncio.sleep(0.25)
-        async with client_from("127.0.0.19", test_gateway) as client:
-            other_address = await client.get("/api/catalog/products", params={"limit": 1})
-    finally:
-        for holder in holders:
-            holder.cancel()
-        await asyncio.gather(*holders, return_exceptions=True)
-
-    assert refused is not None, "a fourth concurrent request from one address was served"
-    assert_error(refused, 429, "too_many_connections")
-    assert refused.headers["retry-after"] == "1"
-    assert other_address is not None
-    assert other_address.status_code == 200
-    # Once they are gone, the address is served again.
+    holder = test_gateway.holder
     async with client_from("127.0.0.18", test_gateway) as client:
+        # Three requests from 127.0.0.18 held in flight by a slow upstream (this gateway's
+        # checkout): the cap for that address. Each is counted once the upstream has its head.
+        held = [asyncio.create_task(client.get("/api/checkout/healthz")) for _ in range(3)]
+        try:
+            in_flight = await asyncio.to_thread(holder.wait_holding, len(held))
+            refused = await client.get("/api/catalog/products", params={"limit": 1})
+            async with client_from("127.0.0.19", test_gateway) as other:
+                other_address = await other.get("/api/catalog/products", params={"limit": 1})
+        finally:
+            holder.release.set()
+        # The slow upstream then closes without answering: the gateway's own 503.
+        answers = await asyncio.gather(*held)
+        # Once they are gone, the address is served again (the loop waits out its rate limit).
         for _ in range(40):
             again = await client.get("/api/catalog/products", params={"limit": 1})
             if again.status_code == 200:
                 break
             await asyncio.sleep(0.25)
+
+    assert in_flight == 3
+    assert_error(refused, 429, "too_many_connections")
+    assert refused.headers["retry-after"] == "1"
+    assert other_address.status_code == 200
+    for answer in answers:
+        assert_error(answer, 503, "upstream_unavailable")
     assert again.status_code == 200
 
 
