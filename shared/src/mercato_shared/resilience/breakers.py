@@ -14,6 +14,10 @@ Two things purgatory does not do, added here:
 * Its open -> half-open transition happens lazily on the next request; `state` reports the
   effective state (half-open once the recovery time has passed) so metrics do not show a
   breaker as open that would already admit a probe.
+
+Only purgatory's public API is used: the factory, its breakers as async context managers,
+`OpenedState` (what an open breaker raises) and the monitoring hook (`add_listener`), whose
+events are where the state, the opening time and the failure count are read.
 """
 
 from __future__ import annotations
@@ -21,16 +25,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
-from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import Context, ExcludeType, OpenedState
-from purgatory.service._async.circuitbreaker import AsyncCircuitBreaker
+from purgatory import (
+    AsyncCircuitBreakerFactory,
+    CircuitBreakerCreated,
+    CircuitBreakerFailed,
+    CircuitBreakerRecovered,
+    ContextChanged,
+    Event,
+)
+from purgatory.domain.model import ExcludeType, OpenedState
+from purgatory.typing import StateName
 
 from mercato_shared.resilience.outcomes import CircuitOpenError, is_partner_fault
 from mercato_shared.service_tokens import TokenUnavailableError
@@ -56,29 +68,63 @@ EXCLUDE: ExcludeType = [(httpx.HTTPStatusError, _not_a_fault), TokenUnavailableE
 
 _TIMER_SLACK = 0.005  # seconds
 
+EventType = Literal["circuit_breaker_created", "state_changed", "failed", "recovered"]
+
+
+@dataclass
+class _Circuit:
+    """One circuit as purgatory's events describe it."""
+
+    threshold: int
+    ttl: float
+    state: StateName = "closed"
+    opened_at: float | None = None
+    failures: int = 0
+
+
+class _CircuitLog:
+    """purgatory's monitoring hook: keeps each circuit's last reported state."""
+
+    def __init__(self) -> None:
+        self.circuits: dict[str, _Circuit] = {}
+
+    def __call__(self, name: str, event_type: EventType, event: Event) -> None:
+        if isinstance(event, CircuitBreakerCreated):
+            self.circuits[name] = _Circuit(threshold=event.threshold, ttl=event.ttl)
+            return
+        circuit = self.circuits.get(name)
+        if circuit is None:
+            return
+        if isinstance(event, ContextChanged):
+            # Each state starts its own count (a new closed state counts from zero).
+            circuit.state, circuit.opened_at, circuit.failures = event.state, event.opened_at, 0
+        elif isinstance(event, CircuitBreakerFailed):
+            circuit.failures = event.failure_count
+        elif isinstance(event, CircuitBreakerRecovered):
+            circuit.failures = 0
+
 
 class PartnerBreaker:
     """One partner's breaker: purgatory's state machine plus a single half-open probe."""
 
-    def __init__(self, name: str, breaker: AsyncCircuitBreaker) -> None:
+    def __init__(
+        self, name: str, breaker: AbstractAsyncContextManager[object], circuit: _Circuit
+    ) -> None:
         self.name = name
         self._breaker = breaker
+        self._circuit = circuit
         self._probe_in_flight = False
 
     @property
-    def _context(self) -> Context:
-        return self._breaker.context
-
-    @property
     def state(self) -> BreakerState:
-        context = self._context
-        if context.state == "closed":
+        circuit = self._circuit
+        if circuit.state == "closed":
             return BreakerState.CLOSED
-        if context.state == "half-opened":
+        if circuit.state == "half-opened":
             return BreakerState.HALF_OPEN
-        opened_at = context.opened_at or 0.0
+        opened_at = circuit.opened_at or 0.0
         # purgatory measures its recovery time on the wall clock; so must we.
-        if time.time() > opened_at + context.ttl:
+        if time.time() > opened_at + circuit.ttl:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
@@ -92,9 +138,9 @@ class PartnerBreaker:
     def snapshot(self) -> dict[str, Any]:
         return {
             "state": self.state.name.lower(),
-            "failures": self._context.failure_count or 0,
-            "threshold": self._context.threshold,
-            "recovery_seconds": self._context.ttl,
+            "failures": self._circuit.failures,
+            "threshold": self._circuit.threshold,
+            "recovery_seconds": self._circuit.ttl,
         }
 
     @asynccontextmanager
@@ -153,6 +199,8 @@ class BreakerRegistry:
         self._factory = AsyncCircuitBreakerFactory(
             default_threshold=failure_threshold, default_ttl=recovery_seconds, exclude=EXCLUDE
         )
+        self._log = _CircuitLog()
+        self._factory.add_listener(self._log)
         self._breakers: dict[str, PartnerBreaker] = {}
         (meter or metrics.get_meter("mercato.resilience")).create_observable_gauge(
             "mercato.circuit_breaker.state",
@@ -169,7 +217,8 @@ class BreakerRegistry:
     async def get(self, name: str) -> PartnerBreaker:
         breaker = self._breakers.get(name)
         if breaker is None:
-            breaker = PartnerBreaker(name, await self._factory.get_breaker(name))
+            created = await self._factory.get_breaker(name)
+            breaker = PartnerBreaker(name, created, self._log.circuits[name])
             self._breakers[name] = breaker
         return breaker
 
