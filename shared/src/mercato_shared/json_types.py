@@ -27,6 +27,10 @@ from pydantic import BeforeValidator, Field
 
 MAX_ROW_ID: Final = 2**53 - 1
 
+#: The pattern of every text field a service stores: Postgres text cannot hold NUL, so the
+#: schema refuses it (a 422) where the database would fail the request (a 500).
+NO_NUL: Final = r"^[^\x00]*$"
+
 # RFC 3339 full-date and date-time (the `T` and `Z` in either case, seconds' fraction optional).
 _FULL_DATE: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DATE: Final = re.compile(_FULL_DATE)

@@ -18,12 +18,10 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from mercato_shared.json_types import JSON_INTEGER
+from mercato_shared.json_types import JSON_INTEGER, NO_NUL
 
 Currency = Literal["EUR", "USD", "GBP"]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
-# Postgres text cannot hold NUL: refused here (422), never a 500 from the database.
-NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
 ]

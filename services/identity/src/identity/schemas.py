@@ -8,8 +8,12 @@ from typing import Annotated, Literal
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from mercato_shared.json_types import NO_NUL
+
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
+]
 
 
 def _any_case(word: str) -> str:

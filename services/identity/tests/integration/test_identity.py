@@ -75,6 +75,8 @@ async def test_email_is_unique_whatever_its_case(
         USER | {"email": "a" * 300 + "@example.com"},
         USER | {"display_name": ""},
         USER | {"display_name": "x" * 10_000},
+        USER | {"display_name": "Ada\u0000"},
+        USER | {"email": "ada\u0000@example.com"},
         USER | {"role": "admin"},
         {"email": "ada@example.com"},
     ],
