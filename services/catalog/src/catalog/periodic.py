@@ -9,6 +9,10 @@ before its lease does, so two replicas never run it at once and no renewal is ne
 that fails gives the lease back (only its own: the lease holds a random token) so the next
 tick of any replica tries again. Nothing a job does depends on running exactly once: both
 jobs are safe to repeat (the ranking is replaced whole, the sweeper re-checks every row).
+
+Each run is one trace: a span `periodic <job>` (attribute `mercato.job`) is the parent of the
+job's SQL, Redis and HTTP spans, and a failure is recorded on it. It is a root span, so the
+sampler keeps runs in the same share as requests.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -41,9 +47,10 @@ class PeriodicJob:
         return f"catalog:lease:{self.name}"
 
 
-async def run_once(job: PeriodicJob, redis: Redis) -> bool:
+async def run_once(job: PeriodicJob, redis: Redis, tracer: Tracer | None = None) -> bool:
     """Run the job if this process takes its lease for the period; whether it ran (and
-    succeeded). Never raises: a failure is logged and the lease given back."""
+    succeeded). Never raises: a failure is logged and the lease given back. The run's span
+    comes from `tracer` (by default, the global provider's)."""
     lease = redis.lock(
         job.lease_key,
         timeout=job.period_seconds * LEASE_SHARE,
@@ -56,9 +63,13 @@ async def run_once(job: PeriodicJob, redis: Redis) -> bool:
     except (RedisError, OSError, TimeoutError):
         logger.warning("periodic job %s: Redis unavailable, skipped", job.name, exc_info=True)
         return False
+    tracer = tracer or trace.get_tracer(__name__)
     try:
-        async with asyncio.timeout(job.period_seconds * DEADLINE_SHARE):
-            result = await job.run()
+        with tracer.start_as_current_span(
+            f"periodic {job.name}", attributes={"mercato.job": job.name}
+        ):
+            async with asyncio.timeout(job.period_seconds * DEADLINE_SHARE):
+                result = await job.run()
     except Exception:
         logger.exception("periodic job %s failed", job.name)
         with contextlib.suppress(RedisError, OSError, TimeoutError):

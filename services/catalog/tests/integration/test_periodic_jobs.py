@@ -7,6 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 from redis.asyncio import Redis
 
 from catalog.config import CatalogSettings
@@ -117,3 +121,42 @@ async def test_a_job_is_skipped_while_redis_is_unreachable(unreachable_redis: Re
 
     assert await run_once(PeriodicJob("test-no-redis", 60.0, work), unreachable_redis) is False
     assert runs == []
+
+
+async def test_each_run_is_one_trace_whose_span_parents_the_jobs_work(redis: Redis) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+
+    async def work() -> None:
+        with tracer.start_as_current_span("SELECT products"):
+            await asyncio.sleep(0)
+
+    async def fail() -> None:
+        raise RuntimeError("orders answered 500")
+
+    job = PeriodicJob("test-traced", 60.0, work)
+    failing = PeriodicJob("test-traced-failing", 60.0, fail)
+    try:
+        assert await run_once(job, redis, tracer) is True
+        assert await run_once(job, redis, tracer) is False  # lease held: no run, no span
+        assert await run_once(failing, redis, tracer) is False
+    finally:
+        await redis.delete(job.lease_key)
+        provider.shutdown()
+
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert sorted(spans) == [
+        "SELECT products",
+        "periodic test-traced",
+        "periodic test-traced-failing",
+    ]
+    run, child = spans["periodic test-traced"], spans["SELECT products"]
+    assert run.parent is None
+    assert run.attributes == {"mercato.job": "test-traced"}
+    assert child.parent is not None
+    assert child.parent.span_id == run.context.span_id
+    failed = spans["periodic test-traced-failing"]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert [event.name for event in failed.events] == ["exception"]
