@@ -10,9 +10,9 @@ that fails gives the lease back (only its own: the lease holds a random token) s
 tick of any replica tries again. Nothing a job does depends on running exactly once: both
 jobs are safe to repeat (the ranking is replaced whole, the sweeper re-checks every row).
 
-Each run is one trace: a span `periodic <job>` (attribute `mercato.job`) is the parent of the
-job's SQL, Redis and HTTP spans, and a failure is recorded on it. It is a root span, so the
-sampler keeps runs in the same share as requests.
+Each run is one trace (`mercato_shared.telemetry.periodic_span`): its span `periodic <job>` is
+the parent of the job's SQL, Redis and HTTP spans. It is a root span, so the sampler keeps
+runs in the same share as requests.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from mercato_shared.telemetry import periodic_span
 
 logger = logging.getLogger("mercato.catalog.periodic")
 
@@ -63,11 +64,8 @@ async def run_once(job: PeriodicJob, redis: Redis, tracer: Tracer | None = None)
     except (RedisError, OSError, TimeoutError):
         logger.warning("periodic job %s: Redis unavailable, skipped", job.name, exc_info=True)
         return False
-    tracer = tracer or trace.get_tracer(__name__)
     try:
-        with tracer.start_as_current_span(
-            f"periodic {job.name}", attributes={"mercato.job": job.name}
-        ):
+        with periodic_span(job.name, tracer):
             async with asyncio.timeout(job.period_seconds * DEADLINE_SHARE):
                 result = await job.run()
     except Exception:

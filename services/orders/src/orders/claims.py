@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato_shared.background import in_background
+from mercato_shared.telemetry import periodic_span
 from orders.config import OrdersSettings
 from orders.models import IdempotencyKey
 
@@ -199,7 +200,8 @@ async def run_cleanup(claims: Claims, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            deleted = await claims.cleanup()  # a full batch leaves the rest to the next round
+            with periodic_span("idempotency-cleanup"):
+                deleted = await claims.cleanup()  # a full batch leaves the rest to the next round
         except Exception as exc:  # the next round tries again
             logger.warning("idempotency key cleanup failed", extra={"error": repr(exc)})
             continue

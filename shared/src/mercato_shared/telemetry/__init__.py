@@ -10,7 +10,8 @@
   pool gauges);
 * `redis`: Redis client spans, only inside a sampled trace;
 * `pool`: `db.client.connection.count`;
-* `spans`: `annotate(**attributes)`, business attributes on the current span;
+* `spans`: `annotate(**attributes)`, business attributes on the current span, and
+  `periodic_span(job)`, the span of a background job's run;
 * `celery` (import it only where Celery is installed): task spans and Celery metrics.
 """
 
@@ -21,7 +22,7 @@ from mercato_shared.telemetry.instrumentation import (
 )
 from mercato_shared.telemetry.redis import instrument_redis
 from mercato_shared.telemetry.setup import init_telemetry
-from mercato_shared.telemetry.spans import AttributeValue, annotate
+from mercato_shared.telemetry.spans import AttributeValue, annotate, periodic_span
 from mercato_shared.telemetry.state import telemetry_active, telemetry_enabled
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "instrument_engine",
     "instrument_http_client",
     "instrument_redis",
+    "periodic_span",
     "telemetry_active",
     "telemetry_enabled",
 ]
