@@ -46,7 +46,8 @@ def contract_gateway() -> Iterator[str]:
     }
     redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).flushdb()
     try:
-        native(env, "up")
+        # It starts beside the suite's own stack: as long a wait as that one's (conftest.py).
+        native(env, "up", "--timeout", "300")
         yield f"http://127.0.0.1:{topology.load().gateway.port + int(offset)}"
     finally:
         native(env, "down")
