@@ -60,10 +60,10 @@ def _free_port() -> int:
         return port
 
 
-class _Dropper(socketserver.BaseRequestHandler):
-    """A broken upstream: reads a request head, records its method, closes, answers nothing."""
+class _HeadReader(socketserver.BaseRequestHandler):
+    """Reads a request head and hands it to its server, which decides what follows."""
 
-    server: _DroppingServer
+    server: _Upstream
 
     def handle(self) -> None:
         head = b""
@@ -72,51 +72,54 @@ class _Dropper(socketserver.BaseRequestHandler):
             if not chunk:
                 return
             head += chunk
-        with self.server.lock:
-            self.server.methods.append(head.split(b" ", 1)[0].decode())
+        self.server.received(head)
 
 
-class _DroppingServer(socketserver.ThreadingTCPServer):
+class _Upstream(socketserver.ThreadingTCPServer):
+    """A misbehaving upstream on a free loopback port; the connection closes, unanswered,
+    when `received` returns."""
+
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Dropper)
+        super().__init__(("127.0.0.1", 0), _HeadReader)
+
+    def received(self, head: bytes) -> None:
+        raise NotImplementedError
+
+
+class _DroppingServer(_Upstream):
+    """A broken upstream: records each request's method and closes at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.lock = threading.Lock()
         self.methods: list[str] = []
+
+    def received(self, head: bytes) -> None:
+        with self.lock:
+            self.methods.append(head.split(b" ", 1)[0].decode())
 
     def seen(self, method: str) -> int:
         with self.lock:
             return self.methods.count(method)
 
 
-class _Holder(socketserver.BaseRequestHandler):
-    """A slow upstream: reads a request head, counts it, answers nothing until released."""
-
-    server: _HoldingServer
-
-    def handle(self) -> None:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.request.recv(4096)
-            if not chunk:
-                return
-            head += chunk
-        with self.server.changed:
-            self.server.held += 1
-            self.server.changed.notify_all()
-        self.server.release.wait(SAFETY_SECONDS)
-
-
-class _HoldingServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _HoldingServer(_Upstream):
+    """A slow upstream: counts each request and holds it until released."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Holder)
+        super().__init__()
         self.changed = threading.Condition()
         self.held = 0
         self.release = threading.Event()
+
+    def received(self, head: bytes) -> None:
+        with self.changed:
+            self.held += 1
+            self.changed.notify_all()
+        self.release.wait(SAFETY_SECONDS)
 
     def wait_holding(self, count: int) -> int:
         """How many requests it holds, once that is `count` (or at the safety bound)."""
