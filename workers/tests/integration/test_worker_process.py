@@ -28,7 +28,7 @@ from conftest import OwnPostgres, free_port, wait_for_port
 from mercato_shared.db import create_engine, create_session_factory
 from mercato_shared.migrations import migrate
 from reports.migrate import MIGRATIONS
-from reports.queue import JobQueue, producer_app
+from reports.queue import SWEEP_TASK, JobQueue, producer_app
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
 
@@ -262,4 +262,7 @@ async def test_the_first_job_after_a_postgres_restart_runs_at_once(
     log = (tmp_path / "worker.log").read_text()
     assert rows[0]["status"] == "succeeded", log[-3000:]
     assert rows[0]["attempts"] == 1, log[-3000:]
-    assert "connection was closed" not in log
+    # No job met a dead connection. The sweep runs every second here, and one in flight at
+    # the restart may fail on its own connection; the next sweep runs on a fresh one.
+    closed = [line for line in log.splitlines() if "connection was closed" in line]
+    assert [line for line in closed if SWEEP_TASK not in line] == [], log[-3000:]

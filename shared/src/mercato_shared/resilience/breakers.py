@@ -68,7 +68,7 @@ EXCLUDE: ExcludeType = [(httpx.HTTPStatusError, _not_a_fault), TokenUnavailableE
 
 _TIMER_SLACK = 0.005  # seconds
 
-EventType = Literal["circuit_breaker_created", "state_changed", "failed", "recovered"]
+_EventType = Literal["circuit_breaker_created", "state_changed", "failed", "recovered"]
 
 
 @dataclass
@@ -88,7 +88,7 @@ class _CircuitLog:
     def __init__(self) -> None:
         self.circuits: dict[str, _Circuit] = {}
 
-    def __call__(self, name: str, event_type: EventType, event: Event) -> None:
+    def __call__(self, name: str, event_type: _EventType, event: Event) -> None:
         if isinstance(event, CircuitBreakerCreated):
             self.circuits[name] = _Circuit(threshold=event.threshold, ttl=event.ttl)
             return
