@@ -90,7 +90,7 @@ def budget(rendered: Rendered) -> Budget:
             pods = int(spec.get("parallelism", 1))
         else:
             pods = scaled.get(container.name, (0, int(spec.get("replicas", 1))))[1]
-        per_process = int(env.get("DB_POOL_SIZE", "5")) + int(env.get("DB_MAX_OVERFLOW", "5"))
+        per_process = int(env.get("DB_POOL_SIZE", "10")) + int(env.get("DB_MAX_OVERFLOW", "0"))
         if command[:1] == ["uvicorn"]:
             processes = (
                 int(command[command.index("--workers") + 1]) if "--workers" in command else 1

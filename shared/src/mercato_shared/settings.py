@@ -36,12 +36,13 @@ class BaseServiceSettings(BaseSettings):
         description="Postgres server URL without a database; each service appends its own.",
     )
     database_prefix: str = Field(default="", pattern=r"^[a-z0-9_]{0,20}$")
-    db_pool_size: PositiveInt = 5
-    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_size: PositiveInt = 10
+    db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout: PositiveFloat = 5.0
     db_connect_timeout: PositiveFloat = 5.0
     db_statement_timeout_ms: PositiveInt = 5_000
-    db_pool_pre_ping: bool = True
+    # TLS to Postgres: `auto` is off for a server on this host, asyncpg's `prefer` otherwise.
+    db_ssl: Literal["auto", "disable", "prefer", "require", "verify-ca", "verify-full"] = "auto"
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout: PositiveFloat = 0.25

@@ -19,8 +19,8 @@ class WorkerSettings(ReportsSettings):
         "reports_client_secret",
     )
 
-    db_pool_size: PositiveInt = 2
-    db_max_overflow: int = Field(default=2, ge=0)
+    db_pool_size: PositiveInt = 4
+    db_max_overflow: int = Field(default=0, ge=0)
 
     identity_url: str = "http://127.0.0.1:8001"
     orders_url: str = "http://127.0.0.1:8003"

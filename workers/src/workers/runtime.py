@@ -29,7 +29,9 @@ class Runtime:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self._runner = asyncio.Runner()
-        self.engine: AsyncEngine = create_engine(settings)
+        # The loop is idle between tasks and cannot see a pooled connection close: each
+        # checkout tests its connection (mercato_shared.db).
+        self.engine: AsyncEngine = create_engine(settings, pre_ping=True)
         instrument_engine(self.engine)
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
         self.http: httpx.AsyncClient = create_http_client(settings)
