@@ -151,9 +151,12 @@ class Cache:
         if self._near is not None:
             self._near.evict(full_keys)
         try:
-            await self._redis.delete(*full_keys)
-            # Every process's in-process copy drops them (mercato_shared.near_cache).
-            await self._redis.publish(self._channel, "\n".join(full_keys))
+            # One round trip: the delete, and every process's in-process copy drops them
+            # (mercato_shared.near_cache).
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(*full_keys)
+                pipe.publish(self._channel, "\n".join(full_keys))
+                await pipe.execute()
         except _CACHE_ERRORS as exc:
             self._warn("cache invalidation failed; entries expire by TTL", exc)
 

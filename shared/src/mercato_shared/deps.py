@@ -13,7 +13,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.resources import Resources
 
@@ -39,6 +39,17 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 async def get_session(sessions: SessionsDep) -> AsyncIterator[AsyncSession]:
     async with sessions() as session:
         yield session
+
+
+async def get_writes(resources: ResourcesDep) -> AsyncEngine:
+    """The autocommit view of the pool, for a write that is one statement."""
+    if resources.writes is None:
+        msg = "this service has no database"
+        raise RuntimeError(msg)
+    return resources.writes
+
+
+WritesDep = Annotated[AsyncEngine, Depends(get_writes)]
 
 
 async def get_redis(resources: ResourcesDep) -> Redis:

@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from mercato_shared.db import create_engine, create_session_factory
+from mercato_shared.db import autocommit, create_engine, create_session_factory
 from mercato_shared.http import create_http_client
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import instrument_engine, instrument_http_client, instrument_redis
@@ -26,6 +26,9 @@ class Resources:
     http: httpx.AsyncClient
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
+    # The engine's autocommit view (same pool): a write that is one statement is its own
+    # transaction, without BEGIN and COMMIT round trips (mercato_shared.db.autocommit).
+    writes: AsyncEngine | None = None
     redis: Redis | None = None
 
     def require_redis(self) -> Redis:
@@ -64,16 +67,22 @@ async def open_resources(
         http = create_http_client(settings)
         stack.push_async_callback(http.aclose)
         instrument_http_client(http)
-        engine = sessions = None
+        engine = sessions = writes = None
         if database:
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             instrument_engine(engine)
             sessions = create_session_factory(engine)
+            writes = autocommit(engine)
         redis_client = None
         if redis:
             redis_client = create_redis(settings)
             stack.push_async_callback(redis_client.aclose)
         yield Resources(
-            settings=settings, http=http, engine=engine, sessions=sessions, redis=redis_client
+            settings=settings,
+            http=http,
+            engine=engine,
+            sessions=sessions,
+            writes=writes,
+            redis=redis_client,
         )

@@ -27,7 +27,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
-        if resources.redis is None or resources.sessions is None:
+        if resources.redis is None or resources.sessions is None or resources.writes is None:
             msg = "catalog needs its database and Redis"
             raise RuntimeError(msg)
         near = NearCache(
@@ -49,7 +49,9 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                 orders = OrdersClient(
                     resources.http, catalog_tokens(resources.http, settings), settings
                 )
-                sweeper = ReservationSweeper(resources.sessions, cache, orders, settings)
+                sweeper = ReservationSweeper(
+                    resources.sessions, resources.writes, cache, orders, settings
+                )
                 jobs = [
                     PeriodicJob(
                         "popular-products",

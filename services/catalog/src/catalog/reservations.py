@@ -1,17 +1,19 @@
 """Stock reservations: all lines or none, never below zero, never twice for one id.
 
-One transaction per reservation:
+One statement per reservation (`_RESERVE`, its own transaction):
 
-1. claim the id (`INSERT ... ON CONFLICT DO NOTHING`); an existing id with the same lines
-   returns what was reserved then (a retry), with other lines it is a conflict;
-2. lock the products in id order (`SELECT ... ORDER BY id FOR UPDATE`), so concurrent
+1. lock the products in id order (`SELECT ... ORDER BY id FOR UPDATE`), so concurrent
    multi-line reservations queue instead of deadlocking;
-3. `UPDATE products SET stock = stock - q WHERE id = :id AND stock >= q` for every line in
-   one statement; a line it did not update had too little stock and the whole transaction
-   rolls back (409 `out_of_stock` naming the products).
+2. if every product exists and has the stock, insert the reservation with its lines and
+   prices (`INSERT ... ON CONFLICT DO NOTHING`), and only if that inserted it take the stock;
+   otherwise nothing changes;
+3. when nothing was taken: an existing id with the same lines returns what was reserved then
+   (a retry), with other lines or released it is a conflict; a new id names its unknown
+   products (409 `unknown_product`) or those short of stock (409 `out_of_stock`).
 
 Two concurrent orders for the last unit therefore serialise on the product's row lock and
-exactly one succeeds. Changed products are evicted from the cache after the commit.
+exactly one succeeds (`stock >= 0` is also a constraint of the table). Changed products are
+evicted from the cache after the commit.
 
 A reservation no order completes (orders died between reserving and writing) is released by
 the sweeper (catalog.sweeper) with `release_abandoned`, under the same row lock as a release.
@@ -22,9 +24,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, func, select, text, update
+from sqlalchemy import ColumnElement, Uuid, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from catalog.errors import OutOfStockError, ReservationConflictError, UnknownProductError
 from catalog.models import Product, Reservation
@@ -33,13 +35,6 @@ from catalog.service import product_key
 from mercato_shared.cache import Cache
 from mercato_shared.errors import NotFoundError
 
-_TAKE = text(
-    "UPDATE products AS p SET stock = p.stock - l.quantity, updated_at = now() "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:quantities AS integer[])) AS l(id, quantity) "
-    "WHERE p.id = l.id AND p.stock >= l.quantity "
-    "RETURNING p.id, p.price, p.currency, p.name"
-).bindparams(bindparam("ids"), bindparam("quantities"))
-
 _GIVE_BACK = text(
     "UPDATE products AS p SET stock = p.stock + l.quantity, updated_at = now() "
     "FROM unnest(CAST(:ids AS bigint[]), CAST(:quantities AS integer[])) AS l(id, quantity) "
@@ -47,58 +42,87 @@ _GIVE_BACK = text(
 )
 
 
+# A reservation made in ONE statement (its own transaction, one round trip): lock the
+# products in id order (so concurrent multi-line reservations queue instead of deadlocking;
+# the lock returns each row as last committed), then, only if every product exists and has
+# the stock, store the reservation with its lines and prices, and only if that stored it (a
+# new id) take the stock. One row per wanted line, in product id order: the product's
+# locked values (NULL for an unknown product) and whether the reservation was saved.
+_RESERVE = text(
+    """
+    WITH wanted AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:quantities AS integer[]))
+            AS w(id, quantity)
+    ), locked AS MATERIALIZED (
+        SELECT p.id, p.stock, p.price, p.currency, p.name FROM products AS p
+        WHERE p.id = ANY(CAST(:ids AS bigint[])) ORDER BY p.id FOR UPDATE
+    ), enough AS (
+        SELECT count(*) = cardinality(CAST(:ids AS bigint[]))
+            AND coalesce(bool_and(l.stock >= w.quantity), false) AS ok
+        FROM wanted AS w JOIN locked AS l USING (id)
+    ), saved AS (
+        INSERT INTO reservations (id, lines)
+        SELECT :id, lines FROM enough, (
+            SELECT jsonb_agg(jsonb_build_object(
+                'product_id', l.id, 'quantity', w.quantity, 'unit_price', CAST(l.price AS text),
+                'currency', l.currency, 'name', l.name) ORDER BY l.id) AS lines
+            FROM wanted AS w JOIN locked AS l USING (id)
+        ) AS reserved
+        WHERE enough.ok
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    ), taken AS (
+        UPDATE products AS p SET stock = p.stock - w.quantity, updated_at = now()
+        FROM wanted AS w
+        WHERE p.id = w.id AND EXISTS (SELECT FROM saved)
+        RETURNING p.id
+    )
+    SELECT w.id AS wanted_id, w.quantity, l.id, l.stock, l.price, l.currency, l.name,
+        EXISTS (SELECT FROM saved) AND (SELECT count(*) FROM taken) = cardinality(
+            CAST(:ids AS bigint[])) AS saved
+    FROM wanted AS w LEFT JOIN locked AS l USING (id)
+    ORDER BY w.id
+    """
+).bindparams(bindparam("id", type_=Uuid()))
+
+
 class ReservationService:
-    def __init__(self, session: AsyncSession, cache: Cache) -> None:
+    def __init__(self, session: AsyncSession, writes: AsyncEngine, cache: Cache) -> None:
         self._session = session
+        self._writes = writes
         self._cache = cache
 
     async def reserve(self, request: ReservationIn) -> tuple[ReservationOut, bool]:
         """The reservation and whether it was made now (False: an earlier identical one)."""
         wanted = [(line.product_id, line.quantity) for line in request.lines]
-        async with self._session.begin():
-            claimed = await self._session.scalar(
-                insert(Reservation)
-                .values(id=request.id, lines=[])
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(Reservation.id)
-            )
-            if claimed is None:
-                return await self._existing(request.id, wanted), False
-            ids = [product_id for product_id, _ in wanted]
-            locked = set(
-                (
-                    await self._session.scalars(
-                        select(Product.id)
-                        .where(Product.id.in_(ids))
-                        .order_by(Product.id)
-                        .with_for_update()
-                    )
-                ).all()
-            )
-            if unknown := [product_id for product_id in ids if product_id not in locked]:
-                raise UnknownProductError(unknown)
-            taken = {
-                row.id: row
-                for row in await self._session.execute(
-                    _TAKE, {"ids": ids, "quantities": [quantity for _, quantity in wanted]}
+        ids = [product_id for product_id, _ in wanted]
+        async with self._writes.connect() as conn:
+            rows = (
+                await conn.execute(
+                    _RESERVE,
+                    {"id": request.id, "ids": ids, "quantities": [q for _, q in wanted]},
                 )
-            }
-            if short := [product_id for product_id in ids if product_id not in taken]:
-                raise OutOfStockError(short)
+            ).all()
+        if rows and rows[0].saved:
+            await self._evict(ids)
             lines = [
                 ReservedLine(
-                    product_id=product_id,
-                    quantity=quantity,
-                    unit_price=taken[product_id].price,
-                    currency=taken[product_id].currency,
-                    name=taken[product_id].name,
+                    product_id=row.id,
+                    quantity=row.quantity,
+                    unit_price=row.price,
+                    currency=row.currency,
+                    name=row.name,
                 )
-                for product_id, quantity in wanted
+                for row in rows
             ]
-            reservation = await self._session.get_one(Reservation, request.id)
-            reservation.lines = [line.model_dump(mode="json") for line in lines]
-        await self._evict(ids)
-        return ReservationOut(id=request.id, lines=lines), True
+            return ReservationOut(id=request.id, lines=lines), True
+        # Nothing was taken: the id exists already (a retry, or released), or a line failed.
+        async with self._session.begin():
+            if await self._session.get(Reservation, request.id) is not None:
+                return await self._existing(request.id, wanted), False
+        if unknown := [row.wanted_id for row in rows if row.id is None]:
+            raise UnknownProductError(unknown)
+        raise OutOfStockError([row.id for row in rows if row.stock < row.quantity])
 
     async def release(self, reservation_id: uuid.UUID) -> None:
         """Give the stock back (idempotent). An unknown id leaves a released tombstone."""

@@ -23,7 +23,7 @@ from catalog.deps import CacheDep
 from catalog.reservation_schemas import ReservationIn, ReservationOut
 from catalog.reservations import ReservationService
 from mercato_shared.auth import require_roles
-from mercato_shared.deps import SessionDep
+from mercato_shared.deps import SessionDep, WritesDep
 from mercato_shared.errors import error_responses
 
 router = APIRouter(
@@ -34,8 +34,10 @@ router = APIRouter(
 )
 
 
-async def get_reservations(session: SessionDep, cache: CacheDep) -> ReservationService:
-    return ReservationService(session, cache)
+async def get_reservations(
+    session: SessionDep, writes: WritesDep, cache: CacheDep
+) -> ReservationService:
+    return ReservationService(session, writes, cache)
 
 
 ReservationsDep = Annotated[ReservationService, Depends(get_reservations)]

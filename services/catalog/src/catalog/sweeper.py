@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from catalog.config import CatalogSettings
 from catalog.orders_client import OrdersClient
@@ -47,11 +47,13 @@ class ReservationSweeper:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        writes: AsyncEngine,
         cache: Cache,
         orders: OrdersClient,
         settings: CatalogSettings,
     ) -> None:
         self._sessions = sessions
+        self._writes = writes
         self._cache = cache
         self._orders = orders
         self._ttl = settings.reservation_ttl_seconds
@@ -59,14 +61,14 @@ class ReservationSweeper:
 
     async def sweep(self) -> SweepResult:
         async with self._sessions() as session:
-            candidates = await ReservationService(session, self._cache).open_ids(
+            candidates = await ReservationService(session, self._writes, self._cache).open_ids(
                 idle_seconds=self._ttl, limit=self._batch
             )
         if not candidates:
             return SweepResult(confirmed=0, released=0)
         ordered = await self._orders.ordered(candidates)
         async with self._sessions() as session:
-            confirmed = await ReservationService(session, self._cache).confirm(
+            confirmed = await ReservationService(session, self._writes, self._cache).confirm(
                 [rid for rid in candidates if rid in ordered]
             )
         released = 0
@@ -74,7 +76,7 @@ class ReservationSweeper:
             if reservation_id in ordered:
                 continue
             async with self._sessions() as session:
-                service = ReservationService(session, self._cache)
+                service = ReservationService(session, self._writes, self._cache)
                 if await service.release_abandoned(reservation_id, idle_seconds=self._ttl):
                     released += 1
                     logger.warning(

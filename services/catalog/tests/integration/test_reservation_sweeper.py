@@ -23,7 +23,7 @@ from catalog.config import CatalogSettings
 from catalog.orders_client import OrdersClient, OrdersUnavailableError
 from catalog.sweeper import ReservationSweeper, SweepResult
 from mercato_shared.cache import Cache
-from mercato_shared.db import create_engine, create_session_factory
+from mercato_shared.db import autocommit, create_engine, create_session_factory
 
 from .conftest import closed_port
 from .orders_upstream import OrdersUpstream
@@ -88,7 +88,11 @@ class Shop:
         cache = Cache(self.redis, namespace="catalog", ttl_seconds=settings.cache_ttl_seconds)
         try:
             yield ReservationSweeper(
-                create_session_factory(engine), cache, self.orders_client(settings), settings
+                create_session_factory(engine),
+                autocommit(engine),
+                cache,
+                self.orders_client(settings),
+                settings,
             )
         finally:
             await engine.dispose()

@@ -25,13 +25,15 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import case, delete, func, select, tuple_, update
+from sqlalchemy import Executable, bindparam, case, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato_shared.background import in_background
+from mercato_shared.db import autocommit
 from mercato_shared.telemetry import periodic_span
 from orders.config import OrdersSettings
 from orders.models import IdempotencyKey
@@ -41,65 +43,105 @@ logger = logging.getLogger("mercato.orders.claims")
 CLEANUP_BATCH: Final = 1000
 
 
+class Stored(NamedTuple):
+    """What a key holds: the hash of the body it was first used with and, once the order is
+    written, the order and the status it was answered with."""
+
+    request_hash: str
+    order_id: int | None
+    status_code: int | None
+
+
 def _seconds(value: float) -> Any:
     return func.make_interval(0, 0, 0, 0, 0, 0, value)
 
 
+def _claim_statement(lease: float, retention: timedelta) -> Executable:
+    """`INSERT ... ON CONFLICT DO UPDATE ... RETURNING reservation_id`, built once per process
+    (its values are bound per call: `user_id`, `key`, `request_hash`, `reservation_id`,
+    `holder`); see `Claims.claim`."""
+    statement = insert(IdempotencyKey).values(
+        user_id=bindparam("user_id"),
+        key=bindparam("key"),
+        request_hash=bindparam("request_hash"),
+        reservation_id=bindparam("reservation_id"),
+        holder=bindparam("holder"),
+        lease_until=func.now() + _seconds(lease),
+    )
+    new = statement.excluded
+    expired = IdempotencyKey.created_at < func.now() - retention
+
+    def fresh(column: Any, value: Any) -> Any:
+        return case((expired, value), else_=column)
+
+    lapsed = (
+        IdempotencyKey.order_id.is_(None)
+        & (IdempotencyKey.request_hash == new.request_hash)
+        & (IdempotencyKey.lease_until < func.now())
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["user_id", "key"],
+        set_={
+            "holder": new.holder,
+            "lease_until": new.lease_until,
+            "request_hash": fresh(IdempotencyKey.request_hash, new.request_hash),
+            "reservation_id": fresh(IdempotencyKey.reservation_id, new.reservation_id),
+            "order_id": fresh(IdempotencyKey.order_id, None),
+            "status_code": fresh(IdempotencyKey.status_code, None),
+            "created_at": fresh(IdempotencyKey.created_at, func.now()),
+        },
+        where=lapsed | expired,
+    ).returning(IdempotencyKey.reservation_id)
+
+
 class Claims:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: OrdersSettings
-    ) -> None:
-        self._sessions = sessions
+    """Every statement on a claim is one statement committed on its own (autocommit): a
+    claim, a renewal, a rotation, a release and a cleanup batch each cost one round trip."""
+
+    def __init__(self, engine: AsyncEngine, settings: OrdersSettings) -> None:
+        self._db = autocommit(engine)
         self._lease = settings.idempotency_lease_seconds
         self._retention = timedelta(hours=settings.idempotency_key_retention_hours)
 
+        self._claim = _claim_statement(self._lease, self._retention)
+
+    async def _run(self, statement: Executable) -> Result[Any]:
+        async with self._db.connect() as conn:
+            return await conn.execute(statement)
+
+    async def _run_claim(self, values: dict[str, Any]) -> Result[Any]:
+        async with self._db.connect() as conn:
+            return await conn.execute(self._claim, values)
+
     async def claim(
-        self, session: AsyncSession, user_id: int, key: str, request_hash: str, holder: uuid.UUID
+        self, user_id: int, key: str, request_hash: str, holder: uuid.UUID
     ) -> uuid.UUID | None:
         """Claim the key for `holder` (committed) and return its reservation id.
 
         None when the key is taken: done, held by a live request, or used with another body.
         A claim whose lease ran out is taken over by the same body, reservation id kept.
         """
-        statement = insert(IdempotencyKey).values(
-            user_id=user_id,
-            key=key,
-            request_hash=request_hash,
-            reservation_id=uuid.uuid4(),
-            holder=holder,
-            lease_until=func.now() + _seconds(self._lease),
+        result = await self._run_claim(
+            {
+                "user_id": user_id,
+                "key": key,
+                "request_hash": request_hash,
+                "reservation_id": uuid.uuid4(),
+                "holder": holder,
+            }
         )
-        new = statement.excluded
-        expired = IdempotencyKey.created_at < func.now() - self._retention
-
-        def fresh(column: Any, value: Any) -> Any:
-            return case((expired, value), else_=column)
-
-        lapsed = (
-            IdempotencyKey.order_id.is_(None)
-            & (IdempotencyKey.request_hash == new.request_hash)
-            & (IdempotencyKey.lease_until < func.now())
-        )
-        reservation_id = await session.scalar(
-            statement.on_conflict_do_update(
-                index_elements=["user_id", "key"],
-                set_={
-                    "holder": new.holder,
-                    "lease_until": new.lease_until,
-                    "request_hash": fresh(IdempotencyKey.request_hash, new.request_hash),
-                    "reservation_id": fresh(IdempotencyKey.reservation_id, new.reservation_id),
-                    "order_id": fresh(IdempotencyKey.order_id, None),
-                    "status_code": fresh(IdempotencyKey.status_code, None),
-                    "created_at": fresh(IdempotencyKey.created_at, func.now()),
-                },
-                where=lapsed | expired,
-            ).returning(IdempotencyKey.reservation_id)
-        )
-        await session.commit()
+        reservation_id: uuid.UUID | None = result.scalar()
         return reservation_id
 
-    async def get(self, session: AsyncSession, user_id: int, key: str) -> IdempotencyKey | None:
-        return await session.get(IdempotencyKey, (user_id, key), populate_existing=True)
+    async def get(self, user_id: int, key: str) -> Stored | None:
+        """The key's row as it is now: its body's hash and, once written, its order."""
+        result = await self._run(
+            select(
+                IdempotencyKey.request_hash, IdempotencyKey.order_id, IdempotencyKey.status_code
+            ).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        )
+        row = result.one_or_none()
+        return None if row is None else Stored(row.request_hash, row.order_id, row.status_code)
 
     @asynccontextmanager
     async def held(self, user_id: int, key: str, holder: uuid.UUID) -> AsyncIterator[None]:
@@ -119,26 +161,22 @@ class Claims:
             yield
 
     async def _renew(self, user_id: int, key: str, holder: uuid.UUID) -> bool:
-        async with self._sessions() as session:
-            renewed = await session.scalar(
-                update(IdempotencyKey)
-                .where(*self._mine(user_id, key, holder))
-                .values(lease_until=func.now() + _seconds(self._lease))
-                .returning(IdempotencyKey.key)
-            )
-            await session.commit()
-        return renewed is not None
+        result = await self._run(
+            update(IdempotencyKey)
+            .where(*self._mine(user_id, key, holder))
+            .values(lease_until=func.now() + _seconds(self._lease))
+            .returning(IdempotencyKey.key)
+        )
+        return result.scalar() is not None
 
     async def rotate(self, user_id: int, key: str, holder: uuid.UUID) -> uuid.UUID:
         """Give the claim a new reservation id (its old one was released); returns it."""
         reservation_id = uuid.uuid4()
-        async with self._sessions() as session:
-            await session.execute(
-                update(IdempotencyKey)
-                .where(*self._mine(user_id, key, holder))
-                .values(reservation_id=reservation_id)
-            )
-            await session.commit()
+        await self._run(
+            update(IdempotencyKey)
+            .where(*self._mine(user_id, key, holder))
+            .values(reservation_id=reservation_id)
+        )
         return reservation_id
 
     async def release(
@@ -146,21 +184,16 @@ class Claims:
     ) -> None:
         """Free the key after a failed request: retryable at once with the same body.
 
-        Runs in a session of its own (the request's may sit on a dead connection); when
-        even that fails, the lease runs out by itself.
+        When even that fails (the database is down), the lease runs out by itself.
         """
         mine = self._mine(user_id, key, holder)
         try:
-            async with self._sessions() as session:
-                if reservation_held:  # maybe held: keep its id so the retry takes it once
-                    await session.execute(
-                        update(IdempotencyKey)
-                        .where(*mine)
-                        .values(lease_until=func.now() - _seconds(1))
-                    )
-                else:
-                    await session.execute(delete(IdempotencyKey).where(*mine))
-                await session.commit()
+            if reservation_held:  # maybe held: keep its id so the retry takes it once
+                await self._run(
+                    update(IdempotencyKey).where(*mine).values(lease_until=func.now() - _seconds(1))
+                )
+            else:
+                await self._run(delete(IdempotencyKey).where(*mine))
         except Exception as exc:
             logger.warning(
                 "could not free an idempotency claim; its lease will run out",
@@ -175,15 +208,12 @@ class Claims:
             .limit(CLEANUP_BATCH)
             .with_for_update(skip_locked=True)
         )
-        async with self._sessions() as session:
-            result = await session.execute(
-                delete(IdempotencyKey)
-                .where(tuple_(IdempotencyKey.user_id, IdempotencyKey.key).in_(old))
-                .returning(IdempotencyKey.key)
-            )
-            deleted = len(result.all())
-            await session.commit()
-        return deleted
+        result = await self._run(
+            delete(IdempotencyKey)
+            .where(tuple_(IdempotencyKey.user_id, IdempotencyKey.key).in_(old))
+            .returning(IdempotencyKey.key)
+        )
+        return len(result.all())
 
     @staticmethod
     def _mine(user_id: int, key: str, holder: uuid.UUID) -> tuple[Any, ...]:

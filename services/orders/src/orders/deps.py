@@ -7,7 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from mercato_shared.auth import Principal, require_roles
-from mercato_shared.deps import SessionDep
+from mercato_shared.deps import SessionDep, WritesDep
 from mercato_shared.errors import ForbiddenError
 from orders.claims import Claims
 from orders.clients import CatalogClient
@@ -26,8 +26,9 @@ async def get_order_service(
     session: SessionDep,
     catalog: Annotated[CatalogClient, Depends(get_catalog_client)],
     claims: Annotated[Claims, Depends(get_claims)],
+    writes: WritesDep,
 ) -> OrderService:
-    return OrderService(session, catalog, claims)
+    return OrderService(session, writes, catalog, claims)
 
 
 OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]

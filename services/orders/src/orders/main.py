@@ -22,10 +22,10 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
-        if resources.sessions is None:
+        if resources.engine is None:
             msg = "orders needs its database (POSTGRES_URL)"
             raise RuntimeError(msg)
-        claims = Claims(resources.sessions, settings)
+        claims = Claims(resources.engine, settings)
         cleanup = run_cleanup(claims, settings.idempotency_cleanup_interval_seconds)
         async with in_background(cleanup, name="idempotency-key-cleanup"):
             yield {"catalog": catalog_client(resources.http, settings), "claims": claims}

@@ -1,4 +1,5 @@
-"""SQL for orders. Pages are keyset walks of an index; items come in one extra query."""
+"""SQL for orders. Pages are keyset walks of an index; items come in one extra query; an
+order is written in one statement."""
 
 from __future__ import annotations
 
@@ -6,17 +7,55 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, Uuid, bindparam, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
-from orders.models import IdempotencyKey, Order, OrderItem
+from orders.models import Order
+
+# The order, its items (in the order given) and, with a key, the key's outcome: data-modifying
+# CTEs of one statement, so they commit together or not at all. A second order with the same
+# reservation id breaks the unique index (IntegrityError) and writes nothing.
+_WRITE_ORDER = text(
+    """
+    WITH new_order AS (
+        INSERT INTO orders (user_id, reservation_id, status, currency, total)
+        VALUES (:user_id, :reservation_id, 'confirmed', :currency, :total)
+        RETURNING id, created_at
+    ), new_items AS (
+        INSERT INTO order_items (order_id, product_id, name, quantity, unit_price)
+        SELECT new_order.id, line.product_id, line.name, line.quantity, line.unit_price
+        FROM new_order, unnest(
+            CAST(:product_ids AS bigint[]), CAST(:names AS varchar[]),
+            CAST(:quantities AS integer[]), CAST(:unit_prices AS numeric[])
+        ) WITH ORDINALITY AS line(product_id, name, quantity, unit_price, position)
+        ORDER BY line.position
+    ), outcome AS (
+        UPDATE idempotency_keys SET order_id = new_order.id, status_code = 201
+        FROM new_order
+        WHERE idempotency_keys.user_id = :user_id AND idempotency_keys.key = :key
+    )
+    SELECT id, created_at FROM new_order
+    """
+).bindparams(bindparam("reservation_id", type_=Uuid()), bindparam("key", type_=String()))
+
+
+class PricedLine(NamedTuple):
+    product_id: int
+    name: str
+    quantity: int
+    unit_price: Decimal
 
 
 class OrderRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """Reads go through the request's session; the write is one statement on `writes`, an
+    autocommit view of the same pool (`mercato_shared.db.autocommit`)."""
+
+    def __init__(self, session: AsyncSession, writes: AsyncEngine) -> None:
         self._session = session
+        self._writes = writes
 
     async def page_for_user(
         self, user_id: int, *, before_id: int | None, limit: int
@@ -61,29 +100,30 @@ class OrderRepository:
         user_id: int,
         reservation_id: uuid.UUID,
         currency: str,
-        lines: Sequence[tuple[int, str, int, Decimal]],
+        lines: Sequence[PricedLine],
         idempotency_key: str | None,
-    ) -> int:
-        """Insert the order, its items and the key's outcome in ONE transaction."""
-        total = sum((price * quantity for _, _, quantity, price in lines), Decimal("0"))
-        order = Order(
-            user_id=user_id,
-            reservation_id=reservation_id,
-            status="confirmed",
-            currency=currency,
-            total=total,
-        )
-        self._session.add(order)
-        await self._session.flush()
-        self._session.add_all(
-            OrderItem(order_id=order.id, product_id=pid, name=name, quantity=qty, unit_price=price)
-            for pid, name, qty, price in lines
-        )
-        if idempotency_key is not None:
-            key = await self._session.get_one(IdempotencyKey, (user_id, idempotency_key))
-            key.order_id, key.status_code = order.id, 201
-        await self._session.commit()
-        return order.id
+    ) -> tuple[int, datetime]:
+        """Insert the order, its items and the key's outcome as ONE statement (one round
+        trip, its own transaction); the new order's id and creation time."""
+        total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+        async with self._writes.connect() as conn:
+            row = (
+                await conn.execute(
+                    _WRITE_ORDER,
+                    {
+                        "user_id": user_id,
+                        "reservation_id": reservation_id,
+                        "currency": currency,
+                        "total": total,
+                        "product_ids": [line.product_id for line in lines],
+                        "names": [line.name for line in lines],
+                        "quantities": [line.quantity for line in lines],
+                        "unit_prices": [line.unit_price for line in lines],
+                        "key": idempotency_key,
+                    },
+                )
+            ).one()
+        return row.id, row.created_at
 
     async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """Which of these reservation ids an order holds (the unique reservation_id index)."""

@@ -7,7 +7,8 @@ Creating an order:
    replays its order (same body) or is 422 `idempotency_key_reused`;
 2. reserve the stock in catalog under the claim's reservation id (all lines or none); the
    reservation returns catalog's prices, the only prices orders ever uses;
-3. write the order, its items and the key's outcome in one transaction;
+3. write the order, its items and the key's outcome in one statement, and answer with
+   what was written;
 4. if anything fails after the reservation, release it (compensation) and free the claim,
    so the same key can be retried at once.
 """
@@ -22,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mercato_shared.errors import AppError, DependencyUnavailableError, NotFoundError
 from mercato_shared.telemetry import AttributeValue, annotate
@@ -39,16 +40,18 @@ from orders.pagination import (
     encode_id_cursor,
     encode_time_cursor,
 )
-from orders.repository import OrderRepository
-from orders.schemas import OrderCreate, OrderOut, OrderPage
+from orders.repository import OrderRepository, PricedLine
+from orders.schemas import ItemOut, OrderCreate, OrderOut, OrderPage
 
 logger = logging.getLogger("mercato.orders")
 
 
 class OrderService:
-    def __init__(self, session: AsyncSession, catalog: CatalogClient, claims: Claims) -> None:
+    def __init__(
+        self, session: AsyncSession, writes: AsyncEngine, catalog: CatalogClient, claims: Claims
+    ) -> None:
         self._session = session
-        self._orders = OrderRepository(session)
+        self._orders = OrderRepository(session, writes)
         self._catalog = catalog
         self._claims = claims
         # Whether stock may be held under this request's reservation id (its error path
@@ -69,7 +72,7 @@ class OrderService:
             order = await self._create(user_id, body, None, uuid.uuid4())
             return order, 201
         key, holder = idempotency_key, uuid.uuid4()
-        claimed = await self._claims.claim(self._session, user_id, key, body.fingerprint(), holder)
+        claimed = await self._claims.claim(user_id, key, body.fingerprint(), holder)
         if claimed is None:
             order, status = await self._replay(user_id, key, body)
             annotate(**order_attributes(order, replayed=True))
@@ -144,22 +147,31 @@ class OrderService:
             currencies = {line.currency for line in reservation.lines}
             if len(currencies) != 1:
                 raise MixedCurrenciesError
-            order_id = await self._orders.create(
+            currency, priced = currencies.pop(), _priced(reservation)
+            order_id, created_at = await self._orders.create(
                 user_id=user_id,
                 reservation_id=reservation.id,
-                currency=currencies.pop(),
-                lines=_priced(reservation),
+                currency=currency,
+                lines=priced,
                 idempotency_key=None if claim is None else claim[0],
             )
         except IntegrityError:
             # Another request already wrote an order with this reservation (it outlived its
             # claim, which this one took over): the stock is that order's, so keep it.
-            await self._session.rollback()
             raise IdempotencyKeyInProgressError from None
         except BaseException:
             await self._compensate(reservation.id)
             raise
-        return await self.get(user_id, order_id)
+        # What was written, as a read would return it (no second round trip to read it).
+        return OrderOut(
+            id=order_id,
+            user_id=user_id,
+            status="confirmed",
+            currency=currency,
+            total=sum((line.unit_price * line.quantity for line in priced), Decimal("0")),
+            created_at=created_at,
+            items=[ItemOut.model_validate(line, from_attributes=True) for line in priced],
+        )
 
     async def _compensate(self, reservation_id: uuid.UUID) -> None:
         try:
@@ -171,7 +183,7 @@ class OrderService:
         self._reservation_held = False
 
     async def _replay(self, user_id: int, key: str, body: OrderCreate) -> tuple[OrderOut, int]:
-        stored = await self._claims.get(self._session, user_id, key)
+        stored = await self._claims.get(user_id, key)
         if stored is None:  # the first attempt failed and dropped its claim meanwhile
             raise IdempotencyKeyInProgressError
         if stored.request_hash != body.fingerprint():
@@ -221,7 +233,8 @@ def order_attributes(order: OrderOut, *, replayed: bool) -> dict[str, AttributeV
     }
 
 
-def _priced(reservation: Reservation) -> list[tuple[int, str, int, Decimal]]:
+def _priced(reservation: Reservation) -> list[PricedLine]:
     return [
-        (line.product_id, line.name, line.quantity, line.unit_price) for line in reservation.lines
+        PricedLine(line.product_id, line.name, line.quantity, line.unit_price)
+        for line in reservation.lines
     ]

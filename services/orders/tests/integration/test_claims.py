@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chaos.servers import OwnPostgres
-from mercato_shared.db import create_engine, create_session_factory
+from mercato_shared.db import create_engine
 from mercato_shared.migrations import migrate
 from orders.claims import Claims
 from orders.config import OrdersSettings
@@ -205,7 +205,7 @@ async def test_keys_expire_after_their_retention(
     assert (await client.post("/orders", json=order((kettle, 1)), headers=other)).status_code == 201
     await age_keys(migrated, hours=25, key="old-key-2")
     engine = create_engine(migrated)
-    claims = Claims(create_session_factory(engine), migrated)
+    claims = Claims(engine, migrated)
     assert await claims.cleanup() == 1
     assert await claims.cleanup() == 0
     await engine.dispose()
