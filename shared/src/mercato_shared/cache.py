@@ -7,7 +7,7 @@ import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Final, TypeVar, cast
 
 from opentelemetry import metrics
@@ -74,6 +74,8 @@ class Cache:
         self._near = near
         self._channel = invalidation_channel(redis, namespace)
         self._inflight: dict[str, asyncio.Task[bytes | None]] = {}
+        # Moves on with every `invalidate` here: a batch load writes back only if it did not.
+        self._epoch = 0
         self._last_warning = 0.0
         _register_lookup_counter()
 
@@ -144,8 +146,94 @@ class Cache:
             task.add_done_callback(lambda done: self._forget(full_key, done))
         return await asyncio.shield(task)
 
+    async def get_or_load_local(
+        self, key: str, loader: Callable[[], Awaitable[bytes | None]]
+    ) -> Entry | None:
+        """An entry kept only in this process's copy (never in Redis): derived data that is
+        cheap to rebuild and invalidated by prefix (`invalidate("listings:*")`). Without a
+        live copy every call loads."""
+        full_key = self.key(key)
+        near = self._near
+        if near is not None and (entry := near.get(full_key)) is not None:
+            self._record("hit")
+            return entry
+        self._record("miss")
+        generation = 0 if near is None else near.generation
+        raw = await loader()
+        if raw is None:
+            return None
+        entry = Entry.of(raw)
+        if near is not None:
+            near.put(full_key, entry, generation)
+        return entry
+
+    async def get_or_load_entries(
+        self, keys: Sequence[str], loader: Callable[[list[str]], Awaitable[Mapping[str, bytes]]]
+    ) -> list[Entry | None]:
+        """The entries of many keys, in their order (None: the loader found nothing).
+
+        The in-process copy answers first; the rest come from Redis in one `MGET`, and what
+        Redis lacks from one call of `loader` (given those keys, it returns what it found).
+        Loaded values are written back (Redis, then the copy) only while no invalidation has
+        happened since the load began, so a load that raced a write cannot cache old data.
+        """
+        near = self._near
+        generation = (0 if near is None else near.generation, self._epoch)
+        found: dict[str, Entry] = {}
+        missing: list[str] = []
+        for key in keys:
+            full_key = self.key(key)
+            entry = near.get(full_key) if near is not None else None
+            if entry is None:
+                missing.append(key)
+            else:
+                found[key] = entry
+        if found:
+            _LOOKUPS[self._namespace, "hit"] += len(found)
+        if missing:
+            await self._fill(missing, loader, found, generation)
+        return [found.get(key) for key in keys]
+
+    async def _fill(
+        self,
+        keys: list[str],
+        loader: Callable[[list[str]], Awaitable[Mapping[str, bytes]]],
+        found: dict[str, Entry],
+        generation: tuple[int, int],
+    ) -> None:
+        near = self._near
+        try:
+            cached = cast(list[bytes | None], await self._redis.mget([self.key(k) for k in keys]))
+        except _CACHE_ERRORS as exc:
+            self._record("error")
+            self._warn("cache read failed; reading from the source", exc)
+            cached = [None] * len(keys)
+        absent = [key for key, raw in zip(keys, cached, strict=True) if raw is None]
+        _LOOKUPS[self._namespace, "hit"] += len(keys) - len(absent)
+        _LOOKUPS[self._namespace, "miss"] += len(absent)
+        loaded = dict(await loader(absent)) if absent else {}
+        near_generation, epoch = generation
+        for key, raw in zip(keys, cached, strict=True):
+            body = raw if raw is not None else loaded.get(key)
+            if body is None:
+                continue
+            found[key] = entry = Entry.of(body)
+            if near is not None:
+                near.put(self.key(key), entry, near_generation)
+        if loaded and epoch == self._epoch:
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, body in loaded.items():
+                        pipe.set(self.key(key), body, ex=self._ttl)
+                    await pipe.execute()
+            except _CACHE_ERRORS as exc:
+                self._warn("cache write failed", exc)
+
     async def invalidate(self, *keys: str) -> None:
+        """Drop the keys here, in Redis and in every process's copy. A key ending in `*`
+        drops every local entry it is the prefix of (`get_or_load_local`)."""
         full_keys = [self.key(k) for k in keys]
+        self._epoch += 1
         for full_key in full_keys:
             self._inflight.pop(full_key, None)
         if self._near is not None:

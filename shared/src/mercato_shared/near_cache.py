@@ -91,9 +91,15 @@ class NearCache:
             self._entries[key] = entry
 
     def evict(self, keys: Iterable[str]) -> None:
+        """Drop the keys; a key ending in `*` drops every entry it is the prefix of."""
         self.generation += 1
         for key in keys:
-            self._entries.pop(key, None)
+            if key.endswith("*"):
+                prefix = key[:-1]
+                for cached in [k for k in self._entries if k.startswith(prefix)]:
+                    self._entries.pop(cached, None)
+            else:
+                self._entries.pop(key, None)
 
     @asynccontextmanager
     async def listening(self) -> AsyncIterator[None]:

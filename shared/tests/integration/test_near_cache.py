@@ -125,3 +125,44 @@ async def test_without_its_channel_a_process_reads_through_redis(own_redis: OwnR
         assert loader.calls == 2, "with Redis gone the read goes to the source"
         await cache.invalidate("item:4")  # does not raise either
     await client.aclose()
+
+
+async def test_local_entries_are_dropped_by_prefix_in_every_process(redis: Redis) -> None:
+    writer, writer_near = process(redis)
+    reader, reader_near = process(redis)
+    async with AsyncExitStack() as stack:
+        for near in (writer_near, reader_near):
+            await stack.enter_async_context(near.listening())
+        await until(lambda: writer_near.live and reader_near.live)
+        loader = Loader(b"[1,2]")
+        for key in ("pages:a:1", "pages:b:1", "other:1"):
+            assert await reader.get_or_load_local(key, loader.load) == Entry.of(b"[1,2]")
+        assert await redis.get("t:pages:a:1") is None  # kept in process only
+        assert loader.calls == 3
+        await reader.get_or_load_local("pages:a:1", loader.load)
+        assert loader.calls == 3
+
+        await writer.invalidate("pages:*")
+        await until(lambda: reader_near.get("t:pages:a:1") is None)
+        assert reader_near.get("t:pages:b:1") is None
+        assert reader_near.get("t:other:1") is not None
+
+
+async def test_many_entries_come_from_process_redis_then_one_load(redis: Redis) -> None:
+    cache, near = process(redis)
+    async with near.listening():
+        await until(lambda: near.live)
+        await redis.set("t:item:2", b"two-in-redis")
+        asked: list[list[str]] = []
+
+        async def load_many(keys: list[str]) -> dict[str, bytes]:
+            asked.append(keys)
+            return {key: key.encode() for key in keys if key != "item:4"}
+
+        entries = await cache.get_or_load_entries(["item:1", "item:2", "item:4"], load_many)
+        assert entries == [Entry.of(b"item:1"), Entry.of(b"two-in-redis"), None]
+        assert asked == [["item:1", "item:4"]]
+        assert await redis.get("t:item:1") == b"item:1"  # written back for the others
+        again = await cache.get_or_load_entries(["item:1", "item:2"], load_many)
+        assert again == entries[:2]
+        assert asked == [["item:1", "item:4"]]  # both served in process

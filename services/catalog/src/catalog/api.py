@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import TypeAdapter
 
 from catalog.deps import CatalogServiceDep
 from catalog.pagination import PRODUCTS
@@ -30,7 +29,6 @@ router = APIRouter(prefix="/products", tags=["products"])
 # PATCH /products/popular is a 405 (Allow: GET), not an update of product "popular".
 register_id_segment("product_id", siblings=("popular",))
 
-_PAGE = TypeAdapter(ProductPage)
 # Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see mercato_shared.http_cache).
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the `If-None-Match` tag names the current body."}
@@ -50,8 +48,7 @@ async def list_products(
     category: Annotated[Category | None, Query()] = None,
 ) -> Response:
     """Products in id order, one keyset page at a time."""
-    page = await service.list_products(cursor=cursor, limit=limit, category=category)
-    return _public(request, Entry.of(_PAGE.dump_json(page)))
+    return _public(request, await service.list_json(cursor=cursor, limit=limit, category=category))
 
 
 @router.get("/popular", response_model=list[PopularProduct])

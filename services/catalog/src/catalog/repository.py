@@ -17,16 +17,21 @@ class ProductRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def page(
+    async def page_ids(
         self, *, after_id: int | None, limit: int, category: str | None
-    ) -> Sequence[Product]:
-        """Keyset page in id order: `WHERE id > :after ORDER BY id LIMIT :n`."""
-        query = select(Product).order_by(Product.id).limit(limit)
+    ) -> list[int]:
+        """The ids of a keyset page in id order (the index alone answers it)."""
+        query = select(Product.id).order_by(Product.id).limit(limit)
         if after_id is not None:
             query = query.where(Product.id > after_id)
         if category is not None:
             query = query.where(Product.category == category)
-        return (await self._session.scalars(query)).all()
+        return list((await self._session.scalars(query)).all())
+
+    async def many(self, product_ids: Sequence[int]) -> Sequence[Product]:
+        return (
+            await self._session.scalars(select(Product).where(Product.id.in_(product_ids)))
+        ).all()
 
     async def get(self, product_id: int) -> Product | None:
         return await self._session.get(Product, product_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.errors import ProductNotFoundError
@@ -13,17 +13,35 @@ from catalog.schemas import (
     PopularProduct,
     ProductCreate,
     ProductOut,
-    ProductPage,
     ProductUpdate,
 )
 from mercato_shared.cache import Cache
 from mercato_shared.near_cache import Entry
 
 _PRODUCT = TypeAdapter(ProductOut)
+_CURSOR = TypeAdapter(str | None)
+
+
+class Listing(BaseModel):
+    ids: list[int]
+    next_cursor: str | None
+
+
+_LISTING = TypeAdapter(Listing)
 
 
 def product_key(product_id: int) -> str:
     return f"product:{product_id}"
+
+
+# Which products a list page holds, kept in process (`Cache.get_or_load_local`) and dropped in
+# every process when a product is created, changed or deleted; a reservation changes stock,
+# which lives in the products' own entries, and leaves the pages' membership alone.
+ALL_LISTINGS = "listings:*"
+
+
+def listing_key(category: str | None, after_id: int | None, limit: int) -> str:
+    return f"listings:{category or ''}:{after_id or 0}:{limit}"
 
 
 class CatalogService:
@@ -40,17 +58,39 @@ class CatalogService:
     async def popular(self, limit: int) -> list[PopularProduct]:
         return await self._ranking.top(limit)
 
-    async def list_products(
-        self, *, cursor: str | None, limit: int, category: str | None
-    ) -> ProductPage:
+    async def list_json(self, *, cursor: str | None, limit: int, category: str | None) -> Entry:
+        """One page as the JSON a list answers (ProductPage), put together from cached parts:
+        the page's product ids, then each product's own cached JSON, as a read serves it."""
         after_id = decode_cursor(cursor) if cursor is not None else None
+
+        async def load_listing() -> bytes:
+            async with self._sessions() as session:
+                ids = await ProductRepository(session).page_ids(
+                    after_id=after_id, limit=limit + 1, category=category
+                )
+            next_cursor = encode_cursor(ids[limit - 1]) if len(ids) > limit else None
+            return _LISTING.dump_json(Listing(ids=ids[:limit], next_cursor=next_cursor))
+
+        raw = await self._cache.get_or_load_local(
+            listing_key(category, after_id, limit), load_listing
+        )
+        listing = _LISTING.validate_json(raw.body if raw is not None else await load_listing())
+        products = await self._cache.get_or_load_entries(
+            [product_key(product_id) for product_id in listing.ids], self._load_products
+        )
+        items = b",".join(entry.body for entry in products if entry is not None)
+        return Entry.of(
+            b'{"items":[%b],"next_cursor":%b}' % (items, _CURSOR.dump_json(listing.next_cursor))
+        )
+
+    async def _load_products(self, keys: list[str]) -> dict[str, bytes]:
+        ids = [int(key.rpartition(":")[2]) for key in keys]
         async with self._sessions() as session:
-            rows = await ProductRepository(session).page(
-                after_id=after_id, limit=limit + 1, category=category
-            )
-            items = [ProductOut.model_validate(row) for row in rows[:limit]]
-        next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-        return ProductPage(items=items, next_cursor=next_cursor)
+            rows = await ProductRepository(session).many(ids)
+            return {
+                product_key(row.id): _PRODUCT.dump_json(ProductOut.model_validate(row))
+                for row in rows
+            }
 
     async def product_json(self, product_id: int) -> Entry:
         """One product as the JSON a read answers (ProductOut), from the cache when warm: a
@@ -68,7 +108,9 @@ class CatalogService:
 
     async def create_product(self, data: ProductCreate) -> ProductOut:
         async with self._sessions() as session:
-            return ProductOut.model_validate(await ProductRepository(session).create(data))
+            product = ProductOut.model_validate(await ProductRepository(session).create(data))
+        await self._cache.invalidate(ALL_LISTINGS)
+        return product
 
     async def update_product(self, product_id: int, changes: ProductUpdate) -> ProductOut:
         async with self._sessions() as session:
@@ -76,7 +118,7 @@ class CatalogService:
             if row is None:
                 raise ProductNotFoundError(product_id)
             product = ProductOut.model_validate(row)
-        await self._cache.invalidate(product_key(product_id))
+        await self._cache.invalidate(product_key(product_id), ALL_LISTINGS)
         return product
 
     async def delete_product(self, product_id: int) -> None:
@@ -84,4 +126,4 @@ class CatalogService:
             deleted = await ProductRepository(session).delete(product_id)
         if not deleted:
             raise ProductNotFoundError(product_id)
-        await self._cache.invalidate(product_key(product_id))
+        await self._cache.invalidate(product_key(product_id), ALL_LISTINGS)

@@ -256,3 +256,48 @@ async def test_a_write_through_one_process_reaches_every_other_processs_copy(
             await asyncio.sleep(0.01)
         else:
             raise AssertionError("the reader still serves a deleted product after 5 s")
+
+
+async def test_a_list_page_is_its_products_as_read_and_follows_every_write(
+    client: httpx.AsyncClient, product: Payload, product_selects: list[str]
+) -> None:
+    made = [await create(client, product, f"KIT-L{n:03d}", category="toys") for n in range(3)]
+    await create(client, product, "KIT-L100", category="books")
+    params = {"category": "toys", "limit": 2}
+
+    first = await client.get("/products", params=params)
+    assert first.status_code == 200
+    page = first.json()
+    assert set(page) == {"items", "next_cursor"}
+    assert [item["id"] for item in page["items"]] == [made[0]["id"], made[1]["id"]]
+    for item in page["items"]:  # each item is exactly what a read of that product answers
+        assert item == (await client.get(f"/products/{item['id']}")).json()
+    second_page = await client.get("/products", params={**params, "cursor": page["next_cursor"]})
+    assert [item["id"] for item in second_page.json()["items"]] == [made[2]["id"]]
+    assert second_page.json()["next_cursor"] is None
+
+    product_selects.clear()
+    again = await client.get("/products", params=params)
+    assert again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    assert not [s for s in product_selects if "products.description" in s], product_selects
+
+    changed = await client.patch(f"/products/{made[0]['id']}", json={"stock": 7}, headers=ADMIN)
+    assert changed.status_code == 200, changed.text
+    items = (await client.get("/products", params=params)).json()["items"]
+    assert items[0]["stock"] == 7
+
+    newcomer = await create(client, product, "KIT-L200", category="toys")
+    ids = [
+        item["id"]
+        for item in (await client.get("/products", params={"category": "toys"})).json()["items"]
+    ]
+    assert ids == sorted([*(p["id"] for p in made), newcomer["id"]])
+
+    assert (await client.delete(f"/products/{made[1]['id']}", headers=ADMIN)).status_code == 204
+    ids = [
+        item["id"]
+        for item in (await client.get("/products", params={"category": "toys"})).json()["items"]
+    ]
+    assert made[1]["id"] not in ids
+    assert len(ids) == 3
