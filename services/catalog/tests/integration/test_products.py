@@ -263,7 +263,7 @@ async def test_a_list_page_is_its_products_as_read_and_follows_every_write(
 ) -> None:
     made = [await create(client, product, f"KIT-L{n:03d}", category="toys") for n in range(3)]
     await create(client, product, "KIT-L100", category="books")
-    params = {"category": "toys", "limit": 2}
+    params: dict[str, str | int] = {"category": "toys", "limit": 2}
 
     first = await client.get("/products", params=params)
     assert first.status_code == 200
