@@ -10,24 +10,36 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import client
+from bench import client, procs
 from bench.results import Row
 from bench.stacks import ROOT, BenchStack
 from bench.wrk import WrkResult
 
 P99_LIMIT_MS = 100.0
+# Arrivals one Locust process offers on this kind of machine before its own CPU is the limit
+# (FastHttpUser on gevent); a higher step runs Locust with `--processes`.
+LOCUST_RATE_PER_PROCESS = 600
+# Locust's own start (imports, users spawned at rate/2 a second) before its timer's steady part.
+STARTUP_SECONDS = 2
+SETTLE_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     rate: int
     result: WrkResult
+    # Cores each program of the stack used over the step (replicas summed), busiest first.
+    cores: dict[str, float]
+    # The load generator's own CPU per request it sent.
+    locust_us: float
 
     @property
     def held(self) -> bool:
@@ -55,10 +67,24 @@ def _aggregated(stats_csv: Path) -> WrkResult:
     raise ValueError(msg)
 
 
+def _programs(stack: BenchStack) -> dict[str, list[int]]:
+    """Each program's processes, replicas under the service's name (catalog-1 -> catalog)."""
+    found: dict[str, list[int]] = {}
+    for program in stack.programs():
+        name = re.sub(r"-\d+$", "", program)
+        found.setdefault(name, []).extend(stack.program_pids(program))
+    return found
+
+
 def run_step(stack: BenchStack, rate: int, seconds: int, env: dict[str, str]) -> Step:
+    """One step; the CPU figures are read over its steady part (after Locust has started and
+    spawned every user, before it stops)."""
+    programs = _programs(stack)
+    processes = max(1, math.ceil(rate / LOCUST_RATE_PER_PROCESS))
+    window = max(seconds + STARTUP_SECONDS - SETTLE_SECONDS - 1, 1)
     with tempfile.TemporaryDirectory() as directory:
         prefix = Path(directory) / "step"
-        subprocess.run(  # noqa: S603 - fixed argv: locust of this environment
+        locust = subprocess.Popen(  # noqa: S603 - fixed argv: locust of this environment
             [
                 sys.executable,
                 "-m",
@@ -82,14 +108,37 @@ def run_step(stack: BenchStack, rate: int, seconds: int, env: dict[str, str]) ->
                 str(prefix),
                 "--loglevel",
                 "WARNING",
+                *(["--processes", str(processes)] if processes > 1 else []),
             ],
             cwd=ROOT,
             env=env,
-            check=False,  # Locust exits 1 when a request failed: that is a finding, not a crash
             stdout=subprocess.DEVNULL,
-            timeout=seconds + 90,
         )
-        return Step(rate, _aggregated(Path(f"{prefix}_stats.csv")))
+        try:
+            time.sleep(SETTLE_SECONDS)
+            before = {name: procs.cpu_seconds(pids) for name, pids in programs.items()}
+            locust_before = procs.cpu_seconds(procs.tree(locust.pid))
+            time.sleep(window)
+            cores = {
+                name: (procs.cpu_seconds(pids) - before[name]) / window
+                for name, pids in programs.items()
+            }
+            locust_cpu = procs.cpu_seconds(procs.tree(locust.pid)) - locust_before
+            # Locust exits 1 when a request failed: that is a finding, not a crash.
+            locust.wait(timeout=seconds + 90)
+        finally:
+            if locust.poll() is None:
+                locust.kill()
+                locust.wait()
+        result = _aggregated(Path(f"{prefix}_stats.csv"))
+    sent = result.requests_per_second * window
+    busiest = dict(sorted(cores.items(), key=lambda item: -item[1]))
+    return Step(rate, result, busiest, locust_cpu / max(sent, 1) * 1e6)
+
+
+def _usage(step: Step) -> str:
+    busy = ", ".join(f"{name} {cores:.2f}" for name, cores in step.cores.items() if cores >= 0.01)
+    return f"cores: {busy}; Locust {step.locust_us:.0f} µs/request"
 
 
 def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> tuple[list[Row], int | None]:
@@ -113,7 +162,7 @@ def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> tuple[list[
                 "(g) mixed load",
                 f"{rate} requests/s offered",
                 step.result,
-                note="held" if step.held else "not held",
+                note=("held" if step.held else "not held") + "; " + _usage(step),
             )
         )
         if not step.held:

@@ -29,7 +29,7 @@ ROWS = [
 
 
 def test_targets_are_judged_from_the_rows() -> None:
-    judged = {t.name: t.met for t in targets(ROWS, held=150, memory_mib=1200)}
+    judged = {t.name: t.met for t in targets(ROWS, held=1000, memory_mib=1200)}
 
     assert judged == {
         "(b) / (a)": True,
@@ -39,6 +39,26 @@ def test_targets_are_judged_from_the_rows() -> None:
         "(g) highest rate held": True,
         "(h) stack resident after (g)": True,
     }
+    assert targets(ROWS, held=700, memory_mib=None)[-1].met is False  # (g) wants 1,000/s
+
+
+def test_each_path_costs_a_multiple_of_the_hello_world() -> None:
+    order = "gateway, one line, new key each"
+    rows = [
+        _row("(a) hello world", "uvicorn, 2 workers", 8000, 3, 9, cpu_us=100.0),
+        _row("(b) product reads", "gateway, telemetry default", 4400, 6, 20, cpu_us=150.0),
+        _row("(c) product lists", "gateway, 20 per page, a category", 900, 9, 30, cpu_us=500.0),
+        _row("(e) order creation", order, 100, 50, 90, cpu_us=2600.0),
+        _row("(e) order creation", f"{order}: catalog's reservation", 100, 50, 90, cpu_us=900.0),
+    ]
+
+    judged = {t.name: (t.met, t.measured) for t in targets(rows, held=None, memory_mib=None)}
+
+    assert judged["read: CPU per request / hello world's"] == (True, "1.5 (150 / 100 µs)")
+    assert judged["list page: CPU per request / hello world's"][0] is False
+    assert judged["order (orders): CPU per request / hello world's"][0] is False
+    assert judged["reservation (catalog): CPU per request / hello world's"][0] is True
+    assert "quote (checkout): CPU per request / hello world's" not in judged  # no row, no verdict
 
 
 def test_a_complete_answer_with_a_hanging_carrier_misses_the_target() -> None:
