@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Uuid, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from catalog.errors import OutOfStockError, ReservationConflictError, UnknownProductError
 from catalog.models import Product, Reservation
@@ -87,8 +87,12 @@ _RESERVE = text(
 
 
 class ReservationService:
-    def __init__(self, session: AsyncSession, writes: AsyncEngine, cache: Cache) -> None:
-        self._session = session
+    """Each operation opens its own session (a reservation opens none on its way to success)."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], writes: AsyncEngine, cache: Cache
+    ) -> None:
+        self._sessions = sessions
         self._writes = writes
         self._cache = cache
 
@@ -117,17 +121,17 @@ class ReservationService:
             ]
             return ReservationOut(id=request.id, lines=lines), True
         # Nothing was taken: the id exists already (a retry, or released), or a line failed.
-        async with self._session.begin():
-            if await self._session.get(Reservation, request.id) is not None:
-                return await self._existing(request.id, wanted), False
+        async with self._sessions() as session, session.begin():
+            if await session.get(Reservation, request.id) is not None:
+                return await self._existing(session, request.id, wanted), False
         if unknown := [row.wanted_id for row in rows if row.id is None]:
             raise UnknownProductError(unknown)
         raise OutOfStockError([row.id for row in rows if row.stock < row.quantity])
 
     async def release(self, reservation_id: uuid.UUID) -> None:
         """Give the stock back (idempotent). An unknown id leaves a released tombstone."""
-        async with self._session.begin():
-            tombstone = await self._session.scalar(
+        async with self._sessions() as session, session.begin():
+            tombstone = await session.scalar(
                 insert(Reservation)
                 .values(id=reservation_id, lines=[], released_at=func.now())
                 .on_conflict_do_nothing(index_elements=["id"])
@@ -135,33 +139,30 @@ class ReservationService:
             )
             if tombstone is not None:
                 return
-            reservation = await self._session.get_one(
-                Reservation, reservation_id, with_for_update=True
-            )
+            reservation = await session.get_one(Reservation, reservation_id, with_for_update=True)
             if reservation.released_at is not None:
                 return
-            ids = await self._give_back(reservation)
+            ids = await _give_back(session, reservation)
         await self._evict(ids)
 
     async def open_ids(self, *, idle_seconds: int, limit: int) -> list[uuid.UUID]:
         """Reservations neither released nor confirmed, untouched for `idle_seconds`, oldest
         first (the sweeper's candidates; served by `ix_reservations_open_touched_at`)."""
-        rows = await self._session.scalars(
-            select(Reservation.id)
-            .where(_idle(idle_seconds))
-            .order_by(Reservation.touched_at)
-            .limit(limit)
-        )
-        ids = list(rows.all())
-        await self._session.commit()
-        return ids
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Reservation.id)
+                .where(_idle(idle_seconds))
+                .order_by(Reservation.touched_at)
+                .limit(limit)
+            )
+            return list(rows.all())
 
     async def confirm(self, reservation_ids: list[uuid.UUID]) -> int:
         """Mark reservations orders wrote an order with: the sweeper never releases them."""
         if not reservation_ids:
             return 0
-        async with self._session.begin():
-            confirmed = await self._session.scalars(
+        async with self._sessions() as session, session.begin():
+            confirmed = await session.scalars(
                 update(Reservation)
                 .where(
                     Reservation.id.in_(reservation_ids),
@@ -177,43 +178,30 @@ class ReservationService:
         """Release the reservation if it is still open and idle (re-checked under its row
         lock); whether this call released it. A row another transaction holds (a release,
         a retried reservation, another sweeper) is skipped, never waited for."""
-        async with self._session.begin():
-            reservation = await self._session.scalar(
+        async with self._sessions() as session, session.begin():
+            reservation = await session.scalar(
                 select(Reservation)
                 .where(Reservation.id == reservation_id, _idle(idle_seconds))
                 .with_for_update(skip_locked=True)
             )
             if reservation is None:
                 return False
-            ids = await self._give_back(reservation)
+            ids = await _give_back(session, reservation)
         await self._evict(ids)
         return True
 
-    async def _give_back(self, reservation: Reservation) -> list[int]:
-        lines = sorted(reservation.lines, key=lambda line: int(line["product_id"]))
-        ids = [int(line["product_id"]) for line in lines]
-        # The same lock order as `reserve`, so a release and a reservation of the same
-        # products never wait on each other in a cycle (a deadlock).
-        await self._session.execute(
-            select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
-        )
-        await self._session.execute(
-            _GIVE_BACK, {"ids": ids, "quantities": [int(line["quantity"]) for line in lines]}
-        )
-        reservation.released_at = datetime.now(UTC)
-        return ids
-
     async def get(self, reservation_id: uuid.UUID) -> ReservationOut:
-        reservation = await self._session.get(Reservation, reservation_id)
+        async with self._sessions() as session:
+            reservation = await session.get(Reservation, reservation_id)
         if reservation is None:
             raise NotFoundError(f"Reservation {reservation_id} does not exist.")
         return _out(reservation)
 
     async def _existing(
-        self, reservation_id: uuid.UUID, wanted: list[tuple[int, int]]
+        self, session: AsyncSession, reservation_id: uuid.UUID, wanted: list[tuple[int, int]]
     ) -> ReservationOut:
         # Locked, so a sweeper deciding about this row waits for this answer (or skips it).
-        reservation = await self._session.get_one(Reservation, reservation_id, with_for_update=True)
+        reservation = await session.get_one(Reservation, reservation_id, with_for_update=True)
         out = _out(reservation)
         if out.released:
             msg = f"Reservation {reservation_id} was released."
@@ -223,7 +211,7 @@ class ReservationService:
             raise ReservationConflictError(msg)
         # A retry returns the stock to a caller that may now write its order: the sweeper
         # waits another full TTL before it considers this reservation again.
-        await self._session.execute(
+        await session.execute(
             update(Reservation)
             .where(Reservation.id == reservation_id)
             .values(touched_at=func.now())
@@ -233,6 +221,21 @@ class ReservationService:
     async def _evict(self, product_ids: list[int]) -> None:
         if product_ids:
             await self._cache.invalidate(*(product_key(product_id) for product_id in product_ids))
+
+
+async def _give_back(session: AsyncSession, reservation: Reservation) -> list[int]:
+    lines = sorted(reservation.lines, key=lambda line: int(line["product_id"]))
+    ids = [int(line["product_id"]) for line in lines]
+    # The same lock order as `reserve`, so a release and a reservation of the same
+    # products never wait on each other in a cycle (a deadlock).
+    await session.execute(
+        select(Product.id).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
+    )
+    await session.execute(
+        _GIVE_BACK, {"ids": ids, "quantities": [int(line["quantity"]) for line in lines]}
+    )
+    reservation.released_at = datetime.now(UTC)
+    return ids
 
 
 def _out(reservation: Reservation) -> ReservationOut:

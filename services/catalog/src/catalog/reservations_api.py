@@ -23,7 +23,7 @@ from catalog.deps import CacheDep
 from catalog.reservation_schemas import ReservationIn, ReservationOut
 from catalog.reservations import ReservationService
 from mercato_shared.auth import require_roles
-from mercato_shared.deps import SessionDep, WritesDep
+from mercato_shared.deps import SessionsDep, WritesDep
 from mercato_shared.errors import error_responses
 
 router = APIRouter(
@@ -35,9 +35,9 @@ router = APIRouter(
 
 
 async def get_reservations(
-    session: SessionDep, writes: WritesDep, cache: CacheDep
+    sessions: SessionsDep, writes: WritesDep, cache: CacheDep
 ) -> ReservationService:
-    return ReservationService(session, writes, cache)
+    return ReservationService(sessions, writes, cache)
 
 
 ReservationsDep = Annotated[ReservationService, Depends(get_reservations)]

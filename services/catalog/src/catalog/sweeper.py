@@ -60,27 +60,20 @@ class ReservationSweeper:
         self._batch = settings.reservation_sweep_batch
 
     async def sweep(self) -> SweepResult:
-        async with self._sessions() as session:
-            candidates = await ReservationService(session, self._writes, self._cache).open_ids(
-                idle_seconds=self._ttl, limit=self._batch
-            )
+        reservations = ReservationService(self._sessions, self._writes, self._cache)
+        candidates = await reservations.open_ids(idle_seconds=self._ttl, limit=self._batch)
         if not candidates:
             return SweepResult(confirmed=0, released=0)
         ordered = await self._orders.ordered(candidates)
-        async with self._sessions() as session:
-            confirmed = await ReservationService(session, self._writes, self._cache).confirm(
-                [rid for rid in candidates if rid in ordered]
-            )
+        confirmed = await reservations.confirm([rid for rid in candidates if rid in ordered])
         released = 0
         for reservation_id in candidates:
             if reservation_id in ordered:
                 continue
-            async with self._sessions() as session:
-                service = ReservationService(session, self._writes, self._cache)
-                if await service.release_abandoned(reservation_id, idle_seconds=self._ttl):
-                    released += 1
-                    logger.warning(
-                        "released an abandoned reservation",
-                        extra={"reservation_id": str(reservation_id)},
-                    )
+            if await reservations.release_abandoned(reservation_id, idle_seconds=self._ttl):
+                released += 1
+                logger.warning(
+                    "released an abandoned reservation",
+                    extra={"reservation_id": str(reservation_id)},
+                )
         return SweepResult(confirmed=confirmed, released=released)
