@@ -38,12 +38,15 @@ MAX_FAILS, FAIL_TIMEOUT = "3", "10s"
 
 
 def server_lines(stack: Stack, name: str) -> str:
-    """The `server ...;` lines of the routed service's upstream: one per process."""
+    """The `server ...;` lines of the routed service's upstream: one per process, each
+    taking at most the service's `max_in_flight` requests at once (stack.toml)."""
     max_fails = stack.env.get("GATEWAY_MAX_FAILS", MAX_FAILS)
     fail_timeout = stack.env.get("GATEWAY_FAIL_TIMEOUT", FAIL_TIMEOUT)
+    service = stack.description.service(name)
     return "\n    ".join(
-        f"server 127.0.0.1:{replica.port} max_fails={max_fails} fail_timeout={fail_timeout};"
-        for replica in stack.replicas(stack.description.service(name))
+        f"server 127.0.0.1:{replica.port} max_conns={service.max_in_flight} "
+        f"max_fails={max_fails} fail_timeout={fail_timeout};"
+        for replica in stack.replicas(service)
     )
 
 

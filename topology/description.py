@@ -32,6 +32,10 @@ class Service:
     #: The native stack may run several processes of it (MERCATO_REPLICAS): it keeps no
     #: state of its own in memory that another process would need.
     replicas: bool = False
+    #: Requests one process of it works on at once behind the gateway; the gateway answers
+    #: more at once with a fast 503 (nginx's `max_conns` on each upstream server). None for
+    #: a service that is not routed.
+    max_in_flight: int | None = None
 
     @property
     def route(self) -> str | None:
@@ -92,7 +96,18 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _service(name: str, table: dict[str, Any]) -> Service:
-    known = {"port", "app", "routed", "database", "redis", "calls", "migrate", "seed", "replicas"}
+    known = {
+        "port",
+        "app",
+        "routed",
+        "database",
+        "redis",
+        "calls",
+        "migrate",
+        "seed",
+        "replicas",
+        "max_in_flight",
+    }
     if unknown := set(table) - known:
         raise StackFileError(f"services.{name}: unknown keys {sorted(unknown)}")
     port = table.get("port")
@@ -112,6 +127,13 @@ def _service(name: str, table: dict[str, Any]) -> Service:
         raise StackFileError(f"services.{name}.replicas must be true or false")
     if replicas and not table["routed"]:
         raise StackFileError(f"services.{name}: only a routed service has replicas")
+    max_in_flight = table.get("max_in_flight")
+    if table["routed"] != (max_in_flight is not None):
+        raise StackFileError(f"services.{name}: a routed service, and only one, has max_in_flight")
+    if max_in_flight is not None and (
+        not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or max_in_flight < 1
+    ):
+        raise StackFileError(f"services.{name}.max_in_flight must be a positive integer")
     return Service(
         name=name,
         port=port,
@@ -123,6 +145,7 @@ def _service(name: str, table: dict[str, Any]) -> Service:
         migrate=migrate,
         seed=_strings(table.get("seed", []), f"services.{name}.seed"),
         replicas=replicas,
+        max_in_flight=max_in_flight,
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from bench import results
 from bench.__main__ import targets
+from bench.goodput import Point, svg
 from bench.results import ProcessMemory, Row, Run
 
 
@@ -110,3 +111,31 @@ def test_publishing_replaces_only_the_marked_table(
     assert "old" not in text
     assert "(b) product reads" in text
     assert (tmp_path / "results" / "latest.json").exists()
+
+
+def test_overload_is_judged_on_the_admitted_requests_and_the_recovery() -> None:
+    rows = [
+        *ROWS,
+        _row("(g) mixed load", "overload: 800 requests/s offered", 380, 20, 240, note=""),
+        _row("(g) mixed load", "after the overload: 400 requests/s offered", 400, 5, 60),
+    ]
+
+    judged = {t.name: t.met for t in targets(rows, held=400, memory_mib=None)}
+    assert judged["(g) overload: admitted p99, goodput"] is True  # 95% of 400/s, p99 240 ms
+    assert judged["(g) after the overload"] is True
+
+    slow = [*rows[:-2], _row("(g) mixed load", "overload: 800 requests/s offered", 300, 20, 90)]
+    judged = {t.name: t.met for t in targets(slow, held=400, memory_mib=None)}
+    assert "(g) after the overload" not in judged  # no recovery step, no verdict on it
+    assert "(g) overload: admitted p99, goodput" not in judged
+
+
+def test_the_goodput_picture_has_a_point_per_step() -> None:
+    points = [Point(100, 100, "100"), Point(200, 199, "200"), Point(400, 380, "400 (overload)")]
+
+    drawing = svg(points, "goodput")
+
+    assert drawing.startswith("<svg")
+    assert drawing.rstrip().endswith("</svg>")
+    assert drawing.count("<circle") == 3
+    assert "400 (overload)" in drawing

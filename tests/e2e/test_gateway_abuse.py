@@ -134,6 +134,8 @@ class AbuseGateway:
     port: int
     dropper: _DroppingServer
     holder: _HoldingServer
+    # reports behind one slow upstream server that takes two requests at once (max_conns).
+    capped: _HoldingServer
     run_dir: Path
 
 
@@ -149,7 +151,8 @@ def test_gateway(
     test_stack.logs.mkdir(parents=True, exist_ok=True)
     dropper = _DroppingServer()
     holder = _HoldingServer()
-    for server in (dropper, holder):
+    capped = _HoldingServer()
+    for server in (dropper, holder, capped):
         threading.Thread(target=server.serve_forever, daemon=True).start()
     orders = topology.load().service("orders")
     # orders behind two servers: the broken one and the real one, never marked down, so
@@ -158,7 +161,11 @@ def test_gateway(
     servers = " ".join(f"server 127.0.0.1:{port} max_fails=0;" for port in ports)
     # checkout behind the slow one alone (no test here calls the real checkout).
     held = f"server 127.0.0.1:{holder.server_address[1]} max_fails=0;"
-    write_gateway_config(test_stack, {"ORDERS_SERVERS": servers, "CHECKOUT_SERVERS": held})
+    full = f"server 127.0.0.1:{capped.server_address[1]} max_conns=2 max_fails=0;"
+    write_gateway_config(
+        test_stack,
+        {"ORDERS_SERVERS": servers, "CHECKOUT_SERVERS": held, "REPORTS_SERVERS": full},
+    )
     nginx_dir = run_dir / "nginx"
     process = subprocess.Popen(
         [
@@ -185,12 +192,15 @@ def test_gateway(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield AbuseGateway(url=url, port=port, dropper=dropper, holder=holder, run_dir=run_dir)
+        yield AbuseGateway(
+            url=url, port=port, dropper=dropper, holder=holder, capped=capped, run_dir=run_dir
+        )
     finally:
         process.terminate()
         process.wait(timeout=30)
         holder.release.set()
-        for server in (dropper, holder):
+        capped.release.set()
+        for server in (dropper, holder, capped):
             server.shutdown()
             server.server_close()
 
@@ -398,6 +408,32 @@ async def test_connections_per_client_are_capped(test_gateway: AbuseGateway) -> 
     for answer in answers:
         assert_error(answer, 503, "upstream_unavailable")
     assert again.status_code == 200
+
+
+async def test_a_full_service_is_a_fast_503_for_the_excess_only(test_gateway: AbuseGateway) -> None:
+    """Admission control: the gateway lets each process of a service work on `max_in_flight`
+    requests (nginx's max_conns, stack.toml); past it, with every process full, the excess
+    gets a 503 in the error shape at once, and other services are served as before."""
+    capped = test_gateway.capped
+    async with (
+        client_from("127.0.0.21", test_gateway) as first,
+        client_from("127.0.0.22", test_gateway) as second,
+        client_from("127.0.0.23", test_gateway) as third,
+    ):
+        held = [asyncio.create_task(c.get("/api/reports/healthz")) for c in (first, second)]
+        try:
+            in_flight = await asyncio.to_thread(capped.wait_holding, len(held))
+            excess = await third.get("/api/reports/healthz")
+            elsewhere = await third.get("/api/catalog/products", params={"limit": 1})
+        finally:
+            capped.release.set()
+        await asyncio.gather(*held)
+
+    assert in_flight == 2
+    assert capped.held == 2, "the excess never reached the service"
+    assert_error(excess, 503, "upstream_unavailable")
+    assert int(excess.headers["retry-after"]) >= 1
+    assert elsewhere.status_code == 200
 
 
 # --- retries -----------------------------------------------------------------------------

@@ -354,7 +354,7 @@ def test_a_process_added_to_the_description_only_is_drift(tmp_path: Path) -> Non
     copy.write_text(
         (ROOT / "stack.toml").read_text(encoding="utf-8")
         + '\n[services.billing]\nport = 8006\napp = "billing.main:create_app"\n'
-        "routed = true\ndatabase = false\nredis = true\ncalls = []\n"
+        "routed = true\nmax_in_flight = 8\ndatabase = false\nredis = true\ncalls = []\n"
         '\n[workers.mailer]\ncommand = ["celery", "-A", "billing.mail", "worker"]\n',
         encoding="utf-8",
     )

@@ -295,8 +295,10 @@ def test_every_docker_upstream_re_resolves_its_service() -> None:
         words = servers[0].split()
         # The compose service name (one address per container when scaled) and its port.
         assert words[0] == f"{service.name}:{service.port}"
-        assert re.fullmatch(r"max_fails=[1-9]\d*", words[2]), words
-        assert re.fullmatch(r"fail_timeout=\d+s", words[3]), words
+        # Admission control: the same cap per process as the native stack (stack.toml).
+        assert words[2] == f"max_conns={service.max_in_flight}", words
+        assert re.fullmatch(r"max_fails=[1-9]\d*", words[3]), words
+        assert re.fullmatch(r"fail_timeout=\d+s", words[4]), words
 
 
 def test_reresolve_check_fails_on_the_old_upstreams() -> None:
@@ -315,7 +317,11 @@ def test_native_upstreams_list_each_replica_with_passive_health_checks(tmp_path:
     assert env["GATEWAY_RESOLVER"] == ""
     for service in ROUTED:
         line = env[f"{service.name.upper()}_SERVERS"]
-        assert re.fullmatch(r"server 127\.0\.0\.1:\d+ max_fails=[1-9]\d* fail_timeout=\d+s;", line)
+        assert re.fullmatch(
+            rf"server 127\.0\.0\.1:\d+ max_conns={service.max_in_flight} "
+            r"max_fails=[1-9]\d* fail_timeout=\d+s;",
+            line,
+        )
 
 
 def test_only_idempotent_requests_go_to_the_next_upstream() -> None:
@@ -514,7 +520,9 @@ def test_native_gateway_config_passes_nginx_t(tmp_path: Path) -> None:
 
     catalog = re.search(r"upstream catalog \{(?P<body>[^}]*)\}", conf)
     assert catalog, conf
-    servers = re.findall(r"server (\S+) max_fails=3 fail_timeout=10s;", catalog.group("body"))
+    servers = re.findall(
+        r"server (\S+) max_conns=64 max_fails=3 fail_timeout=10s;", catalog.group("body")
+    )
     assert servers == ["127.0.0.1:38002", "127.0.0.1:38102"]
     assert len(re.findall(r"^\s*server ", conf, re.MULTILINE)) == 5 + 2 + 1  # and the server block
     _nginx_test(stack.nginx_dir / "nginx.conf", stack.nginx_dir)

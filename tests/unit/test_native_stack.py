@@ -71,10 +71,13 @@ def test_every_replica_is_a_server_of_its_upstream() -> None:
     values = gateway_values(_stack(MERCATO_REPLICAS="2", GATEWAY_FAIL_TIMEOUT="3s"))
 
     assert values["CATALOG_SERVERS"].split("\n    ") == [
-        "server 127.0.0.1:8002 max_fails=3 fail_timeout=3s;",
-        "server 127.0.0.1:8102 max_fails=3 fail_timeout=3s;",
+        "server 127.0.0.1:8002 max_conns=64 max_fails=3 fail_timeout=3s;",
+        "server 127.0.0.1:8102 max_conns=64 max_fails=3 fail_timeout=3s;",
     ]
-    assert values["IDENTITY_SERVERS"] == "server 127.0.0.1:8001 max_fails=3 fail_timeout=3s;"
+    assert (
+        values["IDENTITY_SERVERS"]
+        == "server 127.0.0.1:8001 max_conns=32 max_fails=3 fail_timeout=3s;"
+    )
     assert values["GATEWAY_RESOLVER"] == ""
     assert "PARTNERS_SERVERS" not in values
 

@@ -48,3 +48,25 @@ def test_an_unknown_key_is_refused() -> None:
 
     with pytest.raises(StackFileError, match="unknown keys"):
         parse(document)
+
+
+@pytest.mark.parametrize(
+    ("service", "value", "message"),
+    [
+        ("orders", None, "only one, has max_in_flight"),
+        ("partners", 8, "only one, has max_in_flight"),
+        ("orders", 0, "positive integer"),
+        ("orders", True, "positive integer"),
+    ],
+)
+def test_every_routed_service_and_only_they_have_an_admission_cap(
+    service: str, value: object, message: str
+) -> None:
+    document = _document()
+    table = document["services"][service]
+    table.pop("max_in_flight", None)
+    if value is not None:
+        table["max_in_flight"] = value
+
+    with pytest.raises(StackFileError, match=message):
+        parse(document)
