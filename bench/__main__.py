@@ -19,7 +19,7 @@ import argparse
 import os
 import signal
 
-from bench import memory, mixed, paths
+from bench import goodput, memory, mixed, paths
 from bench.results import Row, Run, Target, write
 from bench.stacks import base_env, otlp_sink, running
 from bench.telemetry import Rounds, telemetry_suite
@@ -66,6 +66,29 @@ def cost_targets(rows: list[Row]) -> list[Target]:
             )
         )
     return found
+
+
+def overload_targets(rows: list[Row], held: int | None) -> list[Target]:
+    """At twice the highest rate held: the admitted requests' p99 at most 250 ms, goodput at
+    least 90% of the held rate, no error; then the held rate holds again."""
+    over = next((r for r in rows if r.variant.startswith(mixed.OVERLOAD)), None)
+    after = next((r for r in rows if r.variant.startswith(mixed.AFTER)), None)
+    if held is None or over is None or after is None:
+        return []
+    return [
+        Target(
+            "(g) overload: admitted p99, goodput",
+            "p99 at most 250 ms, goodput at least 90% of the held rate, no error",
+            f"{over.p99_ms:.0f} ms, {over.rps:.0f}/s ({over.rps / held:.0%}), {over.errors} errors",
+            over.p99_ms <= 250 and over.rps >= 0.9 * held and over.errors == 0,
+        ),
+        Target(
+            "(g) after the overload",
+            "the held rate holds again",
+            f"p99 {after.p99_ms:.0f} ms, {after.errors} errors",
+            after.errors == 0 and after.p99_ms < mixed.P99_LIMIT_MS,
+        ),
+    ]
 
 
 def targets(rows: list[Row], held: int | None, memory_mib: float | None) -> list[Target]:
@@ -117,6 +140,7 @@ def targets(rows: list[Row], held: int | None, memory_mib: float | None) -> list
                 busy.p99_ms <= 2 * idle.p99_ms and busy.errors == 0,
             )
         )
+    found += overload_targets(rows, held)
     found.append(
         Target(
             "(g) highest rate held",
@@ -181,8 +205,12 @@ def main() -> None:
                 run.rows += paths.quotes(stack, load)
                 run.rows += paths.orders(stack, load)
                 run.rows += paths.reads_while_reports_run(stack, load, workers)
-                steps, held = mixed.mixed_load(stack, rates, step_seconds)
-                run.rows += steps
+                load_steps = mixed.mixed_load(stack, rates, step_seconds)
+                held = load_steps.held
+                run.rows += load_steps.rows
+                run.pictures["goodput.svg"] = goodput.svg(
+                    load_steps.points, "(g) mixed load: goodput against offered load"
+                )
                 run.memory["after the mixed load"] = after = memory.snapshot(stack)
                 after_mib = sum(p.rss_kib for p in after) / 1024
         if "telemetry" in suites:

@@ -19,11 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import client, procs
+from bench.goodput import Point
 from bench.results import Row
 from bench.stacks import ROOT, BenchStack
 from bench.wrk import WrkResult
 
 P99_LIMIT_MS = 100.0
+SCENARIO = "(g) mixed load"
+OVERLOAD = "overload: "
+AFTER = "after the overload: "
 # Arrivals one Locust process offers on this kind of machine before its own CPU is the limit
 # (FastHttpUser on gevent); a higher step runs Locust with `--processes`.
 LOCUST_RATE_PER_PROCESS = 600
@@ -36,6 +40,8 @@ SETTLE_SECONDS = 5
 class Step:
     rate: int
     result: WrkResult
+    # Each request name's figures (the overload step's `admitted` and `shed`).
+    named: dict[str, WrkResult]
     # Cores each program of the stack used over the step (replicas summed), busiest first.
     cores: dict[str, float]
     # The load generator's own CPU per request it sent.
@@ -51,20 +57,31 @@ def _number(row: dict[str, str], key: str) -> float:
     return float(value) if value not in ("", "N/A") else math.nan
 
 
-def _aggregated(stats_csv: Path) -> WrkResult:
+def _named(stats_csv: Path) -> dict[str, WrkResult]:
+    """Each row of Locust's stats file by name (`Aggregated` is every request)."""
     with stats_csv.open(newline="") as file:
-        for row in csv.DictReader(file):
-            if row["Name"] == "Aggregated":
-                return WrkResult(
-                    requests_per_second=_number(row, "Requests/s"),
-                    p50_ms=_number(row, "50%"),
-                    p90_ms=_number(row, "90%"),
-                    p99_ms=_number(row, "99%"),
-                    requests=int(_number(row, "Request Count")),
-                    errors=int(_number(row, "Failure Count")),
-                )
-    msg = f"no Aggregated row in {stats_csv}"
-    raise ValueError(msg)
+        rows = {
+            row["Name"]: WrkResult(
+                requests_per_second=_number(row, "Requests/s"),
+                p50_ms=_number(row, "50%"),
+                p90_ms=_number(row, "90%"),
+                p99_ms=_number(row, "99%"),
+                requests=int(_number(row, "Request Count")),
+                errors=int(_number(row, "Failure Count")),
+            )
+            for row in csv.DictReader(file)
+        }
+    if "Aggregated" not in rows:
+        msg = f"no Aggregated row in {stats_csv}"
+        raise ValueError(msg)
+    return rows
+
+
+def goodput(result: WrkResult) -> float:
+    """Successful answers per second."""
+    if result.requests == 0:
+        return 0.0
+    return result.requests_per_second * (1 - result.errors / result.requests)
 
 
 def _programs(stack: BenchStack) -> dict[str, list[int]]:
@@ -130,10 +147,11 @@ def run_step(stack: BenchStack, rate: int, seconds: int, env: dict[str, str]) ->
             if locust.poll() is None:
                 locust.kill()
                 locust.wait()
-        result = _aggregated(Path(f"{prefix}_stats.csv"))
+        named = _named(Path(f"{prefix}_stats.csv"))
+    result = named["Aggregated"]
     sent = result.requests_per_second * window
     busiest = dict(sorted(cores.items(), key=lambda item: -item[1]))
-    return Step(rate, result, busiest, locust_cpu / max(sent, 1) * 1e6)
+    return Step(rate, result, named, busiest, locust_cpu / max(sent, 1) * 1e6)
 
 
 def _usage(step: Step) -> str:
@@ -141,7 +159,17 @@ def _usage(step: Step) -> str:
     return f"cores: {busy}; Locust {step.locust_us:.0f} µs/request"
 
 
-def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> tuple[list[Row], int | None]:
+@dataclass(frozen=True, slots=True)
+class MixedLoad:
+    rows: list[Row]
+    held: int | None
+    points: list[Point]
+
+
+def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> MixedLoad:
+    """The steps up to the first that does not hold; then, past the highest held, a step at
+    twice that rate (overload: the excess must be shed fast) and one at the held rate again
+    (it must hold once the overload is over)."""
     admin = client.admin_token(stack.gateway)
     client.restock(stack.gateway, admin, 1000, 1_000_000)
     env = dict(stack.env) | {
@@ -149,23 +177,68 @@ def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> tuple[list[
         "MERCATO_ADMIN_TOKEN": admin,
     }
     rows: list[Row] = []
+    points: list[Point] = []
     held: int | None = None
     for rate in rates:
         step = run_step(stack, rate, seconds, env)
-        print(
-            f"   mixed load at {rate}/s: {step.result.requests_per_second:.0f} req/s, "
-            f"p99 {step.result.p99_ms:.0f} ms, {step.result.errors} failed",
-            flush=True,
-        )
+        _say(f"{rate}/s", step.result)
         rows.append(
             Row.of(
-                "(g) mixed load",
+                SCENARIO,
                 f"{rate} requests/s offered",
                 step.result,
                 note=("held" if step.held else "not held") + "; " + _usage(step),
             )
         )
+        points.append(Point(rate, goodput(step.result), f"{rate}"))
         if not step.held:
             break
         held = rate
-    return rows, held
+    if held is not None:
+        rows += _overload(stack, held, seconds, env, points)
+    return MixedLoad(rows, held, points)
+
+
+def _overload(
+    stack: BenchStack, held: int, seconds: int, env: dict[str, str], points: list[Point]
+) -> list[Row]:
+    rate = 2 * held
+    step = run_step(stack, rate, seconds, env | {"MERCATO_OVERLOAD": "1"})
+    admitted = step.named.get("admitted", step.result)
+    shed = step.named.get("shed")
+    shed_rate = shed.requests_per_second if shed is not None else 0.0
+    served = goodput(admitted)
+    _say(f"{rate}/s (overload)", admitted)
+    points.append(Point(rate, served, f"{rate} (overload)"))
+    after = run_step(stack, held, seconds, env)
+    _say(f"{held}/s (after the overload)", after.result)
+    return [
+        Row(
+            SCENARIO,
+            f"{OVERLOAD}{rate} requests/s offered",
+            served,
+            admitted.p50_ms,
+            admitted.p90_ms,
+            admitted.p99_ms,
+            admitted.requests,
+            admitted.errors,
+            note=(
+                f"goodput {served:.0f}/s ({served / held:.0%} of {held}/s held), latency of "
+                f"the admitted; {shed_rate:.0f}/s shed (503/429 with Retry-After); " + _usage(step)
+            ),
+        ),
+        Row.of(
+            SCENARIO,
+            f"{AFTER}{held} requests/s offered",
+            after.result,
+            note=("held" if after.held else "not held") + "; " + _usage(after),
+        ),
+    ]
+
+
+def _say(what: str, result: WrkResult) -> None:
+    print(
+        f"   mixed load at {what}: {result.requests_per_second:.0f} req/s, "
+        f"p99 {result.p99_ms:.0f} ms, {result.errors} failed",
+        flush=True,
+    )

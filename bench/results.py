@@ -75,6 +75,9 @@ class Run:
     rows: list[Row] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     memory: dict[str, list[ProcessMemory]] = field(default_factory=dict)
+    # Drawings of the run (file name -> SVG text), written beside the results and, with
+    # `publish`, beside bench/README.md.
+    pictures: dict[str, str] = field(default_factory=dict)
 
     def machine(self) -> str:
         model = "unknown CPU"
@@ -117,6 +120,8 @@ def markdown(run: Run) -> str:
             f"| {t.name} | {t.goal} | {t.measured} | {'yes' if t.met else '**no**'} |"
             for t in run.targets
         ]
+    for name in run.pictures:
+        lines += ["", f"![{name.removesuffix('.svg')}]({name})"]
     for moment, processes in run.memory.items():
         rss = sum(p.rss_kib for p in processes) / 1024
         pss = sum(p.pss_kib for p in processes) / 1024
@@ -145,12 +150,17 @@ def write(run: Run, *, publish: bool) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = run.started.replace(" UTC", "").replace(" ", "T").replace(":", "")
     document = asdict(run) | {"machine": run.machine()}
+    document.pop("pictures")
     path = RESULTS / f"bench-{stamp}.json"
     text = json.dumps(document, indent=2, default=str) + "\n"
     path.write_text(text, encoding="utf-8")
     (RESULTS / "latest.json").write_text(text, encoding="utf-8")
     table = markdown(run)
     (RESULTS / "latest.md").write_text(table, encoding="utf-8")
+    for name, picture in run.pictures.items():
+        (RESULTS / name).write_text(picture, encoding="utf-8")
+        if publish:
+            (README.parent / name).write_text(picture, encoding="utf-8")
     if publish:
         readme = README.read_text(encoding="utf-8")
         pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
