@@ -3,7 +3,12 @@
 Each step runs Locust headless for a fixed time at `rate` users of one request per second
 each (bench/locustfile.py), after Locust has spawned them all and reset its statistics. A
 step holds when its p99 is under 100 ms and no request failed; the run stops at the first
-step that does not hold and reports the highest that did.
+step that does not hold and reports the highest that did. Each step also reports the cores
+every program of the stack used and Locust's own CPU per request.
+
+Then overload: a step at twice the highest rate held, where the gateway's admission control
+must shed the excess fast (503/429 with Retry-After) while the admitted requests keep their
+latency, and a step at the held rate again, which must hold.
 """
 
 from __future__ import annotations
