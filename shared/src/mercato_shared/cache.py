@@ -89,6 +89,7 @@ class Cache:
         adapter: TypeAdapter[T],
         *,
         ttl_seconds: int | None = None,
+        known_missing: bool = False,
     ) -> T | None:
         """Return the cached value for `key`, or load it once, cache it and return it.
 
@@ -99,7 +100,9 @@ class Cache:
             value = await loader()
             return None if value is None else adapter.dump_json(value)
 
-        raw = await self.get_or_load_bytes(key, load_json, ttl_seconds=ttl_seconds)
+        raw = await self.get_or_load_bytes(
+            key, load_json, ttl_seconds=ttl_seconds, known_missing=known_missing
+        )
         return None if raw is None else adapter.validate_json(raw)
 
     async def get_or_load_entry(
@@ -130,10 +133,14 @@ class Cache:
         loader: Callable[[], Awaitable[bytes | None]],
         *,
         ttl_seconds: int | None = None,
+        known_missing: bool = False,
     ) -> bytes | None:
-        """The cached bytes for `key`, or `loader`'s, loaded once and cached (None: not cached)."""
+        """The cached bytes for `key`, or `loader`'s, loaded once and cached (None: not cached).
+
+        `known_missing`: the caller has just found nothing in Redis (`get_many`), so the
+        load starts (or joins the one in flight) without asking again."""
         full_key = self.key(key)
-        cached = await self._get(full_key)
+        cached = None if known_missing else await self._get(full_key)
         if cached is not None:
             return cached
         task = self._inflight.get(full_key)
@@ -194,6 +201,22 @@ class Cache:
             await self._fill(missing, loader, found, generation)
         return [found.get(key) for key in keys]
 
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The cached bytes of many keys in one round trip (`MGET`), None where absent."""
+        return await self._mget([self.key(key) for key in keys])
+
+    async def _mget(self, full_keys: list[str]) -> list[bytes | None]:
+        try:
+            cached = cast(list[bytes | None], await self._redis.mget(full_keys))
+        except _CACHE_ERRORS as exc:
+            self._record("error")
+            self._warn("cache read failed; reading from the source", exc)
+            return [None] * len(full_keys)
+        found = sum(raw is not None for raw in cached)
+        _LOOKUPS[self._namespace, "hit"] += found
+        _LOOKUPS[self._namespace, "miss"] += len(cached) - found
+        return cached
+
     async def _fill(
         self,
         keys: list[str],
@@ -202,15 +225,8 @@ class Cache:
         generation: tuple[int, int],
     ) -> None:
         near = self._near
-        try:
-            cached = cast(list[bytes | None], await self._redis.mget([self.key(k) for k in keys]))
-        except _CACHE_ERRORS as exc:
-            self._record("error")
-            self._warn("cache read failed; reading from the source", exc)
-            cached = [None] * len(keys)
+        cached = await self._mget([self.key(k) for k in keys])
         absent = [key for key, raw in zip(keys, cached, strict=True) if raw is None]
-        _LOOKUPS[self._namespace, "hit"] += len(keys) - len(absent)
-        _LOOKUPS[self._namespace, "miss"] += len(absent)
         loaded = dict(await loader(absent)) if absent else {}
         near_generation, epoch = generation
         for key, raw in zip(keys, cached, strict=True):

@@ -8,12 +8,14 @@ its calls go through the shared `InternalClient`, which runs them on the same ca
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from cachetools import TTLCache
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from checkout.money import MINOR_UNITS
 from mercato_shared.cache import Cache
@@ -120,6 +122,7 @@ class PartnersClient:
         *,
         base_url: str,
         fx_ttl_seconds: int,
+        fx_local_ttl_seconds: int,
         shipping_ttl_seconds: int,
     ) -> None:
         self._http = http
@@ -127,6 +130,7 @@ class PartnersClient:
         self._cache = cache
         self._base_url = base_url.rstrip("/")
         self._fx_ttl = fx_ttl_seconds
+        self._fx_kept: TTLCache[str, FxRates] = TTLCache(maxsize=1, ttl=fx_local_ttl_seconds)
         self._shipping_ttl = shipping_ttl_seconds
 
     async def _get_json(self, path: str, params: dict[str, str | int] | None = None) -> bytes:
@@ -134,14 +138,29 @@ class PartnersClient:
         response.raise_for_status()
         return response.content
 
+    async def cached_carrier_quotes(self, parcel: Parcel) -> dict[str, bytes]:
+        """Every carrier's cached answer for the parcel, in one round trip (by carrier)."""
+        found = await self._cache.get_many([parcel.cache_key(carrier) for carrier in CARRIERS])
+        return {carrier: raw for carrier, raw in zip(CARRIERS, found, strict=True) if raw}
+
     async def carrier_quote(
-        self, carrier: str, parcel: Parcel, deadline: Deadline, calls: list[str]
+        self,
+        carrier: str,
+        parcel: Parcel,
+        deadline: Deadline,
+        calls: list[str],
+        cached: bytes | None = None,
     ) -> CarrierQuote:
         """A carrier's price for the parcel; identical parcels share a cached answer.
 
-        `calls` gets the partner's name appended when this request made the call itself.
+        `cached` is what `cached_carrier_quotes` found (None: Redis has nothing, so the call
+        is made, or joined while another request makes it). `calls` gets the partner's name
+        appended when this request made the call itself.
         """
         partner = carrier_partner(carrier)
+        if cached is not None:
+            with suppress(ValidationError):  # an entry that no longer fits is a miss
+                return CarrierQuote.model_validate_json(cached)
         params: dict[str, str | int] = {
             "country": parcel.country,
             "postal_code": parcel.postal_code,
@@ -160,12 +179,20 @@ class PartnersClient:
             return CarrierQuote.model_validate_json(raw)
 
         quote = await self._cache.get_or_load(
-            parcel.cache_key(carrier), load, _CARRIER_QUOTE, ttl_seconds=self._shipping_ttl
+            parcel.cache_key(carrier),
+            load,
+            _CARRIER_QUOTE,
+            ttl_seconds=self._shipping_ttl,
+            known_missing=cached is None,
         )
         return _loaded(quote, partner)
 
     async def fx_rates(self, deadline: Deadline, calls: list[str]) -> FxRates:
-        """Exchange rates per 1 EUR, cached for `FX_CACHE_TTL_SECONDS`."""
+        """Exchange rates per 1 EUR, cached for `FX_CACHE_TTL_SECONDS` in Redis and kept in
+        this process for `FX_LOCAL_TTL_SECONDS` of that (no round trip per quote)."""
+        kept = self._fx_kept.get(FX)
+        if kept is not None:
+            return kept
 
         async def load() -> FxRates:
             calls.append(FX)
@@ -175,7 +202,8 @@ class PartnersClient:
             return FxRates.model_validate_json(raw)
 
         rates = await self._cache.get_or_load("fx:EUR", load, _FX_RATES, ttl_seconds=self._fx_ttl)
-        return _loaded(rates, FX)
+        self._fx_kept[FX] = loaded = _loaded(rates, FX)
+        return loaded
 
     async def tax_rate(self, country: str, deadline: Deadline) -> TaxRate:
         """The destination's tax rate (not cached: the tax service is the authority)."""

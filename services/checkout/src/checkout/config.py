@@ -28,4 +28,6 @@ class CheckoutSettings(BaseServiceSettings):
     breaker_failure_threshold: PositiveInt = 5
     breaker_recovery_seconds: PositiveFloat = 5.0
     fx_cache_ttl_seconds: PositiveInt = 60
+    # How long a process keeps the rates it read (within the Redis copy's TTL above); 0: not.
+    fx_local_ttl_seconds: int = Field(default=10, ge=0, le=3600)
     shipping_cache_ttl_seconds: PositiveInt = 30

@@ -61,6 +61,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             cache,
             base_url=settings.partners_url,
             fx_ttl_seconds=settings.fx_cache_ttl_seconds,
+            fx_local_ttl_seconds=settings.fx_local_ttl_seconds,
             shipping_ttl_seconds=settings.shipping_cache_ttl_seconds,
         )
         yield {

@@ -105,17 +105,6 @@ class QuoteService:
         )
         calls: list[str] = []
         async with asyncio.TaskGroup() as group:
-            carrier_tasks = {
-                carrier_partner(carrier): group.create_task(
-                    gather_source(
-                        self._partners.carrier_quote(carrier, parcel, deadline, calls),
-                        deadline,
-                        calls,
-                        carrier_partner(carrier),
-                    )
-                )
-                for carrier in CARRIERS
-            }
             tax_task = group.create_task(
                 gather_source(self._partners.tax_rate(parcel.country, deadline), deadline)
             )
@@ -126,6 +115,21 @@ class QuoteService:
                 if needs_fx
                 else None
             )
+            # Every carrier's cached answer in one round trip, while tax and FX are asked.
+            cached = await self._partners.cached_carrier_quotes(parcel)
+            carrier_tasks = {
+                carrier_partner(carrier): group.create_task(
+                    gather_source(
+                        self._partners.carrier_quote(
+                            carrier, parcel, deadline, calls, cached.get(carrier)
+                        ),
+                        deadline,
+                        calls,
+                        carrier_partner(carrier),
+                    )
+                )
+                for carrier in CARRIERS
+            }
         carriers = {name: task.result() for name, task in carrier_tasks.items()}
         tax = tax_task.result()
         fx = fx_task.result() if fx_task is not None else None

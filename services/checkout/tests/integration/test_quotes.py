@@ -67,7 +67,7 @@ async def test_full_quote_adds_up(checkout: httpx.AsyncClient, partners: Partner
 
 
 async def test_fan_out_is_concurrent(
-    checkout: httpx.AsyncClient, partners: PartnersAdmin, test_redis: Redis
+    checkout_for: Any, partners: PartnersAdmin, test_redis: Redis
 ) -> None:
     """The five partner calls of a quote are in flight together.
 
@@ -82,7 +82,11 @@ async def test_fan_out_is_concurrent(
     for quantity in range(1, 4):  # a new parcel each time: no carrier answer from the cache
         await test_redis.delete("checkout:fx:EUR")  # and FX asked each time (setup only)
         await partners.clear_stats()
-        async with asyncio.timeout(SAFETY_SECONDS):
+        # A checkout that keeps no FX rates in process, so the deleted key is asked again.
+        async with (
+            asyncio.timeout(SAFETY_SECONDS),
+            checkout_for(fx_local_ttl_seconds=0) as checkout,
+        ):
             response = await checkout.post("/quote", json=cart((3, quantity), currency="USD"))
         assert response.status_code == 200, response.text
         quote = response.json()
