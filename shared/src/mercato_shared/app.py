@@ -14,9 +14,10 @@ from mercato_shared.body_deadline import BodyDeadlineMiddleware
 from mercato_shared.drain import Drain, DrainMiddleware
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
 from mercato_shared.gc_tuning import tune_gc
+from mercato_shared.json_response import ServiceJSONResponse
 from mercato_shared.logging import configure_logging
 from mercato_shared.middleware import RequestContextMiddleware
-from mercato_shared.openapi import install_openapi
+from mercato_shared.openapi import install_openapi, operation_id
 from mercato_shared.resources import Resources, open_resources
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import init_telemetry, instrument_app
@@ -65,6 +66,8 @@ def create_app(
         version="0.1.0",
         lifespan=app_lifespan,
         responses=ERROR_RESPONSES,
+        generate_unique_id_function=operation_id,
+        default_response_class=ServiceJSONResponse,
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     # The routers' own routes (FastAPI's app-level table nests included routers).
