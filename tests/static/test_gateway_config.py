@@ -20,7 +20,7 @@ import yaml
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 import topology
-from native.gateway import gateway_values, write_gateway_config
+from native.gateway import auth_retry_after, gateway_values, write_gateway_config
 from native.render import PLACEHOLDER, render
 from native.stack import load_stack
 from native.supervisor import programs
@@ -43,6 +43,7 @@ GATEWAY_VARIABLES = {
     "GATEWAY_RATE_BURST",
     "GATEWAY_AUTH_RATE_PER_MINUTE",
     "GATEWAY_AUTH_RATE_BURST",
+    "GATEWAY_AUTH_RETRY_AFTER",
     "GATEWAY_CONN_LIMIT",
     "GATEWAY_CLIENT_TIMEOUT",
     "GATEWAY_MAX_BODY",
@@ -227,6 +228,24 @@ def test_dockerfile_defines_every_gateway_variable() -> None:
     version = re.search(r"^FROM nginxinc/nginx-unprivileged:(\d+)\.(\d+)\.(\d+)", text, re.M)
     assert version, "pinned nginx-unprivileged base image"
     assert tuple(map(int, version.groups())) >= (1, 27, 3)
+
+
+@pytest.mark.parametrize("per_minute", ["1", "7", "30", "59", "60", "61", "6000"])
+def test_both_renderers_derive_the_auth_retry_after_from_the_auth_rate(per_minute: str) -> None:
+    """A 429 of the token and registration zone says when that zone admits one more request:
+    the native renderer and the image's entrypoint script compute the same number."""
+    script = REPO / "gateway" / "retry-after.envsh"
+    sourced = subprocess.run(
+        ["sh", "-c", f'. "{script}"; printf %s "$GATEWAY_AUTH_RETRY_AFTER"'],
+        env={"GATEWAY_AUTH_RATE_PER_MINUTE": per_minute},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert sourced == auth_retry_after(per_minute) == str(-(-60 // int(per_minute)))
+    assert "COPY --chmod=755 retry-after.envsh /docker-entrypoint.d/" in DOCKERFILE.read_text(
+        encoding="utf-8"
+    )
 
 
 def test_native_rendering_defines_every_gateway_variable(tmp_path: Path) -> None:
