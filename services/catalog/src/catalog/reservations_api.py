@@ -46,7 +46,10 @@ ReservationsDep = Annotated[ReservationService, Depends(get_reservations)]
     "",
     response_model=ReservationOut,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(OutOfStockError, UnknownProductError, ReservationConflictError),
+    responses={
+        200: {"model": ReservationOut, "description": "The same reservation again (a retry)."},
+        **errors(OutOfStockError, UnknownProductError, ReservationConflictError),
+    },
 )
 async def reserve(
     body: ReservationIn, reservations: ReservationsDep, response: Response
