@@ -39,7 +39,6 @@ IfNoneMatch = Annotated[
     str | None,
     Header(
         alias="If-None-Match",
-        max_length=1024,
         description="An `ETag` this client holds: a 304 without a body when it is current.",
     ),
 ]
