@@ -87,7 +87,8 @@ def _complete_operation(operation: dict[str, Any]) -> None:
     for status, response in responses.items():
         if _is_error(response):
             _complete_error(int(status), response)
-        response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID
+        # A new mapping: a route's `responses=` may share its header objects between routes.
+        response["headers"] = {**response.get("headers", {}), "X-Request-ID": REQUEST_ID}
 
 
 def _complete(schema: dict[str, Any]) -> dict[str, Any]:
