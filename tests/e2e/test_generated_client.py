@@ -250,6 +250,7 @@ def test_the_tour_through_generated_clients(generated_root: Path, limits_gateway
         body=api.model("identity", "BodyRevokeToken")(token=tokens.refresh_token),
     )
     assert revoked.status_code == 204
+    assert "content-type" not in revoked.headers  # no body, so no type of one
     refresh = api.model("identity", "BodyGetToken")(
         grant_type="refresh_token", refresh_token=tokens.refresh_token
     )
