@@ -26,11 +26,13 @@ if ! command -v kubectl >/dev/null 2>&1; then
 fi
 
 # nginx runs the gateway; wrk is the load generator of `make bench`; prometheus ships
-# promtool, which checks observability/prometheus.yml (tests/static).
+# promtool, which checks observability/prometheus.yml (tests/static); chromium renders the
+# docs pages offline (tests/e2e/test_docs_pages.py).
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} (apt)"

@@ -10,6 +10,7 @@ long), and no `resolver` (every address is a literal 127.0.0.1).
 from __future__ import annotations
 
 import grp
+import math
 import os
 import pwd
 from collections.abc import Mapping
@@ -50,6 +51,11 @@ def server_lines(stack: Stack, name: str) -> str:
     )
 
 
+def auth_retry_after(per_minute: str) -> str:
+    """Seconds in which the token and registration rate admits one more request (rounded up)."""
+    return str(math.ceil(60 / int(per_minute)))
+
+
 def gateway_values(stack: Stack) -> dict[str, str]:
     """The values of the gateway template's variables on the native stack."""
     values = {
@@ -60,6 +66,7 @@ def gateway_values(stack: Stack) -> dict[str, str]:
         "GATEWAY_RESOLVER": "",
     }
     values |= {name: stack.env.get(name, default) for name, default in GATEWAY_LIMITS.items()}
+    values["GATEWAY_AUTH_RETRY_AFTER"] = auth_retry_after(values["GATEWAY_AUTH_RATE_PER_MINUTE"])
     for service in stack.description.routed:
         values[f"{service.name.upper()}_SERVERS"] = server_lines(stack, service.name)
     return values

@@ -24,6 +24,7 @@ import httpx
 import pytest
 import redis
 
+import topology
 from devtools.otlp_receiver import OtlpReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +97,35 @@ def stack(otlp: OtlpReceiver) -> Iterator[E2EStack]:
         # Thirteen processes start at once: on a busy two-core machine that takes minutes.
         native(env, "up", "--timeout", "300")
         yield E2EStack(gateway=gateway, env=env, run_dir=Path(env["MERCATO_RUN_DIR"]))
+    finally:
+        if os.environ.get("E2E_REUSE_STACK") != "1":
+            native(env, "down")
+
+
+def default_limits_env() -> dict[str, str]:
+    """A stack of its own at the gateway's default limits, beside the suite's (ports
+    +12000, databases `contract_`, Redis database 8, unless CONTRACT_* say otherwise)."""
+    offset = os.environ.get("CONTRACT_PORT_OFFSET", "12000")
+    raised = {key for key in stack_env() if key.startswith("GATEWAY_")}
+    return {key: value for key, value in stack_env().items() if key not in raised} | {
+        "MERCATO_PORT_OFFSET": offset,
+        "MERCATO_RUN_DIR": str(ROOT / ".run" / f"contract-{offset}"),
+        "DATABASE_PREFIX": os.environ.get("CONTRACT_DATABASE_PREFIX", "contract_"),
+        "REDIS_URL": os.environ.get("CONTRACT_REDIS_URL", "redis://127.0.0.1:6379/8"),
+    }
+
+
+@pytest.fixture(scope="session")
+def limits_gateway() -> Iterator[str]:
+    """The gateway of a stack at its default limits (rate, auth rate, connections, body):
+    what schemathesis and the generated clients meet, 429 and 413 included. Its fuzzing
+    writes and deletes, so it is not the suite's shared stack."""
+    env = default_limits_env()
+    redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).flushdb()
+    try:
+        # It starts beside the suite's own stack: as long a wait as that one's.
+        native(env, "up", "--timeout", "300")
+        yield f"http://127.0.0.1:{topology.load().gateway.port + int(env['MERCATO_PORT_OFFSET'])}"
     finally:
         if os.environ.get("E2E_REUSE_STACK") != "1":
             native(env, "down")

@@ -6,8 +6,9 @@ admin, a bounded number of examples per operation. Zero failures of any check: a
 fixed in the code or in the schema, never filtered out here.
 
 The fuzzer writes and deletes (an admin may delete products), so it runs against a native
-stack of its own (ports +12000, databases `contract_`, Redis database 8), not the suite's
-shared one.
+stack of its own (`limits_gateway`: ports +12000, databases `contract_`, Redis database 8),
+not the suite's shared one. That stack's gateway keeps its default limits: the 429s of its
+rate limits and the 413 of its body limit are part of the contract checked.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 import topology
 from bench.client import token
-from tests.e2e.conftest import native, stack_env
 
 # Part of `make test`; `make contract` runs it alone (docs/reliability.md).
 pytestmark = pytest.mark.contract
@@ -36,41 +34,23 @@ ROUTED = [service.name for service in topology.load().routed]
 
 
 @pytest.fixture(scope="module")
-def contract_gateway() -> Iterator[str]:
-    offset = os.environ.get("CONTRACT_PORT_OFFSET", "12000")
-    env = stack_env() | {
-        "MERCATO_PORT_OFFSET": offset,
-        "MERCATO_RUN_DIR": str(ROOT / ".run" / f"contract-{offset}"),
-        "DATABASE_PREFIX": os.environ.get("CONTRACT_DATABASE_PREFIX", "contract_"),
-        "REDIS_URL": os.environ.get("CONTRACT_REDIS_URL", "redis://127.0.0.1:6379/8"),
-    }
-    redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5).flushdb()
-    try:
-        # It starts beside the suite's own stack: as long a wait as that one's (conftest.py).
-        native(env, "up", "--timeout", "300")
-        yield f"http://127.0.0.1:{topology.load().gateway.port + int(offset)}"
-    finally:
-        native(env, "down")
-
-
-@pytest.fixture(scope="module")
-def tokens(contract_gateway: str) -> dict[str, str]:
+def tokens(limits_gateway: str) -> dict[str, str]:
     email, password = f"fuzz-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(12)
     httpx.post(
-        f"{contract_gateway}/api/identity/users",
+        f"{limits_gateway}/api/identity/users",
         json={"email": email, "password": password, "display_name": "Fuzz"},
         timeout=10,
     ).raise_for_status()
     return {
-        "customer": token(contract_gateway, email, password),
-        "admin": token(contract_gateway, "admin@example.com", "admin-dev-password"),
+        "customer": token(limits_gateway, email, password),
+        "admin": token(limits_gateway, "admin@example.com", "admin-dev-password"),
     }
 
 
 @pytest.mark.parametrize("role", ["customer", "admin"])
 @pytest.mark.parametrize("service", ROUTED)
 def test_every_check_passes(
-    contract_gateway: str, tokens: dict[str, str], service: str, role: str, tmp_path: Path
+    limits_gateway: str, tokens: dict[str, str], service: str, role: str, tmp_path: Path
 ) -> None:
     result = subprocess.run(
         [
@@ -78,9 +58,9 @@ def test_every_check_passes(
             "-m",
             "schemathesis.cli",
             "run",
-            f"{contract_gateway}/api/{service}/openapi.json",
+            f"{limits_gateway}/api/{service}/openapi.json",
             "--url",
-            f"{contract_gateway}/api/{service}",
+            f"{limits_gateway}/api/{service}",
             "--checks",
             "all",
             "--phases",

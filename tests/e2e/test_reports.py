@@ -116,6 +116,11 @@ async def test_sales_report_matches_sql_in_json_and_csv(
     assert as_csv.status_code == 200
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    # The same table at its own URL, whatever Accept says (for generated clients).
+    as_csv_file = await gateway.get(f"/api/reports/reports/{job['id']}/result.csv", headers=headers)
+    assert as_csv_file.status_code == 200
+    assert as_csv_file.headers["content-type"].startswith("text/csv")
+    assert as_csv_file.text == as_csv.text
 
     since = datetime.combine(SEED_START, datetime.min.time(), UTC)
     until = datetime.combine(TODAY, datetime.min.time(), UTC)

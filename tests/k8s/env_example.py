@@ -32,6 +32,7 @@ NOT_IN_CLUSTER = {
     "MERCATO_DRAIN_SECONDS": "native stack only: given to its replicas as SHUTDOWN_DRAIN_SECONDS",
     "GATEWAY_MAX_FAILS": "native stack only: the server lines of its upstreams",
     "GATEWAY_FAIL_TIMEOUT": "native stack only: the server lines of its upstreams",
+    "PUBLIC_BASE_URL": "unset: a job's Location is a path; a deployment with a host sets it",
 } | {f"{name.upper()}_PORT": "native stack only" for name in PACKAGES | {"gateway"}}
 
 

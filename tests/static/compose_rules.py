@@ -284,11 +284,19 @@ def memory_problems(compose: Compose) -> list[str]:
 # --- environment ------------------------------------------------------------------------------
 
 
+#: URLs of the stack as its clients reach it, not addresses a container connects to: the
+#: same for the native and the Docker stack of one machine, so .env's value is the right one.
+PUBLIC_ADDRESSES = frozenset({"PUBLIC_BASE_URL"})
+
+
 def host_variables(env_example: str) -> dict[str, str]:
-    """The variables .env.example lists (set or commented out) whose value is a URL."""
+    """The variables .env.example lists (set or commented out) whose value is a URL of a
+    host the processes connect to."""
     found = {}
     for line in env_example.splitlines():
         match = re.match(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", line.strip())
+        if match and match.group(1) in PUBLIC_ADDRESSES:
+            continue
         if match and re.match(r"^[a-z][a-z0-9+.-]*://", match.group(2).strip()):
             found[match.group(1)] = match.group(2).strip()
     return found

@@ -7,6 +7,7 @@ and resolves its upstream addresses, but serves nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shlex
@@ -15,12 +16,15 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 import topology
-from native.gateway import gateway_values, write_gateway_config
+from mercato_shared.app import create_app
+from mercato_shared.docs_pages import ASSETS_PATH
+from mercato_shared.settings import BaseServiceSettings
+from native.gateway import auth_retry_after, gateway_values, write_gateway_config
 from native.render import PLACEHOLDER, render
 from native.stack import load_stack
 from native.supervisor import programs
@@ -43,6 +47,7 @@ GATEWAY_VARIABLES = {
     "GATEWAY_RATE_BURST",
     "GATEWAY_AUTH_RATE_PER_MINUTE",
     "GATEWAY_AUTH_RATE_BURST",
+    "GATEWAY_AUTH_RETRY_AFTER",
     "GATEWAY_CONN_LIMIT",
     "GATEWAY_CLIENT_TIMEOUT",
     "GATEWAY_MAX_BODY",
@@ -229,6 +234,24 @@ def test_dockerfile_defines_every_gateway_variable() -> None:
     assert tuple(map(int, version.groups())) >= (1, 27, 3)
 
 
+@pytest.mark.parametrize("per_minute", ["1", "7", "30", "59", "60", "61", "6000"])
+def test_both_renderers_derive_the_auth_retry_after_from_the_auth_rate(per_minute: str) -> None:
+    """A 429 of the token and registration zone says when that zone admits one more request:
+    the native renderer and the image's entrypoint script compute the same number."""
+    script = REPO / "gateway" / "retry-after.envsh"
+    sourced = subprocess.run(
+        ["sh", "-c", f'. "{script}"; printf %s "$GATEWAY_AUTH_RETRY_AFTER"'],
+        env={"GATEWAY_AUTH_RATE_PER_MINUTE": per_minute},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert sourced == auth_retry_after(per_minute) == str(-(-60 // int(per_minute)))
+    assert "COPY --chmod=755 retry-after.envsh /docker-entrypoint.d/" in DOCKERFILE.read_text(
+        encoding="utf-8"
+    )
+
+
 def test_native_rendering_defines_every_gateway_variable(tmp_path: Path) -> None:
     assert set(_gateway_env(tmp_path)) >= GATEWAY_VARIABLES
 
@@ -388,31 +411,52 @@ def _sources(csp: str, directive: str) -> list[str]:
     return []
 
 
-def test_csp_of_the_docs_pages_allows_exactly_what_fastapi_loads() -> None:
-    swagger = bytes(get_swagger_ui_html(openapi_url="/api/catalog/openapi.json", title="t").body)
-    redoc = bytes(get_redoc_html(openapi_url="/api/catalog/openapi.json", title="t").body)
-    for page, csp in ((swagger, _csp("/api/catalog/docs")), (redoc, _csp("/api/orders/redoc"))):
-        html = page.decode()
+def docs_page(path: str) -> str:
+    """A docs page as a service behind the gateway serves it (root path /api/catalog)."""
+    app = create_app(BaseServiceSettings(), title="t", routers=[], database=False, redis=False)
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, root_path="/api/catalog")
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            return await client.get(path)
+
+    response = asyncio.run(get())
+    assert response.status_code == 200
+    return response.text
+
+
+def test_csp_of_the_docs_pages_allows_exactly_what_they_load() -> None:
+    for path in ("/docs", "/redoc"):
+        html, csp = docs_page(path), _csp(f"/api/catalog{path}")
         scripts = re.findall(r'<script src="([^"]+)"', html)
-        styles = re.findall(r'<link[^>]*rel="stylesheet"[^>]*>', html)
-        style_urls = [re.search(r'href="([^"]+)"', tag).group(1) for tag in styles]  # type: ignore[union-attr]
+        styles = re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"', html)
         icons = re.findall(r'<link rel="shortcut icon" href="([^"]+)"', html)
+        # Every asset is this origin's, under the service's prefix: nothing from a CDN.
+        for url in scripts + styles + icons:
+            assert url.startswith(f"/api/catalog{ASSETS_PATH}/"), url
+        assert "https://" not in html
         assert _sources(csp, "default-src") == ["'none'"]
-        assert [s for s in _sources(csp, "script-src") if s.startswith("https:")] == scripts
-        style_sources = _sources(csp, "style-src")
-        for url in style_urls:
-            # The exact stylesheet, or (Google Fonts' CSS is per font list) its origin.
-            assert url in style_sources or re.match(r"https://[^/]+", url).group(0) in style_sources  # type: ignore[union-attr]
-        assert set(icons) <= set(_sources(csp, "img-src"))
+        assert "'self'" in _sources(csp, "script-src")
+        assert [s for s in _sources(csp, "script-src") if s.startswith("http")] == []
+        assert ("'self'" in _sources(csp, "style-src")) == bool(styles)
+        assert "'self'" in _sources(csp, "img-src")
+        assert "font-src" not in csp
         assert _sources(csp, "connect-src") == ["'self'"]
         assert _sources(csp, "frame-ancestors") == ["'none'"]
         assert "'unsafe-eval'" not in csp
         assert "'unsafe-inline'" not in _sources(csp, "script-src")
-    # Swagger UI's one inline script is the tag sub_filter gives the CSP's nonce.
-    assert swagger.decode().count("<script>") == 1
-    assert "'nonce-$request_id'" in _sources(_csp("/api/catalog/docs"), "script-src")
+    # The one inline script of Swagger UI and of its OAuth2 redirect: the tag sub_filter
+    # gives the CSP's nonce.
+    redirect_csp = _csp("/api/catalog/docs/oauth2-redirect")
+    for path, csp in (
+        ("/docs", _csp("/api/catalog/docs")),
+        ("/docs/oauth2-redirect", redirect_csp),
+    ):
+        assert docs_page(path).count("<script>") == 1
+        assert "'nonce-$request_id'" in _sources(csp, "script-src")
+    assert _sources(redirect_csp, "script-src") == ["'nonce-$request_id'"]
     assert "sub_filter '<script>' '<script nonce=\"$request_id\">';" in GATEWAY_TEMPLATE.read_text()
-    assert "<script>" not in redoc.decode()
+    assert "<script>" not in docs_page("/redoc")
 
 
 def test_api_responses_get_the_strictest_csp_and_the_security_headers() -> None:

@@ -11,12 +11,14 @@ from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
 from mercato_shared.body_deadline import BodyDeadlineMiddleware
+from mercato_shared.docs_pages import install_docs_pages
 from mercato_shared.drain import Drain, DrainMiddleware
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
 from mercato_shared.gc_tuning import tune_gc
+from mercato_shared.json_response import ServiceJSONResponse
 from mercato_shared.logging import configure_logging
 from mercato_shared.middleware import RequestContextMiddleware
-from mercato_shared.openapi import install_openapi
+from mercato_shared.openapi import install_openapi, operation_id
 from mercato_shared.resources import Resources, open_resources
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import init_telemetry, instrument_app
@@ -65,6 +67,11 @@ def create_app(
         version="0.1.0",
         lifespan=app_lifespan,
         responses=ERROR_RESPONSES,
+        generate_unique_id_function=operation_id,
+        default_response_class=ServiceJSONResponse,
+        # Served by install_docs_pages, with assets of their own instead of a CDN's.
+        docs_url=None,
+        redoc_url=None,
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     # The routers' own routes (FastAPI's app-level table nests included routers).
@@ -79,5 +86,6 @@ def create_app(
     for router in routers:
         app.include_router(router)
     install_openapi(app)
+    install_docs_pages(app)
     instrument_app(app)
     return app

@@ -3,7 +3,7 @@
 It sends through aiohttp (`httpx_aiohttp.AiohttpTransport`, httpx's public transport API):
 the same client API, requests, responses and exceptions, for about half the CPU per call
 of httpx's own transport (`python -m bench.http_clients`; figures in bench/README.md,
-decision in docs/decisions/0020-outbound-http-transport.md).
+decision in docs/decisions/0023-outbound-http-transport.md).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import combinations
 from typing import Any
 
+from reports.result import CSV_COLUMNS
+
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 TOP_CUSTOMERS = 10
 TOP_PRODUCTS = 20
@@ -31,7 +33,6 @@ TOP_PAIRS = 20
 MIN_PAIR_ORDERS = 2
 BOOTSTRAP_RESAMPLES = 400
 BOOTSTRAP_SEED = 20_240_601
-CSV_COLUMNS = ("day", "product_id", "currency", "orders", "quantity", "revenue")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime
 
 import pytest
 
+from reports.result import ReportResult
 from workers.sales_report import (
     Order,
     OrderLine,
@@ -127,3 +129,12 @@ def test_no_orders_is_an_empty_report_and_reruns_are_identical() -> None:
     first = compute(ORDERS, kind="sales", start=date(2026, 3, 1), end=date(2026, 3, 3))
     assert compute(ORDERS, kind="sales", start=date(2026, 3, 1), end=date(2026, 3, 3)) == first
     assert mean_confidence_interval([500, 1000]) == mean_confidence_interval([500, 1000])
+
+
+@pytest.mark.parametrize("orders", [ORDERS, []], ids=["orders", "none"])
+def test_the_report_is_exactly_its_documented_schema(orders: list[Order]) -> None:
+    """What the API documents as the result (reports.result) is what the worker writes:
+    every field present and valid, none left out of the schema."""
+    report = compute(orders, kind="sales", start=date(2026, 3, 1), end=date(2026, 3, 3))
+    stored = json.dumps(report)
+    assert ReportResult.model_validate_json(stored).model_dump(mode="json") == report

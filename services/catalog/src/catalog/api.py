@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from catalog.deps import CatalogServiceDep
+from catalog.errors import DuplicateSkuError
 from catalog.pagination import PRODUCTS
 from catalog.schemas import (
     Category,
@@ -17,10 +18,11 @@ from catalog.schemas import (
     ProductUpdate,
 )
 from mercato_shared.auth import AdminUser
-from mercato_shared.errors import error_responses
 from mercato_shared.http_cache import public_json
 from mercato_shared.json_types import MAX_ROW_ID
 from mercato_shared.near_cache import Entry
+from mercato_shared.pagination import InvalidCursorError
+from mercato_shared.responses import conditional_read, errors
 from mercato_shared.routing import register_id_segment
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -30,25 +32,33 @@ router = APIRouter(prefix="/products", tags=["products"])
 register_id_segment("product_id", siblings=("popular",))
 
 # Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see mercato_shared.http_cache).
-READ_RESPONSES: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified: the `If-None-Match` tag names the current body."}
-}
+READ_RESPONSES = conditional_read()
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="An `ETag` this client holds: a 304 without a body when it is current.",
+    ),
+]
 
 ProductId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The product's id.")]
 # Reads are public; writes need an access token with role admin (401 without, 403 other role).
-WRITE_ERRORS = error_responses(401, 403)
+WRITE_ERRORS = errors(401, 403)
 
 
-@router.get("", response_model=ProductPage, responses=READ_RESPONSES)
+@router.get("", response_model=ProductPage, responses=READ_RESPONSES | errors(InvalidCursorError))
 async def list_products(
     service: CatalogServiceDep,
     request: Request,
+    *,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(pattern=PRODUCTS.pattern)] = None,
     category: Annotated[Category | None, Query()] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Products in id order, one keyset page at a time."""
-    return _public(request, await service.list_json(cursor=cursor, limit=limit, category=category))
+    page = await service.list_json(cursor=cursor, limit=limit, category=category)
+    return _public(request, page, if_none_match)
 
 
 @router.get("/popular", response_model=list[PopularProduct])
@@ -66,22 +76,25 @@ async def popular_products(
 
 @router.get("/{product_id:product_id}", response_model=ProductOut, responses=READ_RESPONSES)
 async def get_product(
-    product_id: ProductId, service: CatalogServiceDep, request: Request
+    product_id: ProductId,
+    service: CatalogServiceDep,
+    request: Request,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """One product, served from the cache (in process, then Redis) when it is warm."""
-    return _public(request, await service.product_json(product_id))
+    return _public(request, await service.product_json(product_id), if_none_match)
 
 
-def _public(request: Request, entry: Entry) -> Response:
+def _public(request: Request, entry: Entry, if_none_match: str | None) -> Response:
     max_age = cast(int, request.state.public_max_age)
-    return public_json(entry, request.headers.get("if-none-match"), max_age)
+    return public_json(entry, if_none_match, max_age)
 
 
 @router.post(
     "",
     response_model=ProductOut,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 403, 409),
+    responses=errors(401, 403, DuplicateSkuError),
 )
 async def create_product(
     body: ProductCreate, service: CatalogServiceDep, _admin: AdminUser

@@ -20,17 +20,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from catalog.deps import CacheDep
+from catalog.errors import OutOfStockError, ReservationConflictError, UnknownProductError
 from catalog.reservation_schemas import ReservationIn, ReservationOut
 from catalog.reservations import ReservationService
 from mercato_shared.auth import require_roles
 from mercato_shared.deps import SessionsDep, WritesDep
-from mercato_shared.errors import error_responses
+from mercato_shared.responses import errors
 
 router = APIRouter(
     prefix="/reservations",
     tags=["reservations"],
     dependencies=[Depends(require_roles("service"))],
-    responses=error_responses(401, 403),
+    responses=errors(401, 403),
 )
 
 
@@ -47,7 +48,10 @@ ReservationsDep = Annotated[ReservationService, Depends(get_reservations)]
     "",
     response_model=ReservationOut,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409),
+    responses={
+        200: {"model": ReservationOut, "description": "The same reservation again (a retry)."},
+        **errors(OutOfStockError, UnknownProductError, ReservationConflictError),
+    },
 )
 async def reserve(
     body: ReservationIn, reservations: ReservationsDep, response: Response

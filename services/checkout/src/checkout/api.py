@@ -5,13 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from checkout.deps import QuoteServiceDep
+from checkout.errors import UnknownProductError, UnsupportedCurrencyError
 from checkout.schemas import QuoteOut, QuoteRequest
-from mercato_shared.errors import error_responses
+from mercato_shared.responses import errors
 
 router = APIRouter(tags=["quotes"])
 
 
-@router.post("/quote", response_model=QuoteOut, responses=error_responses(409, 503))
+@router.post(
+    "/quote",
+    response_model=QuoteOut,
+    responses=errors(UnknownProductError, UnsupportedCurrencyError, 503),
+)
 async def create_quote(body: QuoteRequest, service: QuoteServiceDep) -> QuoteOut:
     """Price a cart: goods, every carrier that answers in time, tax, total in `currency`.
 

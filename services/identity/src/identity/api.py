@@ -2,37 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Response, status
 from jwt.algorithms import OKPAlgorithm
 
 from identity.deps import IdentityServiceDep, SettingsDep
-from identity.errors import UnsupportedGrantTypeError
-from identity.schemas import TokenResponse, UserCreate, UserOut
+from identity.errors import (
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidGrantError,
+    UnsupportedGrantTypeError,
+)
+from identity.schemas import Jwk, JwkSet, TokenResponse, UserCreate, UserOut
 from identity.tokens import signing_public_key
 from mercato_shared.auth import ALGORITHM, CurrentUser
-from mercato_shared.errors import NotFoundError, error_responses
+from mercato_shared.errors import NotFoundError
+from mercato_shared.responses import errors
 
 router = APIRouter(tags=["identity"])
 
 FormField = Annotated[str | None, Form(max_length=512)]
-ERRORS = error_responses(400, 401)
 
 
 @router.post(
     "/users",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409),
+    responses=errors(EmailTakenError),
 )
-async def register(body: UserCreate, service: IdentityServiceDep) -> UserOut:
+async def register_user(body: UserCreate, service: IdentityServiceDep) -> UserOut:
     """Create a customer account (email unique whatever its case)."""
     return await service.register(body)
 
 
-@router.post("/token", response_model=TokenResponse, responses=ERRORS)
-async def token(  # noqa: PLR0917 - one parameter per OAuth2 form field
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses=errors(UnsupportedGrantTypeError, InvalidCredentialsError, InvalidGrantError),
+)
+async def get_token(  # noqa: PLR0917 - one parameter per OAuth2 form field
     service: IdentityServiceDep,
     response: Response,
     grant_type: Annotated[str, Form(max_length=32)],
@@ -60,22 +69,22 @@ async def token(  # noqa: PLR0917 - one parameter per OAuth2 form field
 
 
 @router.post("/token/revoke", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke(
+async def revoke_token(
     service: IdentityServiceDep, token: Annotated[str, Form(min_length=1, max_length=512)]
 ) -> None:
     """Log out: revoke a refresh token (and its rotations). Unknown tokens are ignored."""
     await service.revoke(token)
 
 
-@router.get("/me", response_model=UserOut, responses=ERRORS)
-async def me(user: CurrentUser, service: IdentityServiceDep) -> UserOut:
+@router.get("/me", response_model=UserOut)
+async def get_me(user: CurrentUser, service: IdentityServiceDep) -> UserOut:
     if not user.subject.isdigit():
         raise NotFoundError("Machine clients have no account.")
     return await service.me(int(user.subject))
 
 
-@router.get("/.well-known/jwks.json")
-async def jwks(settings: SettingsDep) -> dict[str, list[dict[str, Any]]]:
+@router.get("/.well-known/jwks.json", response_model=JwkSet)
+async def get_jwks(settings: SettingsDep) -> JwkSet:
     """The verification key as a JWK set, for verifiers outside Mercato's configuration."""
     jwk = OKPAlgorithm.to_jwk(signing_public_key(settings), as_dict=True)
-    return {"keys": [jwk | {"alg": ALGORITHM, "use": "sig"}]}
+    return JwkSet(keys=[Jwk.model_validate(jwk | {"alg": ALGORITHM, "use": "sig"})])

@@ -67,3 +67,17 @@ class TokenResponse(BaseModel):
     refresh_token: str | None = Field(
         default=None, description="Opaque; rotated on every use. None for machine clients."
     )
+
+
+class Jwk(BaseModel):
+    """The Ed25519 public key that verifies access tokens (RFC 8037)."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(description="The public key, base64url without padding.")
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class JwkSet(BaseModel):
+    keys: list[Jwk]

@@ -26,10 +26,18 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import AwareDatetime
 
-from mercato_shared.errors import error_responses
 from mercato_shared.json_types import JSON_DATE_TIME, MAX_ROW_ID, in_utc
+from mercato_shared.pagination import InvalidCursorError
+from mercato_shared.responses import errors
 from mercato_shared.routing import register_id_segment
 from orders.deps import CustomerId, ExportCaller, OrderServiceDep
+from orders.errors import (
+    IdempotencyKeyInProgressError,
+    IdempotencyKeyReusedError,
+    MixedCurrenciesError,
+    OutOfStockError,
+    UnknownProductError,
+)
 from orders.pagination import EXPORT, OWN_ORDERS
 from orders.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -44,7 +52,8 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 # GET /orders/reservation-lookup is a 405 (Allow: POST), not a read of order "reservation-lookup".
 register_id_segment("order_id", siblings=("export", "reservation-lookup"))
 
-AUTH_ERRORS = error_responses(401, 403)
+AUTH_ERRORS = errors(401, 403)
+PAGE_ERRORS = errors(401, 403, InvalidCursorError)
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -60,7 +69,16 @@ IdempotencyKey = Annotated[
     "",
     response_model=OrderOut,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 403, 409, 503),
+    responses=errors(
+        401,
+        403,
+        OutOfStockError,
+        UnknownProductError,
+        IdempotencyKeyInProgressError,
+        MixedCurrenciesError,
+        IdempotencyKeyReusedError,
+        503,
+    ),
 )
 async def create_order(
     body: OrderCreate,
@@ -75,7 +93,7 @@ async def create_order(
     return order
 
 
-@router.get("", response_model=OrderPage, responses=AUTH_ERRORS)
+@router.get("", response_model=OrderPage, responses=PAGE_ERRORS)
 async def list_orders(
     user_id: CustomerId,
     service: OrderServiceDep,
@@ -86,7 +104,7 @@ async def list_orders(
     return await service.list_for_user(user_id, cursor=cursor, limit=limit)
 
 
-@router.get("/export", response_model=OrderPage, responses=AUTH_ERRORS)
+@router.get("/export", response_model=OrderPage, responses=PAGE_ERRORS)
 async def export_orders(
     _caller: ExportCaller,
     service: OrderServiceDep,

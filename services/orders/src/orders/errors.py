@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from mercato_shared.errors import ConflictError, UnprocessableError
 
 
@@ -28,7 +31,10 @@ class IdempotencyKeyReusedError(UnprocessableError):
 
 
 class IdempotencyKeyInProgressError(ConflictError):
+    """The first request with this key has not finished: retry once it has (in about a second)."""
+
     code = "idempotency_key_in_progress"
+    default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}
 
     def __init__(self) -> None:
         super().__init__("A request with this Idempotency-Key is still being processed; retry.")

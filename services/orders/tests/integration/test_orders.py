@@ -176,6 +176,7 @@ async def test_a_fresh_claim_in_progress_is_409(
     response = await client.post("/orders", json=order((kettle, 1)), headers=headers)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_key_in_progress"
+    assert response.headers["retry-after"] == "1"  # once the first request has finished
     assert await count(migrated, "orders") == 0
 
 

@@ -19,6 +19,13 @@ class ReportsSettings(BaseServiceSettings):
     celery_result_backend: str | None = Field(
         default=None, description="Celery result backend; REDIS_URL when unset."
     )
+    public_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(?:/[^?#\s]*)?$",
+        description="The gateway's URL as clients reach it (https://shop.example.com): the "
+        "`Location` of an accepted job is built from it, never from the request's Host; "
+        "unset, `Location` is a path (/api/reports/reports/<id>).",
+    )
     celery_publish_timeout: PositiveFloat = Field(
         default=2.0,
         description="Seconds a POST /reports waits to hand a job to the broker before "

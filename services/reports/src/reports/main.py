@@ -21,7 +21,7 @@ def create_app(settings: ReportsSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: Resources) -> AsyncIterator[Mapping[str, Any]]:
         with open_queue(settings) as queue:
-            yield {"job_queue": queue}
+            yield {"job_queue": queue, "public_base_url": settings.public_base_url}
 
     return create_service_app(
         settings,

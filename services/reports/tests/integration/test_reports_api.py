@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from reports.config import ReportsSettings
 from reports.main import create_app
+from tests.helpers import app_client as serve
 
 from ..conftest import IT_REDIS_URL, it_settings
 
@@ -57,6 +58,18 @@ async def test_submit_stores_a_queued_job_and_publishes_it(
     assert shown.json()["status"] == "queued"
 
 
+async def test_location_never_comes_from_the_host_header(clean_state: None, auth: Auth) -> None:
+    forged = auth("1", "admin") | {"host": "evil.example"}
+    async with serve(create_app(it_settings()), "http://reports") as client:
+        path = (await client.post("/reports", json=SALES, headers=forged)).headers["location"]
+    settings = it_settings(public_base_url="https://shop.example.com/")
+    async with serve(create_app(settings), "http://reports") as client:
+        response = await client.post("/reports", json=SALES, headers=forged)
+    job = response.json()
+    assert path.startswith("/reports/")
+    assert response.headers["location"] == f"https://shop.example.com/reports/{job['id']}"
+
+
 async def test_only_the_owner_or_an_admin_sees_a_job(client: httpx.AsyncClient, auth: Auth) -> None:
     body = {"kind": "purchases", "start": "2026-01-01", "days": 7}
     job = (await client.post("/reports", json=body, headers=auth("42"))).json()
@@ -64,7 +77,11 @@ async def test_only_the_owner_or_an_admin_sees_a_job(client: httpx.AsyncClient, 
     assert (
         await client.get(f"/reports/{job['id']}", headers=auth("7", "admin"))
     ).status_code == 200
-    for path in (f"/reports/{job['id']}", f"/reports/{job['id']}/result"):
+    for path in (
+        f"/reports/{job['id']}",
+        f"/reports/{job['id']}/result",
+        f"/reports/{job['id']}/result.csv",
+    ):
         other = await client.get(path, headers=auth("43"))
         assert other.status_code == 404
         assert other.json()["error"]["code"] == "not_found"
@@ -75,6 +92,9 @@ async def test_a_result_before_success_is_409(client: httpx.AsyncClient, auth: A
     response = await client.get(f"/reports/{job['id']}/result", headers=auth("1", "admin"))
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "report_not_ready"
+    csv = await client.get(f"/reports/{job['id']}/result.csv", headers=auth("1", "admin"))
+    assert csv.status_code == 409
+    assert csv.json()["error"]["code"] == "report_not_ready"
     xml = await client.get(
         f"/reports/{job['id']}/result", headers=auth("1", "admin") | {"accept": "application/xml"}
     )
