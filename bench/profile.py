@@ -5,6 +5,10 @@ names; with replicas, `NAME-1`), puts a bounded load with wrk straight on that p
 path (not through the gateway, whose micro-cache would answer most reads), and records that
 process and its children with py-spy for the same time, writing an SVG flame graph (or
 speedscope JSON with --format speedscope) under bench/results/.
+
+The loads: catalog product reads (`--lists`: list pages), checkout quotes, orders (one line,
+a new Idempotency-Key each, stock restocked first, a customer registered for the run),
+identity `GET /me`, reports `GET /reports/{id}` of one job, partners' FX rates.
 """
 
 from __future__ import annotations
@@ -14,14 +18,60 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import procs, wrk
+import httpx
+
+from bench import client, procs, wrk
 from bench.results import RESULTS
 from native.stack import Stack, load_stack
 
-# The wrk script of each service's load, sent straight to the service (no path prefix).
-LOADS: dict[str, str] = {"catalog": "product_reads.lua", "checkout": "quotes.lua"}
+PRODUCTS = 1000
+CATEGORIES = "kitchen,garden,books,electronics,toys,sports,apparel,office"
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """A wrk script sent straight to the service (no path prefix), and what it needs from
+    the stack first (its variables, given the gateway's URL)."""
+
+    script: str
+    prepare: Callable[[str], dict[str, str]] = lambda _: {}
+
+
+def _orders(gateway: str) -> dict[str, str]:
+    client.restock(gateway, client.admin_token(gateway), PRODUCTS, 1_000_000)
+    return {"TOKEN": client.customer_token(gateway)}
+
+
+def _me(gateway: str) -> dict[str, str]:
+    return {"TOKEN": client.customer_token(gateway), "PATH_TO_GET": "/me"}
+
+
+def _report(gateway: str) -> dict[str, str]:
+    admin = client.admin_token(gateway)
+    response = httpx.post(
+        f"{gateway}/api/reports/reports",
+        json={"kind": "sales", "start": str(datetime.now(UTC).date()), "days": 1},
+        headers={"authorization": f"Bearer {admin}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return {"TOKEN": admin, "PATH_TO_GET": f"/reports/{response.json()['id']}"}
+
+
+LOADS: dict[str, Load] = {
+    "catalog": Load("product_reads.lua"),
+    "catalog-lists": Load("product_lists.lua", lambda _: {"CATEGORIES": CATEGORIES}),
+    "checkout": Load("quotes.lua"),
+    "orders": Load("orders.lua", _orders),
+    "identity": Load("authorized_get.lua", _me),
+    "reports": Load("authorized_get.lua", _report),
+    "partners": Load("authorized_get.lua", lambda _: {"PATH_TO_GET": "/fx/rates"}),
+}
 
 
 def process_pids(stack: Stack, program: str) -> list[int]:
@@ -43,7 +93,9 @@ def process_pids(stack: Stack, program: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
-    parser.add_argument("service", choices=sorted(LOADS))
+    parser.add_argument(
+        "service", choices=sorted(LOADS), help="a service, or catalog-lists for list pages"
+    )
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--format", choices=["flamegraph", "speedscope"], default="flamegraph")
@@ -53,7 +105,8 @@ def main() -> None:
         msg = "py-spy is not installed (make deps)"
         raise SystemExit(msg)
     stack = load_stack()
-    process = stack.first_replica(args.service)
+    load_of = LOADS[args.service]
+    process = stack.first_replica(args.service.split("-")[0])
     pids = process_pids(stack, process.program)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "svg" if args.format == "flamegraph" else "speedscope.json"
@@ -65,8 +118,9 @@ def main() -> None:
             "seconds": args.seconds + 2,
             "threads": 1,
             "connections": args.connections,
-            "script": LOADS[args.service],
-            "env": {"PATH_PREFIX": "", "PRODUCTS": "1000"},
+            "script": load_of.script,
+            "env": {"PATH_PREFIX": "", "PRODUCTS": str(PRODUCTS)}
+            | load_of.prepare(stack.gateway_url()),
         },
     )
     load.start()
