@@ -15,16 +15,23 @@ A missing token is 401 `unauthorized`; an expired, malformed or wrongly signed o
 `invalid_token`; both carry `WWW-Authenticate: Bearer` (RFC 6750). A valid token with the
 wrong role is 403 `forbidden`. The public key is parsed once per distinct configuration and
 reused, so a verification costs one signature check.
+
+A client sends the same token with every request for its whole lifetime (minutes), so each
+process remembers the tokens it verified lately (`VERIFIED_TOKENS` of them, as Envoy's JWT
+filter does with its cache): a known token costs a dictionary lookup and a clock check of
+its `exp` and `nbf`, not a signature check. Only tokens that passed every check are kept.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Final, Literal, get_args
 
 import jwt
+from cachetools import TTLCache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends
@@ -38,6 +45,9 @@ Role = Literal["customer", "admin", "service"]
 ROLES: Final[frozenset[str]] = frozenset(get_args(Role))
 ALGORITHM: Final = "EdDSA"
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub", "role")
+#: How many verified tokens a process remembers, and for how long at most.
+VERIFIED_TOKENS: Final = 10_000
+VERIFIED_SECONDS: Final = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +94,24 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        # token -> (principal, not before, expires at): the tokens that passed lately.
+        self._verified: TTLCache[str, tuple[Principal, float, float]] = TTLCache(
+            maxsize=VERIFIED_TOKENS, ttl=VERIFIED_SECONDS
+        )
 
     def verify(self, token: str) -> Principal:
+        kept = self._verified.get(token)
+        if kept is not None:
+            principal, not_before, expires = kept
+            if not_before - self._leeway <= time.time() < expires + self._leeway:
+                return principal
+        principal, claims = self._decode(token)
+        not_before = claims.get("nbf", claims["iat"])
+        self._verified[token] = (principal, float(not_before), float(claims["exp"]))
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """Every check, with the signature: the principal and the token's claims."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -103,7 +129,7 @@ class TokenVerifier:
         subject, role = claims["sub"], claims["role"]
         if not isinstance(subject, str) or not subject or role not in ROLES:
             raise InvalidTokenError
-        return Principal(subject=subject, role=role)
+        return Principal(subject=subject, role=role), claims
 
 
 @lru_cache(maxsize=8)

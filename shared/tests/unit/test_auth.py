@@ -124,6 +124,33 @@ def test_an_expired_token_is_refused_for_its_expiry_alone() -> None:
     assert isinstance(caught.value.__cause__, jwt.ExpiredSignatureError)
 
 
+def test_a_token_verified_once_is_not_checked_for_its_signature_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier(PUBLIC_PEM, issuer=ISSUER, audience=AUDIENCE)
+    valid = token()
+    assert verifier.verify(valid).subject == "42"
+
+    def no_decoding(*_: object, **__: object) -> None:
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(jwt, "decode", no_decoding)
+    assert verifier.verify(valid) == Principal(subject="42", role="customer")
+    with pytest.raises(AssertionError, match="decoded again"):  # any other token is decoded
+        verifier.verify(token(sub="43"))
+
+
+def test_a_remembered_token_still_expires() -> None:
+    verifier = TokenVerifier(PUBLIC_PEM, issuer=ISSUER, audience=AUDIENCE)
+    expires = int(time.time()) + 1
+    short = token(exp=expires)
+    assert verifier.verify(short).subject == "42"
+    while time.time() < expires:  # setup: let its one second pass (bounded: ~1 s)
+        time.sleep(0.05)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        verifier.verify(short)
+
+
 def test_a_tampered_payload_is_refused_for_its_signature() -> None:
     """The header and signature of a valid token, with a payload that says `admin`."""
     genuine = token()
