@@ -13,10 +13,11 @@ from identity.schemas import TokenResponse, UserCreate, UserOut
 from identity.tokens import signing_public_key
 from mercato_shared.auth import ALGORITHM, CurrentUser
 from mercato_shared.errors import NotFoundError, error_responses
+from mercato_shared.json_types import NO_CONTROL
 
 router = APIRouter(tags=["identity"])
 
-FormField = Annotated[str | None, Form(max_length=512)]
+FormField = Annotated[str | None, Form(max_length=512, pattern=NO_CONTROL)]
 ERRORS = error_responses(400, 401)
 
 
@@ -35,11 +36,11 @@ async def register(body: UserCreate, service: IdentityServiceDep) -> UserOut:
 async def token(  # noqa: PLR0917 - one parameter per OAuth2 form field
     service: IdentityServiceDep,
     response: Response,
-    grant_type: Annotated[str, Form(max_length=32)],
+    grant_type: Annotated[str, Form(max_length=32, pattern=NO_CONTROL)],
     username: FormField = None,
     password: Annotated[str | None, Form(max_length=128)] = None,
     refresh_token: FormField = None,
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_id: Annotated[str | None, Form(max_length=64, pattern=NO_CONTROL)] = None,
     client_secret: FormField = None,
 ) -> TokenResponse:
     """OAuth2 token endpoint (form-encoded).
@@ -61,7 +62,8 @@ async def token(  # noqa: PLR0917 - one parameter per OAuth2 form field
 
 @router.post("/token/revoke", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke(
-    service: IdentityServiceDep, token: Annotated[str, Form(min_length=1, max_length=512)]
+    service: IdentityServiceDep,
+    token: Annotated[str, Form(min_length=1, max_length=512, pattern=NO_CONTROL)],
 ) -> None:
     """Log out: revoke a refresh token (and its rotations). Unknown tokens are ignored."""
     await service.revoke(token)

@@ -166,6 +166,33 @@ async def test_unsupported_grant_is_400(client: httpx.AsyncClient) -> None:
     assert (await client.post("/token", data={})).status_code == 422
 
 
+#: Each token form field with a NUL or another control character in it.
+CONTROL_FORMS = [
+    {"grant_type": "password", "username": f"ada{char}@example.com", "password": "correct horse"}
+    for char in ("\x00", "\x01", "\x1f", "\x7f", "\n")
+] + [
+    {"grant_type": "refresh_token", "refresh_token": "abc\x00def"},
+    {"grant_type": "client_credentials", "client_id": "orders\x00", "client_secret": "s"},
+    {"grant_type": "client_credentials", "client_id": "orders", "client_secret": "s\x00"},
+    {"grant_type": "pass\x00word", "username": "ada@example.com", "password": "x"},
+]
+
+
+@pytest.mark.parametrize("data", CONTROL_FORMS)
+async def test_control_characters_in_token_form_fields_are_422(
+    client: httpx.AsyncClient, data: dict[str, str]
+) -> None:
+    await client.post("/users", json=USER)
+    response = await client.post("/token", data=data)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_nul_in_a_revoked_token_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post("/token/revoke", data={"token": "abc\x00"})
+    assert response.status_code == 422, response.text
+
+
 async def test_jwks_publishes_the_verification_key(
     client: httpx.AsyncClient, migrated: IdentitySettings
 ) -> None:
