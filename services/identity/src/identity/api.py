@@ -36,7 +36,7 @@ async def register(body: UserCreate, service: IdentityServiceDep) -> UserOut:
 async def token(  # noqa: PLR0917 - one parameter per OAuth2 form field
     service: IdentityServiceDep,
     response: Response,
-    grant_type: Annotated[str, Form(max_length=32, pattern=NO_CONTROL)],
+    grant_type: Annotated[str, Form(max_length=32, pattern=NO_CONTROL, examples=["password"])],
     username: FormField = None,
     password: Annotated[str | None, Form(max_length=128)] = None,
     refresh_token: FormField = None,
