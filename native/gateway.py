@@ -51,6 +51,7 @@ def gateway_values(stack: Stack) -> dict[str, str]:
     """The values of the gateway template's variables on the native stack."""
     values = {
         "RUN_DIR": str(stack.run_dir),
+        "GATEWAY_LISTEN": stack.gateway_listen,
         "GATEWAY_PORT": str(stack.gateway_port),
         "GATEWAY_ACCESS_LOG": str(stack.logs / "gateway-access.log"),
         # Loopback addresses never change: nothing to re-resolve.

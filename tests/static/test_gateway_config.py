@@ -35,6 +35,7 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 ROUTED = [service for service in topology.load().services if service.routed]
 SERVICES = tuple(service.name for service in ROUTED)
 GATEWAY_VARIABLES = {
+    "GATEWAY_LISTEN",
     "GATEWAY_PORT",
     "GATEWAY_RESOLVER",
     *(f"{name.upper()}_SERVERS" for name in SERVICES),
