@@ -19,20 +19,21 @@ router = APIRouter(tags=["identity"])
 
 FormField = Annotated[str | None, Form(max_length=512, pattern=NO_CONTROL)]
 ERRORS = error_responses(400, 401)
+TOKEN_ERRORS = error_responses(400, 401, 429)
 
 
 @router.post(
     "/users",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409),
+    responses=error_responses(409, 429),
 )
 async def register(body: UserCreate, service: IdentityServiceDep) -> UserOut:
     """Create a customer account (email unique whatever its case)."""
     return await service.register(body)
 
 
-@router.post("/token", response_model=TokenResponse, responses=ERRORS)
+@router.post("/token", response_model=TokenResponse, responses=TOKEN_ERRORS)
 async def token(  # noqa: PLR0917 - one parameter per OAuth2 form field
     service: IdentityServiceDep,
     response: Response,
