@@ -22,7 +22,7 @@ _AUTH_ERRORS = error_responses(401, 403)
     "",
     response_model=ReportJobOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=_AUTH_ERRORS,
+    responses=error_responses(401, 403, 429),
 )
 async def submit_report(
     body: ReportRequest,

@@ -11,6 +11,7 @@ from reports.errors import ReportNotFoundError, ReportNotReadyError, SalesReport
 from reports.models import ReportJob
 from reports.negotiation import Format
 from reports.queue import JobQueue
+from reports.quota import ReportQuota
 from reports.repository import JobRepository
 from reports.schemas import Period, ReportJobOut, ReportRequest
 
@@ -32,14 +33,20 @@ def job_out(job: ReportJob) -> ReportJobOut:
 
 
 class ReportsService:
-    def __init__(self, repository: JobRepository, queue: JobQueue) -> None:
+    def __init__(self, repository: JobRepository, queue: JobQueue, quota: ReportQuota) -> None:
         self._repository = repository
         self._queue = queue
+        self._quota = quota
 
     async def submit(self, principal: Principal, request: ReportRequest) -> ReportJobOut:
-        """Commit the job as `queued` first, then publish it: a job is never only in Redis."""
+        """Commit the job as `queued` first, then publish it: a job is never only in Redis.
+
+        A customer past the report quota is refused (429) before anything is written.
+        """
         if request.kind == "sales" and not principal.is_admin:
             raise SalesReportForbiddenError
+        if not principal.is_admin:
+            await self._repository.admit(self._quota, principal.subject)
         job = await self._repository.create(
             owner=principal.subject,
             kind=request.kind,
