@@ -10,7 +10,7 @@ from mercato_shared.telemetry import annotate
 from reports.errors import ReportNotFoundError, ReportNotReadyError, SalesReportForbiddenError
 from reports.models import ReportJob
 from reports.negotiation import Format
-from reports.queue import JobQueue
+from reports.queue import CUSTOMER_LANE, FIRST_LANE, JobQueue
 from reports.quota import ReportQuota
 from reports.repository import JobRepository
 from reports.schemas import Period, ReportJobOut, ReportRequest
@@ -55,7 +55,7 @@ class ReportsService:
             trace_id=sampled_trace_id(),
         )
         annotate(**{"mercato.report.id": str(job.id), "mercato.report.kind": job.kind})
-        await self._queue.enqueue(job.id)
+        await self._queue.enqueue(job.id, lane=FIRST_LANE if principal.is_admin else CUSTOMER_LANE)
         return job_out(job)
 
     async def _visible_job(self, principal: Principal, job_id: uuid.UUID) -> ReportJob:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from reports.config import ReportsSettings
 from reports.main import create_app
+from reports.queue import REPORTS_QUEUE, producer_app
 from tests.helpers import app_client as serve
 
 from ..conftest import IT_REDIS_URL, it_settings
@@ -183,3 +184,24 @@ async def test_finished_jobs_free_the_in_flight_quota_but_count_for_the_hour(
     assert refused.json()["error"]["code"] == "too_many_reports"
     # The oldest of the hour's three leaves the hour in just under an hour.
     assert 3500 < int(refused.headers["retry-after"]) <= 3600
+
+
+async def test_an_admins_job_is_taken_before_the_customers_backlog(
+    client: httpx.AsyncClient, auth: Auth, migrated: ReportsSettings
+) -> None:
+    """A customer's jobs wait in the lane behind: a worker, which pops the lanes in order
+    (kombu's Redis channel, as its consumer does), takes the admin's job first although
+    it was published last."""
+    customers = [
+        (await client.post("/reports", json=PURCHASES, headers=auth(str(n)))).json()["id"]
+        for n in (40, 41, 41, 42)
+    ]
+    admin = (await client.post("/reports", json=SALES, headers=auth("1", "admin"))).json()["id"]
+    worker = producer_app(it_settings())
+    taken: list[str] = []
+    with worker.connection_for_read() as connection:
+        channel = connection.default_channel
+        while (message := channel.basic_get(REPORTS_QUEUE, no_ack=True)) is not None:
+            taken.append(message.headers["argsrepr"].strip("[]'"))
+    worker.close()
+    assert taken == [admin, *customers]

@@ -1,0 +1,61 @@
+"""One customer's flood of report jobs: most are refused, and another user's report is run.
+
+A customer submits 40 purchases reports over a whole year in a row. The quota admits three
+(queued or running at once) and answers the rest 429 `too_many_reports` with Retry-After;
+an admin's one-day sales report submitted right after is taken before the customer's
+backlog (the lane in front) and finishes; the customer's own purchases report contains only
+the customer's orders (the export is filtered by the server). No assertion is on a timing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.e2e.test_gateway_catalog import assert_error_shape
+from tests.e2e.test_identity_orders import admin, new_customer
+from tests.e2e.test_reports import reports_db, submit, wait_done
+
+pytestmark = pytest.mark.e2e
+
+__all__ = ["reports_db"]  # the fixture, used below by name
+
+TODAY = datetime.now(UTC).date()
+YEAR = {"kind": "purchases", "start": (TODAY - timedelta(days=365)).isoformat(), "days": 366}
+
+
+async def test_a_customers_flood_is_capped_and_another_users_report_runs(
+    gateway: httpx.AsyncClient, reports_db: asyncpg.Connection
+) -> None:
+    customer, administrator = await new_customer(gateway), await admin(gateway)
+    owner = str((await gateway.get("/api/identity/me", headers=customer)).json()["id"])
+    answers = [
+        await gateway.post("/api/reports/reports", json=YEAR, headers=customer) for _ in range(40)
+    ]
+    statuses = [answer.status_code for answer in answers]
+
+    assert statuses.count(202) <= 3
+    assert statuses.count(429) >= 37
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert_error_shape(refused, 429, "too_many_reports")
+    assert int(refused.headers["retry-after"]) >= 1
+
+    day = {"kind": "sales", "start": TODAY.isoformat(), "days": 1}
+    job = await submit(gateway, administrator, day)
+    done = await wait_done(gateway, administrator, job["id"])
+    assert done["status"] == "succeeded", done
+
+    mine = [answer.json()["id"] for answer in answers if answer.status_code == 202]
+    for job_id in mine:
+        finished = await wait_done(gateway, customer, job_id)
+        assert finished["status"] == "succeeded", finished
+    # A new customer has no orders: the export, filtered by the server, gives none.
+    result = await gateway.get(f"/api/reports/reports/{mine[0]}/result", headers=customer)
+    assert result.status_code == 200
+    assert result.json()["orders"] == 0
+    # The refused submissions wrote nothing.
+    stored = await reports_db.fetchval("SELECT count(*) FROM report_jobs WHERE owner = $1", owner)
+    assert stored == len(mine)
