@@ -9,7 +9,7 @@ import pytest
 
 from identity.config import DEV_JWT_PRIVATE_KEY
 from native.exposure import exposure_warning, is_loopback
-from native.gateway import GATEWAY_TEMPLATE, gateway_values
+from native.gateway import STREAM_TEMPLATE, gateway_values
 from native.render import render
 from native.stack import Stack
 
@@ -19,8 +19,8 @@ def _stack(**env: str) -> Stack:
 
 
 def _listen(stack: Stack) -> str:
-    config = render(GATEWAY_TEMPLATE.read_text(), gateway_values(stack))
-    match = re.search(r"^\s*listen\s+(\S+)", config, re.MULTILINE)
+    config = render(STREAM_TEMPLATE.read_text(), gateway_values(stack))
+    match = re.search(r"^\s*listen\s+([^\s;]+)", config, re.MULTILINE)
     assert match
     return match.group(1)
 
