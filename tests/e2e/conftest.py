@@ -55,6 +55,7 @@ def stack_env() -> dict[str, str]:
             "GATEWAY_AUTH_RATE_PER_MINUTE": "60000",
             "GATEWAY_AUTH_RATE_BURST": "4000",
             "GATEWAY_CONN_LIMIT": "1000",
+            "GATEWAY_ADDRESS_CONN_LIMIT": "4000",
             # Report jobs whose message was lost or whose worker died are recovered within
             # seconds, so test_reports can flush Redis and kill a worker child quickly.
             "SWEEP_INTERVAL_SECONDS": "2",
