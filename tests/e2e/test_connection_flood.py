@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from devtools.ports import free_port
-from native.gateway import write_gateway_config
+from native.gateway import GATEWAY_LIMITS, write_gateway_config
 from native.stack import load_stack
 from tests.e2e.conftest import E2EStack
 
@@ -65,9 +65,13 @@ def flood_gateway(
     port = free_port()
     # The head deadline is longer than the test, so every slow connection stays open, and
     # the per-address request rate is the normal client's whole need.
-    limits = {"GATEWAY_CLIENT_TIMEOUT": "60s", "GATEWAY_RATE_LIMIT": "50"}
-    if request.param == "sized":
-        limits["GATEWAY_ADDRESS_CONN_LIMIT"] = str(FLOOD * 2)
+    # `capped` has the default cap (the suite's own stack lifts it), `sized` none that binds.
+    cap = GATEWAY_LIMITS["GATEWAY_ADDRESS_CONN_LIMIT"] if request.param == "capped" else FLOOD * 2
+    limits = {
+        "GATEWAY_CLIENT_TIMEOUT": "60s",
+        "GATEWAY_RATE_LIMIT": "50",
+        "GATEWAY_ADDRESS_CONN_LIMIT": str(cap),
+    }
     env = {**stack.env, "MERCATO_RUN_DIR": str(run_dir), "GATEWAY_PORT": str(port), **limits}
     test_stack = load_stack(env)
     test_stack.logs.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """One customer's flood of report jobs: most are refused, and another user's report is run.
 
 A customer submits 40 purchases reports over a whole year in a row. The quota admits three
-(queued or running at once) and answers the rest 429 `too_many_reports` with Retry-After;
+at once (queued or running) and thirty an hour, and answers the rest 429
+`too_many_reports` with Retry-After;
 an admin's one-day sales report submitted right after is taken before the customer's
 backlog (the lane in front) and finishes; the customer's own purchases report contains only
 the customer's orders (the export is filtered by the server). No assertion is on a timing.
@@ -37,8 +38,11 @@ async def test_a_customers_flood_is_capped_and_another_users_report_runs(
     ]
     statuses = [answer.status_code for answer in answers]
 
-    assert statuses.count(202) <= 3
-    assert statuses.count(429) >= 37
+    # Three in flight at once: the first three are taken, the fourth is refused unless one
+    # of them has finished already; thirty an hour: ten at least are refused whatever the pace.
+    assert statuses[:3] == [202, 202, 202]
+    assert statuses.count(429) >= 10
+    assert set(statuses) == {202, 429}
     refused = next(answer for answer in answers if answer.status_code == 429)
     assert_error_shape(refused, 429, "too_many_reports")
     assert int(refused.headers["retry-after"]) >= 1
