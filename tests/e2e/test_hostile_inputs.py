@@ -105,6 +105,22 @@ async def test_http_0_9_is_refused_without_an_answer(stack: E2EStack) -> None:
         assert await raw_exchange(stack, line) == b""
 
 
+@pytest.mark.parametrize("header", ["Idempotency-Key", "Authorization", "Accept", "traceparent"])
+@pytest.mark.parametrize("char", ["\x01", "\x1b", "\x7f"])
+async def test_a_control_character_in_a_header_is_a_400_in_the_error_shape(
+    stack: E2EStack, header: str, char: str
+) -> None:
+    request = (
+        f"POST /api/orders/orders HTTP/1.1\r\nHost: a\r\n{header}: a{char}b\r\n"
+        "Content-Length: 0\r\nConnection: close\r\n\r\n"
+    ).encode()
+    answer = await raw_exchange(stack, request)
+    status, headers = parse_head(answer)
+    assert status.startswith(b"HTTP/1.1 400 "), answer
+    assert headers["content-type"] == "application/json"
+    assert b'"code":"bad_request"' in answer
+
+
 # --- the services ------------------------------------------------------------------------
 
 
