@@ -50,6 +50,7 @@ def base_env(offset: int, extra: Mapping[str, str] | None = None) -> dict[str, s
             "GATEWAY_RATE_LIMIT": "1000000",
             "GATEWAY_RATE_BURST": "1000000",
             "GATEWAY_CONN_LIMIT": "60000",
+            "GATEWAY_ADDRESS_CONN_LIMIT": "60000",
             "GATEWAY_READ_CACHE": "off",
         }
     )

@@ -30,6 +30,11 @@ fi
 # docs pages offline (tests/e2e/test_docs_pages.py).
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# The gateway's stream front (gateway/templates/stream.conf.template): Debian ships the
+# stream module as a package of its own; an nginx with it built in needs none.
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] \
+  || { nginx -V 2>&1 || /usr/sbin/nginx -V 2>&1; } | grep -qE -- '--with-stream( |$)' \
+  || missing+=(libnginx-mod-stream)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

@@ -13,6 +13,7 @@ import argparse
 import subprocess
 import sys
 
+from native.exposure import exposure_warning
 from native.gateway import write_gateway_config
 from native.prepare import prepare_databases
 from native.probe import DependencyUnreachableError, check_dependencies
@@ -37,6 +38,9 @@ def up(stack: Stack, *, timeout: float) -> None:
     except DependencyUnreachableError as exc:
         sys.stderr.write(f"{exc}\nStart them (see README, 'Requirements') and run again.\n")
         raise SystemExit(1) from exc
+    warning = exposure_warning(stack)
+    if warning:
+        sys.stderr.write(f"{warning}\n")
     prepare_databases(stack)
     write_gateway_config(stack)
     start_supervisord(stack)
@@ -46,6 +50,8 @@ def up(stack: Stack, *, timeout: float) -> None:
     print(f"  gateway         {url}/healthz")
     for service in stack.description.routed:
         print(f"  {service.name:<15} {url}{service.root_path}/docs")
+    if warning:  # again, last, where it cannot scroll out of sight
+        sys.stderr.write(f"\n{warning}\n")
 
 
 def down(stack: Stack, *, timeout: float = 30) -> None:

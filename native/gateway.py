@@ -14,12 +14,16 @@ import math
 import os
 import pwd
 from collections.abc import Mapping
+from pathlib import Path
 
 from native.env import ROOT
 from native.render import render
 from native.stack import Stack
 
 GATEWAY_TEMPLATE = ROOT / "gateway" / "templates" / "mercato.conf.template"
+STREAM_TEMPLATE = ROOT / "gateway" / "templates" / "stream.conf.template"
+#: Where Debian's libnginx-mod-stream puts the stream module (nginx-light lacks it built in).
+DEBIAN_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 MAIN_TEMPLATE = ROOT / "native" / "nginx.conf.template"
 
 #: The gateway's limits and their native defaults (docs/gateway.md has the table).
@@ -29,6 +33,7 @@ GATEWAY_LIMITS = {
     "GATEWAY_AUTH_RATE_PER_MINUTE": "30",
     "GATEWAY_AUTH_RATE_BURST": "10",
     "GATEWAY_CONN_LIMIT": "64",
+    "GATEWAY_ADDRESS_CONN_LIMIT": "256",
     "GATEWAY_CLIENT_TIMEOUT": "10s",
     "GATEWAY_MAX_BODY": "1m",
     "GATEWAY_CORS_ORIGINS": "",
@@ -60,7 +65,9 @@ def gateway_values(stack: Stack) -> dict[str, str]:
     """The values of the gateway template's variables on the native stack."""
     values = {
         "RUN_DIR": str(stack.run_dir),
+        "GATEWAY_LISTEN": stack.gateway_listen,
         "GATEWAY_PORT": str(stack.gateway_port),
+        "GATEWAY_HTTP_SOCKET": str(stack.nginx_dir / "http.sock"),
         "GATEWAY_ACCESS_LOG": str(stack.logs / "gateway-access.log"),
         # Loopback addresses never change: nothing to re-resolve.
         "GATEWAY_RESOLVER": "",
@@ -82,6 +89,12 @@ def nginx_user_directive(uid: int, user: str, group: str) -> str:
     return f"user {user} {group};" if uid == 0 else ""
 
 
+def stream_module_directive(module: Path = DEBIAN_STREAM_MODULE) -> str:
+    """`load_module` of Debian's dynamic stream module when it is installed, else nothing
+    (an nginx with the module built in; one with neither fails `nginx -t` on `stream`)."""
+    return f"load_module {module};" if module.exists() else ""
+
+
 def error_log(stack: Stack) -> str:
     return str(stack.logs / "gateway-error.log")
 
@@ -99,10 +112,12 @@ def write_gateway_config(stack: Stack, overrides: Mapping[str, str] | None = Non
             "NGINX_USER_DIRECTIVE": nginx_user_directive(
                 uid, pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
             ),
+            "NGINX_STREAM_MODULE": stream_module_directive(),
         }
     )
     for source, target in (
         (MAIN_TEMPLATE, stack.nginx_dir / "nginx.conf"),
         (GATEWAY_TEMPLATE, stack.nginx_dir / "mercato.conf"),
+        (STREAM_TEMPLATE, stack.nginx_dir / "stream.conf"),
     ):
         target.write_text(render(source.read_text(), values))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import topology
 from native.env import ROOT, read_env
@@ -22,6 +23,10 @@ REPLICA_PORT_STEP = 100
 
 class StackConfigError(ValueError):
     """The settings do not describe a stack that can run."""
+
+
+#: Where the native stack listens unless told otherwise: nothing is open to the network.
+LOOPBACK: Final = "127.0.0.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +72,17 @@ class Stack:
     def gateway_port(self) -> int:
         return self.port("gateway", self.description.gateway.port)
 
+    @property
+    def gateway_listen(self) -> str:
+        """The address the gateway listens on: the loopback unless GATEWAY_LISTEN says
+        otherwise (`0.0.0.0`, `[::]`, or one interface's address)."""
+        return self.env.get("GATEWAY_LISTEN") or LOOPBACK
+
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway_port}"
+        """The gateway as this machine reaches it (the loopback when it listens on all)."""
+        listen = self.gateway_listen
+        host = LOOPBACK if listen in {"0.0.0.0", "[::]", "*"} else listen  # noqa: S104
+        return f"http://{host}:{self.gateway_port}"
 
     def service_port(self, service: Service) -> int:
         """The port of the service's first (or only) process."""

@@ -66,9 +66,13 @@ def uvicorn_command(replica: Replica, stack: Stack) -> list[str]:
 
 
 def nginx_command(stack: Stack) -> list[str]:
+    """nginx in the foreground, after removing the HTTP server's socket a killed nginx may
+    have left behind (nginx does not, and could not bind it again)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     conf = stack.nginx_dir / "nginx.conf"
-    return [nginx, "-p", str(stack.nginx_dir), "-c", str(conf), "-e", error_log(stack)]
+    socket = stack.nginx_dir / "http.sock"
+    argv = [nginx, "-p", str(stack.nginx_dir), "-c", str(conf), "-e", error_log(stack)]
+    return ["/bin/sh", "-c", 'rm -f -- "$0" && exec "$@"', str(socket), *argv]
 
 
 def programs(stack: Stack) -> dict[str, tuple[list[str], dict[str, str]]]:

@@ -56,6 +56,7 @@ def stack_env() -> dict[str, str]:
             "GATEWAY_AUTH_RATE_PER_MINUTE": "60000",
             "GATEWAY_AUTH_RATE_BURST": "4000",
             "GATEWAY_CONN_LIMIT": "1000",
+            "GATEWAY_ADDRESS_CONN_LIMIT": "4000",
             # test_checkout deletes checkout's FX entry in Redis to have FX asked again, and
             # takes FX down to see the 503: no copy kept in the process in between.
             "FX_LOCAL_TTL_SECONDS": "0",

@@ -27,6 +27,7 @@ NOT_IN_CLUSTER = {
     "PARTNERS_RANDOM_SEED": "unset: the partners' draws are unpredictable",
     "OTEL_SERVICE_NAME": "set per container (env), not shared",
     "GATEWAY_PORT": "the gateway's ConfigMap (gateway-config) has it",
+    "GATEWAY_LISTEN": "the image listens on every interface; the Service decides who reaches it",
     "MERCATO_OTEL_ACCELERATOR": "unset (off): the images do not contain packages/otel-accelerator",
     "MERCATO_REPLICAS": "native stack only: the cluster scales pods (HPA)",
     "MERCATO_DRAIN_SECONDS": "native stack only: given to its replicas as SHUTDOWN_DRAIN_SECONDS",

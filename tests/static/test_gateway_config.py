@@ -24,13 +24,19 @@ import topology
 from mercato_shared.app import create_app
 from mercato_shared.docs_pages import ASSETS_PATH
 from mercato_shared.settings import BaseServiceSettings
-from native.gateway import auth_retry_after, gateway_values, write_gateway_config
+from native.gateway import (
+    auth_retry_after,
+    gateway_values,
+    stream_module_directive,
+    write_gateway_config,
+)
 from native.render import PLACEHOLDER, render
 from native.stack import load_stack
 from native.supervisor import programs
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_TEMPLATE = REPO / "gateway" / "templates" / "mercato.conf.template"
+STREAM_TEMPLATE = REPO / "gateway" / "templates" / "stream.conf.template"
 NATIVE_MAIN_TEMPLATE = REPO / "native" / "nginx.conf.template"
 DOCKER_MAIN_CONF = REPO / "gateway" / "nginx.conf"
 DOCKERFILE = REPO / "gateway" / "Dockerfile"
@@ -39,7 +45,10 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 ROUTED = [service for service in topology.load().services if service.routed]
 SERVICES = tuple(service.name for service in ROUTED)
 GATEWAY_VARIABLES = {
+    "GATEWAY_LISTEN",
     "GATEWAY_PORT",
+    "GATEWAY_HTTP_SOCKET",
+    "GATEWAY_ADDRESS_CONN_LIMIT",
     "GATEWAY_RESOLVER",
     *(f"{name.upper()}_SERVERS" for name in SERVICES),
     "GATEWAY_ACCESS_LOG",
@@ -199,12 +208,17 @@ def test_render_empty_value_is_defined() -> None:
 
 
 def test_gateway_template_uses_exactly_the_documented_variables() -> None:
-    text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
+    text = GATEWAY_TEMPLATE.read_text(encoding="utf-8") + STREAM_TEMPLATE.read_text("utf-8")
 
     assert set(PLACEHOLDER.findall(text)) == GATEWAY_VARIABLES
 
 
-NATIVE_MAIN_VARIABLES = {"RUN_DIR", "GATEWAY_ERROR_LOG", "NGINX_USER_DIRECTIVE"}
+NATIVE_MAIN_VARIABLES = {
+    "RUN_DIR",
+    "GATEWAY_ERROR_LOG",
+    "NGINX_USER_DIRECTIVE",
+    "NGINX_STREAM_MODULE",
+}
 
 
 def test_native_main_template_uses_exactly_its_variables() -> None:
@@ -214,7 +228,7 @@ def test_native_main_template_uses_exactly_its_variables() -> None:
     assert re.search(r"^daemon off;", text, re.MULTILINE)
 
 
-@pytest.mark.parametrize("path", [GATEWAY_TEMPLATE, NATIVE_MAIN_TEMPLATE])
+@pytest.mark.parametrize("path", [GATEWAY_TEMPLATE, STREAM_TEMPLATE, NATIVE_MAIN_TEMPLATE])
 def test_templates_have_no_bare_upper_case_dollar_names(path: Path) -> None:
     # The nginx image's envsubst also replaces "$NAME" (no braces) for every variable in
     # the container's environment (PATH, HOSTNAME, ...); render() does not. A bare
@@ -578,12 +592,19 @@ def test_docker_main_config_passes_nginx_t(tmp_path: Path) -> None:
     # nginx -t resolves them, and the compose service names do not exist here).
     conf_d = tmp_path / "conf.d"
     conf_d.mkdir()
-    env = _gateway_env(tmp_path) | {"GATEWAY_ACCESS_LOG": "/dev/stdout"}
-    (conf_d / "mercato.conf").write_text(
-        render(GATEWAY_TEMPLATE.read_text(encoding="utf-8"), env), encoding="utf-8"
-    )
+    env = _gateway_env(tmp_path) | {
+        "GATEWAY_ACCESS_LOG": "/dev/stdout",
+        "GATEWAY_HTTP_SOCKET": str(tmp_path / "http.sock"),
+    }
+    for template, name in ((GATEWAY_TEMPLATE, "mercato.conf"), (STREAM_TEMPLATE, "stream.conf")):
+        (conf_d / name).write_text(
+            render(template.read_text(encoding="utf-8"), env), encoding="utf-8"
+        )
     text = DOCKER_MAIN_CONF.read_text(encoding="utf-8")
     assert "include /etc/nginx/conf.d/mercato.conf;" in text
+    assert "include /etc/nginx/conf.d/stream.conf;" in text
+    # The image's nginx has the stream module built in; Debian's loads it.
+    text = f"{stream_module_directive()}\n{text}"
     moved = {"/etc/nginx/conf.d/": f"{conf_d}/", "/tmp/": f"{tmp_path}/"}
     text = re.sub("|".join(map(re.escape, moved)), lambda m: moved[m.group(0)], text)
     main_conf = tmp_path / "nginx.conf"

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from identity.config import IdentitySettings
 from identity.main import create_app
@@ -15,9 +16,12 @@ from mercato_shared.migrations import migrate
 from tests.helpers import app_client as serve
 from tests.helpers import truncate
 
+#: The login throttle's counts (identity's own Redis database in the integration tests).
+IT_REDIS_URL = "redis://127.0.0.1:6379/12"
+
 
 def it_settings(**overrides: Any) -> IdentitySettings:
-    values: dict[str, Any] = {"database_prefix": "it_"} | overrides
+    values: dict[str, Any] = {"database_prefix": "it_", "redis_url": IT_REDIS_URL} | overrides
     return IdentitySettings(**values)
 
 
@@ -31,6 +35,9 @@ def migrated() -> IdentitySettings:
 @pytest.fixture
 async def clean_state(migrated: IdentitySettings) -> None:
     await truncate(migrated.database_url, "users, refresh_tokens")
+    client = Redis.from_url(IT_REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
 
 
 @pytest.fixture

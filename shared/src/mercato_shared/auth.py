@@ -45,6 +45,9 @@ Role = Literal["customer", "admin", "service"]
 ROLES: Final[frozenset[str]] = frozenset(get_args(Role))
 ALGORITHM: Final = "EdDSA"
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub", "role")
+#: The claims PyJWT reads as RFC 7519 NumericDates; it also takes a string or a boolean
+#: there (`int(claim)`), which a NumericDate is not.
+NUMERIC_DATES: Final = ("exp", "iat", "nbf")
 #: How many verified tokens a process remembers, and for how long at most.
 VERIFIED_TOKENS: Final = 10_000
 VERIFIED_SECONDS: Final = 300.0
@@ -127,9 +130,16 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidTokenError from exc
         subject, role = claims["sub"], claims["role"]
-        if not isinstance(subject, str) or not subject or role not in ROLES:
+        if not isinstance(subject, str) or not subject:
             raise InvalidTokenError
-        return Principal(subject=subject, role=role), claims
+        if not isinstance(role, str) or role not in ROLES or not _numeric_dates(claims):
+            raise InvalidTokenError
+        return Principal(subject=subject, role=claims["role"]), claims
+
+
+def _numeric_dates(claims: dict[str, Any]) -> bool:
+    """Whether every NumericDate claim present is a JSON number (a fraction is allowed)."""
+    return all(type(claims[name]) in {int, float} for name in NUMERIC_DATES if name in claims)
 
 
 @lru_cache(maxsize=8)

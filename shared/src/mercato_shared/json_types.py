@@ -31,6 +31,11 @@ MAX_ROW_ID: Final = 2**53 - 1
 #: schema refuses it (a 422) where the database would fail the request (a 500).
 NO_NUL: Final = r"^[^\x00]*$"
 
+#: The pattern of a form or header value that is a name, key or token (a login, a client
+#: id, a refresh token): no NUL and no other control character (C0 or DEL), which none of
+#: them holds, so such a value is a 422 before it reaches a query.
+NO_CONTROL: Final = r"^[^\x00-\x1f\x7f]*$"
+
 # RFC 3339 full-date and date-time (the `T` and `Z` in either case, seconds' fraction optional).
 _FULL_DATE: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DATE: Final = re.compile(_FULL_DATE)

@@ -256,3 +256,51 @@ async def test_roles_are_enforced(client: httpx.AsyncClient) -> None:
     assert (await client.get("/export", headers=bearer(service))).json() == {"role": "service"}
     assert (await client.get("/export", headers=bearer(admin))).status_code == 200
     assert (await client.get("/export", headers=bearer(customer))).status_code == 403
+
+
+def signed(payload: dict[str, Any]) -> str:
+    """Signed with the right key whatever the claims hold (PyJWT's encode checks a few)."""
+    return jwt.PyJWS().encode(json.dumps(payload).encode(), KEY, algorithm="EdDSA")
+
+
+#: JSON values of every type; each claim below is tried with those not of its own type.
+JSON_VALUES: list[Any] = [["admin"], {"role": "admin"}, 7, True, None, "7"]
+#: A NumericDate may have a fraction (RFC 7519), so a float is of the right type there.
+CLAIM_TYPES: dict[str, tuple[type, ...]] = {
+    "sub": (str,),
+    "role": (str,),
+    "iss": (str,),
+    "aud": (str, list),
+    "iat": (int, float),
+    "exp": (int, float),
+    "nbf": (int, float),
+    "jti": (str,),
+}
+WRONG_TYPED_CLAIMS = [
+    (claim, value)
+    for claim, types in CLAIM_TYPES.items()
+    for value in JSON_VALUES
+    if not isinstance(value, types) or isinstance(value, bool)
+]
+
+
+@pytest.mark.parametrize(("claim", "value"), WRONG_TYPED_CLAIMS)
+def test_a_validly_signed_token_with_a_claim_of_the_wrong_type_is_invalid(
+    claim: str, value: Any
+) -> None:
+    with pytest.raises(InvalidTokenError):
+        VERIFIER.verify(signed(claims() | {claim: value}))
+
+
+def test_a_numeric_date_may_have_a_fraction() -> None:
+    now = time.time()
+    assert VERIFIER.verify(signed(claims(iat=now - 1.5, exp=now + 60.5))).subject == "42"
+
+
+@pytest.mark.parametrize("role", [["admin"], {"admin": 1}, 1, True])
+async def test_a_role_of_the_wrong_type_is_401_invalid_token(
+    client: httpx.AsyncClient, role: Any
+) -> None:
+    response = await client.get("/me", headers=bearer(signed(claims(role=role))))
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "invalid_token"

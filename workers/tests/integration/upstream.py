@@ -53,6 +53,8 @@ def create_app() -> FastAPI:
     orders = generate_orders(int(os.environ.get("UPSTREAM_ORDERS", "600")), days=30)
     delay = float(os.environ.get("UPSTREAM_PAGE_DELAY", "0"))
     app = FastAPI()
+    # What each export request asked for (a test checks the filter went to the server).
+    app.state.export_queries = []
 
     @app.post("/token")
     async def token(grant_type: Annotated[str, Form()]) -> dict[str, Any]:
@@ -66,11 +68,18 @@ def create_app() -> FastAPI:
         authorization: Annotated[str | None, Header()] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 500,
         cursor: str | None = None,
+        user_id: int | None = None,
     ) -> dict[str, Any]:
         if authorization != "Bearer stand-in":
             raise HTTPException(401)
         await asyncio.sleep(delay)
-        chosen = [o for o in orders if since <= datetime.fromisoformat(o["created_at"]) < until]
+        app.state.export_queries.append({"user_id": user_id})
+        chosen = [
+            o
+            for o in orders
+            if since <= datetime.fromisoformat(o["created_at"]) < until
+            and user_id in (None, o["user_id"])
+        ]
         start = int(cursor or 0)
         page = chosen[start : start + limit]
         more = start + limit < len(chosen)

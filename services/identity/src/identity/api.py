@@ -12,24 +12,28 @@ from identity.errors import (
     EmailTakenError,
     InvalidCredentialsError,
     InvalidGrantError,
+    LoginThrottledError,
+    PasswordQueueFullError,
     UnsupportedGrantTypeError,
+    WeakPasswordError,
 )
 from identity.schemas import Jwk, JwkSet, TokenResponse, UserCreate, UserOut
 from identity.tokens import signing_public_key
 from mercato_shared.auth import ALGORITHM, CurrentUser
 from mercato_shared.errors import NotFoundError
+from mercato_shared.json_types import NO_CONTROL
 from mercato_shared.responses import errors
 
 router = APIRouter(tags=["identity"])
 
-FormField = Annotated[str | None, Form(max_length=512)]
+FormField = Annotated[str | None, Form(max_length=512, pattern=NO_CONTROL)]
 
 
 @router.post(
     "/users",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(EmailTakenError),
+    responses=errors(EmailTakenError, WeakPasswordError, PasswordQueueFullError),
 )
 async def register_user(body: UserCreate, service: IdentityServiceDep) -> UserOut:
     """Create a customer account (email unique whatever its case)."""
@@ -39,16 +43,22 @@ async def register_user(body: UserCreate, service: IdentityServiceDep) -> UserOu
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses=errors(UnsupportedGrantTypeError, InvalidCredentialsError, InvalidGrantError),
+    responses=errors(
+        UnsupportedGrantTypeError,
+        InvalidCredentialsError,
+        InvalidGrantError,
+        LoginThrottledError,
+        PasswordQueueFullError,
+    ),
 )
 async def get_token(  # noqa: PLR0917 - one parameter per OAuth2 form field
     service: IdentityServiceDep,
     response: Response,
-    grant_type: Annotated[str, Form(max_length=32)],
+    grant_type: Annotated[str, Form(max_length=32, pattern=NO_CONTROL, examples=["password"])],
     username: FormField = None,
     password: Annotated[str | None, Form(max_length=128)] = None,
     refresh_token: FormField = None,
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_id: Annotated[str | None, Form(max_length=64, pattern=NO_CONTROL)] = None,
     client_secret: FormField = None,
 ) -> TokenResponse:
     """OAuth2 token endpoint (form-encoded).
@@ -70,7 +80,8 @@ async def get_token(  # noqa: PLR0917 - one parameter per OAuth2 form field
 
 @router.post("/token/revoke", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_token(
-    service: IdentityServiceDep, token: Annotated[str, Form(min_length=1, max_length=512)]
+    service: IdentityServiceDep,
+    token: Annotated[str, Form(min_length=1, max_length=512, pattern=NO_CONTROL)],
 ) -> None:
     """Log out: revoke a refresh token (and its rotations). Unknown tokens are ignored."""
     await service.revoke(token)

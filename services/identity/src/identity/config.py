@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_private_key,
 )
+from limits import parse_many
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from mercato_shared.settings import BaseServiceSettings
@@ -50,6 +51,17 @@ class IdentitySettings(BaseServiceSettings):
         description="Machine clients as comma-separated id:secret pairs (client_credentials).",
     )
     password_hash_concurrency: PositiveInt = Field(default=2, le=32)
+    # Password checks one client address may have waiting for a hashing slot (then 429).
+    password_hash_waiting_per_client: PositiveInt = Field(default=4, le=1000)
+    # Failed password logins per account, across addresses and replicas (identity.throttle):
+    # `limits` notation, tiers separated by ";". Past any tier, logins of that account are 429.
+    login_failure_limits: str = Field(default="5/minute;20/hour;100/day", min_length=1)
+
+    @field_validator("login_failure_limits")
+    @classmethod
+    def _parsable_limits(cls, value: str) -> str:
+        parse_many(value)  # raises ValueError on a malformed tier
+        return value
 
     # Not named like the base class's validator of JWT_PUBLIC_KEY: the same name would
     # replace it, and an escaped public key would then never match the private one.

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from identity.api import router
 from identity.config import IdentitySettings
 from identity.passwords import Passwords
+from identity.throttle import LoginThrottle
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.resources import Resources
 
@@ -21,16 +22,21 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
 
     @asynccontextmanager
-    async def lifespan(_: Resources) -> AsyncIterator[Mapping[str, Any]]:
+    async def lifespan(resources: Resources) -> AsyncIterator[Mapping[str, Any]]:
         # Building the hasher hashes a dummy password: keep it off the event loop too.
-        make = partial(Passwords, concurrency=settings.password_hash_concurrency)
-        yield {"passwords": await asyncio.to_thread(make)}
+        make = partial(
+            Passwords,
+            concurrency=settings.password_hash_concurrency,
+            max_waiting=settings.password_hash_waiting_per_client,
+        )
+        throttle = LoginThrottle(resources.require_redis(), settings.login_failure_limits)
+        yield {"passwords": await asyncio.to_thread(make), "login_throttle": throttle}
 
     return create_service_app(
         settings,
         title="Mercato identity",
         description="Accounts, argon2 passwords, EdDSA access tokens and revocable refresh tokens.",
         routers=[router],
-        redis=False,
+        redis=True,
         lifespan=lifespan,
     )

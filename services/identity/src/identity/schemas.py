@@ -39,7 +39,13 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[EmailStr, Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN})]
-    password: Password
+    password: Annotated[
+        Password,
+        Field(
+            description="Refused (409 `weak_password`) when common or made of the e-mail.",
+            examples=["correct horse battery staple"],
+        ),
+    ]
     display_name: DisplayName
 
     @field_validator("email")

@@ -32,8 +32,24 @@ def demo_email(number: int) -> str:
     return f"customer{number:04d}@example.com"
 
 
+class DemoAccountsInProductionError(ValueError):
+    """The demo customers share a public password: they never exist in production."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "ENVIRONMENT=production: the demo customers share the public DEMO_PASSWORD, so "
+            "they are not seeded there (run with --customers 0 to seed the admin alone)"
+        )
+
+
 async def seed(settings: IdentitySettings, customers: int = DEMO_CUSTOMERS) -> int:
-    """Insert the admin and the demo customers that are missing; returns how many were new."""
+    """Insert the admin and the demo customers that are missing; returns how many were new.
+
+    In production only the admin (whose password production settings require to be real):
+    demo customers are refused before anything is written.
+    """
+    if settings.environment == "production" and customers > 0:
+        raise DemoAccountsInProductionError
     hasher = PasswordHasher()
     admin_hash, demo_hash = await asyncio.gather(
         asyncio.to_thread(hasher.hash, settings.admin_password),
@@ -70,7 +86,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
     args = parser.parse_args()
-    inserted = asyncio.run(seed(IdentitySettings(), args.customers))
+    try:
+        inserted = asyncio.run(seed(IdentitySettings(), args.customers))
+    except DemoAccountsInProductionError as exc:
+        raise SystemExit(f"identity seed: {exc}") from exc
     print(f"identity seed: {inserted} new users (admin + {args.customers} demo customers)")
 
 

@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.config import IdentitySettings
-from identity.errors import InvalidCredentialsError, InvalidGrantError
+from identity.errors import InvalidCredentialsError, InvalidGrantError, WeakPasswordError
+from identity.password_policy import password_problem
 from identity.passwords import Passwords
 from identity.repository import RefreshTokenRepository, UserRepository
 from identity.schemas import TokenResponse, UserCreate, UserOut, normalize_email
+from identity.throttle import LoginThrottle
 from identity.tokens import hash_refresh_token, mint_access_token, new_refresh_token
 from mercato_shared.errors import NotFoundError
 
 
 class IdentityService:
     def __init__(
-        self, session: AsyncSession, passwords: Passwords, settings: IdentitySettings
+        self,
+        session: AsyncSession,
+        passwords: Passwords,
+        settings: IdentitySettings,
+        throttle: LoginThrottle,
+        client: str,
     ) -> None:
         self._session = session
         self._users = UserRepository(session)
         self._refresh = RefreshTokenRepository(session)
         self._passwords = passwords
         self._settings = settings
+        self._throttle = throttle
+        self._client = client
 
     async def register(self, data: UserCreate) -> UserOut:
-        password_hash = await self._passwords.hash(data.password)
+        problem = await asyncio.to_thread(password_problem, data.password, data.email)
+        if problem is not None:
+            raise WeakPasswordError(problem)
+        password_hash = await self._passwords.hash(data.password, client=self._client)
         user = await self._users.create(
             email=data.email, display_name=data.display_name, password_hash=password_hash
         )
@@ -40,13 +53,20 @@ class IdentityService:
         return UserOut.model_validate(user)
 
     async def password_grant(self, email: str, password: str) -> TokenResponse:
-        """Unknown user and wrong password take the same path (one argon2 verification)."""
-        user = await self._users.by_email(normalize_email(email))
-        ok = await self._passwords.verify(user.password_hash if user else None, password)
+        """Unknown user and wrong password take the same path (one argon2 verification);
+        an account with too many recent failures is refused before any (429)."""
+        account = normalize_email(email)
+        await self._throttle.check(account)
+        user = await self._users.by_email(account)
+        hashed = user.password_hash if user else None
+        ok = await self._passwords.verify(hashed, password, client=self._client)
         if user is None or not ok:
+            await self._throttle.failed(account)
             raise InvalidCredentialsError
+        await self._throttle.succeeded(account)
         if self._passwords.needs_rehash(user.password_hash):
-            await self._users.set_password_hash(user, await self._passwords.hash(password))
+            new_hash = await self._passwords.hash(password, client=self._client)
+            await self._users.set_password_hash(user, new_hash)
         refresh = await self._new_refresh_token(user.id, family_id=uuid.uuid4())
         await self._session.commit()
         return self._tokens(str(user.id), user.role, refresh)

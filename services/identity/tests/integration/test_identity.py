@@ -166,6 +166,33 @@ async def test_unsupported_grant_is_400(client: httpx.AsyncClient) -> None:
     assert (await client.post("/token", data={})).status_code == 422
 
 
+#: Each token form field with a NUL or another control character in it.
+CONTROL_FORMS = [
+    {"grant_type": "password", "username": f"ada{char}@example.com", "password": "correct horse"}
+    for char in ("\x00", "\x01", "\x1f", "\x7f", "\n")
+] + [
+    {"grant_type": "refresh_token", "refresh_token": "abc\x00def"},
+    {"grant_type": "client_credentials", "client_id": "orders\x00", "client_secret": "s"},
+    {"grant_type": "client_credentials", "client_id": "orders", "client_secret": "s\x00"},
+    {"grant_type": "pass\x00word", "username": "ada@example.com", "password": "x"},
+]
+
+
+@pytest.mark.parametrize("data", CONTROL_FORMS)
+async def test_control_characters_in_token_form_fields_are_422(
+    client: httpx.AsyncClient, data: dict[str, str]
+) -> None:
+    await client.post("/users", json=USER)
+    response = await client.post("/token", data=data)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_nul_in_a_revoked_token_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post("/token/revoke", data={"token": "abc\x00"})
+    assert response.status_code == 422, response.text
+
+
 async def test_jwks_publishes_the_verification_key(
     client: httpx.AsyncClient, migrated: IdentitySettings
 ) -> None:
@@ -186,3 +213,56 @@ async def test_seed_creates_the_admin_once(
     assert verifier_for(migrated).verify(admin.json()["access_token"]).role == "admin"
     demo = await login(client, demo_email(2), DEMO_PASSWORD)
     assert demo.status_code == 200
+
+
+# --- login throttling and the password policy -------------------------------------------
+
+
+async def test_failed_logins_of_one_account_are_throttled_across_addresses(
+    client: httpx.AsyncClient,
+) -> None:
+    """Five failures a minute (the default first tier), from five addresses: the sixth
+    attempt is a 429 even with the right password, and other accounts are untouched."""
+    await client.post("/users", json=USER)
+    other = USER | {"email": "grace@example.com", "display_name": "Grace"}
+    await client.post("/users", json=other)
+    form = {"grant_type": "password", "username": "ada@example.com"}
+    for n in range(5):
+        wrong = await client.post(
+            "/token", data=form | {"password": "wrong horse"}, headers={"X-Real-IP": f"10.0.0.{n}"}
+        )
+        assert wrong.status_code == 401, wrong.text
+    right = await client.post(
+        "/token", data=form | {"password": "correct horse"}, headers={"X-Real-IP": "10.0.0.9"}
+    )
+    assert right.status_code == 429, right.text
+    assert right.json()["error"]["code"] == "login_throttled"
+    assert 1 <= int(right.headers["retry-after"]) <= 60
+    assert (await login(client, "grace@example.com", "correct horse")).status_code == 200
+
+
+async def test_a_successful_login_clears_the_count(client: httpx.AsyncClient) -> None:
+    await client.post("/users", json=USER)
+    for _ in range(2):
+        for _ in range(4):
+            assert (await login(client, "ada@example.com", "wrong horse")).status_code == 401
+        assert (await login(client, "ada@example.com", "correct horse")).status_code == 200
+
+
+async def test_unknown_accounts_are_throttled_like_known_ones(client: httpx.AsyncClient) -> None:
+    statuses = [
+        (await login(client, "nobody@example.com", "x-wrong")).status_code for _ in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
+
+
+@pytest.mark.parametrize(
+    "password", ["password", "12345678", "ada@example.com", "iloveyou1", "qwertyuiop"]
+)
+async def test_guessable_passwords_are_refused_at_registration(
+    client: httpx.AsyncClient, migrated: IdentitySettings, password: str
+) -> None:
+    response = await client.post("/users", json=USER | {"password": password})
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "weak_password"
+    assert await scalar(migrated, "SELECT count(*) FROM users") == 0

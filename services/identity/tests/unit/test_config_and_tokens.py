@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from identity.config import IdentitySettings
 from identity.schemas import normalize_email
+from identity.seed import DemoAccountsInProductionError, seed
 from identity.tokens import hash_refresh_token, mint_access_token, new_refresh_token
 from mercato_shared.auth import InvalidTokenError, verifier_for
 
@@ -95,3 +96,18 @@ def test_refresh_tokens_are_random_and_stored_hashed() -> None:
 
 def test_emails_are_normalised() -> None:
     assert normalize_email("  Ada@Example.COM ") == "ada@example.com"
+
+
+async def test_the_demo_customers_are_never_seeded_in_production() -> None:
+    private, public = key_pair()
+    settings = IdentitySettings(
+        environment="production",
+        admin_password="a-real-password",
+        service_clients="reports:0123456789abcdef0123",
+        jwt_private_key=private,
+        jwt_public_key=public,
+        # Refused before any connection: nothing listens on this port.
+        postgres_url="postgresql+asyncpg://postgres@127.0.0.1:1",
+    )
+    with pytest.raises(DemoAccountsInProductionError):
+        await seed(settings, customers=5)

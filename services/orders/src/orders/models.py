@@ -29,8 +29,9 @@ class Order(Base):
     __table_args__ = (
         # A customer's orders, newest first, one keyset page at a time.
         Index("ix_orders_user_id_id", "user_id", "id"),
-        # The reports export walks (created_at, id).
+        # The reports export walks (created_at, id), a purchases report one user's part of it.
         Index("ix_orders_created_at_id", "created_at", "id"),
+        Index("ix_orders_user_id_created_at_id", "user_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

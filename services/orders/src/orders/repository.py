@@ -74,7 +74,13 @@ class OrderRepository:
         return (await self._session.scalars(query)).all()
 
     async def page_by_time(
-        self, *, since: datetime, until: datetime, after: tuple[datetime, int] | None, limit: int
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        after: tuple[datetime, int] | None,
+        limit: int,
+        user_id: int | None = None,
     ) -> Sequence[Order]:
         query = (
             select(Order)
@@ -83,6 +89,8 @@ class OrderRepository:
             .limit(limit)
             .options(selectinload(Order.items))
         )
+        if user_id is not None:  # walks (user_id, created_at, id)
+            query = query.where(Order.user_id == user_id)
         if after is not None:
             query = query.where(tuple_(Order.created_at, Order.id) > tuple_(*after))
         return (await self._session.scalars(query)).all()

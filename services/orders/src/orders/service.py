@@ -206,11 +206,17 @@ class OrderService:
         return OrderPage(items=items, next_cursor=next_cursor)
 
     async def export(
-        self, *, since: datetime, until: datetime, cursor: str | None, limit: int
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        cursor: str | None,
+        limit: int,
+        user_id: int | None = None,
     ) -> OrderPage:
         after = decode_time_cursor(cursor) if cursor is not None else None
         rows = await self._orders.page_by_time(
-            since=since, until=until, after=after, limit=limit + 1
+            since=since, until=until, after=after, limit=limit + 1, user_id=user_id
         )
         items = [OrderOut.model_validate(row) for row in rows[:limit]]
         last = items[-1] if items else None

@@ -340,6 +340,39 @@ async def test_export_pages_for_reports(
     assert (await client.get("/orders/export", params=naive, headers=service)).status_code == 422
 
 
+async def test_export_of_one_user_reads_only_that_users_orders(
+    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+) -> None:
+    kettle = await make_product(catalog, "KIT-O012", stock=100)
+    for user in (1, 2, 2, 3, 2):
+        await client.post("/orders", json=order((kettle, 1)), headers=bearer(user))
+    now = datetime.now(UTC)
+    params: dict[str, Any] = {
+        "since": (now - timedelta(hours=1)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat(),
+        "limit": 2,
+        "user_id": 2,
+    }
+    service = {
+        "Authorization": f"Bearer {mint_access_token('reports', 'service', IdentitySettings())}"
+    }
+    first = await client.get("/orders/export", params=params, headers=service)
+    assert first.status_code == 200, first.text
+    second = await client.get(
+        "/orders/export", params=params | {"cursor": first.json()["next_cursor"]}, headers=service
+    )
+    assert second.json()["next_cursor"] is None
+    users = [o["user_id"] for o in first.json()["items"] + second.json()["items"]]
+    assert users == [2, 2, 2]
+    nobody = await client.get("/orders/export", params=params | {"user_id": 99}, headers=service)
+    assert nobody.json() == {"items": [], "next_cursor": None}
+    for bad in (0, -1, "x", 2**53):
+        refused = await client.get(
+            "/orders/export", params=params | {"user_id": bad}, headers=service
+        )
+        assert refused.status_code == 422
+
+
 async def test_a_sibling_route_is_not_an_order_id(client: httpx.AsyncClient) -> None:
     response = await client.get("/orders/reservation-lookup", headers=CUSTOMER)
     assert (response.status_code, response.headers["allow"]) == (405, "POST")

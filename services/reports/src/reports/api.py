@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 from mercato_shared.auth import CurrentUser
 from mercato_shared.responses import accepted_with_location, errors
 from reports.deps import ReportsServiceDep
-from reports.errors import NotAcceptableError, ReportNotReadyError
+from reports.errors import NotAcceptableError, ReportNotReadyError, TooManyReportsError
 from reports.negotiation import Format, negotiate
 from reports.result import CSV_COLUMNS, ReportResult
 from reports.schemas import ReportJobOut, ReportRequest
@@ -29,7 +29,7 @@ _CSV: Final = {
     "",
     response_model=ReportJobOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=_AUTH_ERRORS | accepted_with_location(),
+    responses=_AUTH_ERRORS | errors(TooManyReportsError) | accepted_with_location(),
 )
 async def submit_report(
     body: ReportRequest,

@@ -32,6 +32,12 @@ class ReportsSettings(BaseServiceSettings):
         "leaving it to the sweeper.",
     )
 
+    # A customer's report quota (reports.quota): jobs queued or running at once, jobs
+    # submitted per hour, and the Retry-After of a refusal for being in flight.
+    report_max_in_flight_per_user: int = Field(default=3, ge=1, le=1000)
+    report_max_per_hour_per_user: int = Field(default=30, ge=1, le=100_000)
+    report_quota_retry_seconds: int = Field(default=5, ge=1, le=3600)
+
     @property
     def broker_url(self) -> str:
         return self.celery_broker_url or self.redis_url

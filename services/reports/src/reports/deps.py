@@ -6,8 +6,10 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from mercato_shared.deps import SessionDep
+from mercato_shared.deps import ResourcesDep, SessionDep
+from reports.config import ReportsSettings
 from reports.queue import JobQueue
+from reports.quota import ReportQuota
 from reports.repository import JobRepository
 from reports.service import ReportsService
 
@@ -19,8 +21,16 @@ async def get_job_queue(request: Request) -> JobQueue:
 JobQueueDep = Annotated[JobQueue, Depends(get_job_queue)]
 
 
-async def get_reports_service(session: SessionDep, queue: JobQueueDep) -> ReportsService:
-    return ReportsService(JobRepository(session), queue)
+async def get_reports_service(
+    session: SessionDep, queue: JobQueueDep, resources: ResourcesDep
+) -> ReportsService:
+    settings = cast(ReportsSettings, resources.settings)
+    quota = ReportQuota(
+        max_in_flight=settings.report_max_in_flight_per_user,
+        max_per_hour=settings.report_max_per_hour_per_user,
+        retry_seconds=settings.report_quota_retry_seconds,
+    )
+    return ReportsService(JobRepository(session), queue, quota)
 
 
 ReportsServiceDep = Annotated[ReportsService, Depends(get_reports_service)]

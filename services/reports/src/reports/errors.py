@@ -32,3 +32,13 @@ class NotAcceptableError(AppError):
 
     def __init__(self) -> None:
         super().__init__("Reports are available as application/json or text/csv.")
+
+
+class TooManyReportsError(AppError):
+    """A customer's report quota is used up: 429 with `Retry-After`."""
+
+    status_code = 429
+    code = "too_many_reports"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})

@@ -52,6 +52,8 @@ class ReportJob(Base):
             "heartbeat_at",
             postgresql_where="status = 'running'",
         ),
+        # Each submission counts its owner's recent jobs (reports.quota).
+        Index("ix_report_jobs_owner_created_at", "owner", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

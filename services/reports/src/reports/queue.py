@@ -23,6 +23,14 @@ SWEEP_TASK = "reports.sweep"
 REPORTS_QUEUE = "reports"
 PERIODIC_QUEUE = "periodic"
 
+# Two lanes in the reports queue. On Redis, kombu keeps one list per priority step (its
+# default steps are 0, 3, 6 and 9, the same on both sides) and a worker pops the lists in
+# that order, 0 first. A customer's job goes in the lane behind (a customer has at most a
+# few in flight: reports.quota), so the customers' backlog never delays an admin's report;
+# a job the sweeper publishes again has waited already and goes in the first lane.
+FIRST_LANE = 0
+CUSTOMER_LANE = 6
+
 logger = logging.getLogger("mercato.reports.queue")
 
 
@@ -47,14 +55,16 @@ class JobQueue:
         self._app = app
         self._timeout = timeout
 
-    def _publish(self, job_id: uuid.UUID) -> None:
-        self._app.send_task(GENERATE_TASK, args=[str(job_id)], queue=REPORTS_QUEUE, retry=False)
+    def _publish(self, job_id: uuid.UUID, lane: int) -> None:
+        self._app.send_task(
+            GENERATE_TASK, args=[str(job_id)], queue=REPORTS_QUEUE, retry=False, priority=lane
+        )
 
-    async def enqueue(self, job_id: uuid.UUID) -> bool:
+    async def enqueue(self, job_id: uuid.UUID, *, lane: int = FIRST_LANE) -> bool:
         """Publish the job; False (logged) when the broker did not take it in time."""
         try:
             async with asyncio.timeout(self._timeout):
-                await asyncio.to_thread(self._publish, job_id)
+                await asyncio.to_thread(self._publish, job_id, lane)
         except Exception as exc:  # the sweeper re-enqueues whatever did not get through
             logger.warning(
                 "could not enqueue report job; the sweeper will",

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.models import ReportJob, ReportResult
+from reports.quota import ReportQuota
 
 ClaimOutcome = Literal["claimed", "missing", "finished", "busy", "exhausted"]
 
@@ -50,6 +51,10 @@ class JobRepository:
         await self._session.commit()
         await self._session.refresh(job)
         return job
+
+    async def admit(self, quota: ReportQuota, owner: str) -> None:
+        """Hold the owner's quota lock until `create` commits, or raise if it is used up."""
+        await quota.admit(self._session, owner)
 
     async def get(self, job_id: uuid.UUID) -> ReportJob | None:
         return await self._session.get(ReportJob, job_id)

@@ -10,7 +10,8 @@ from mercato_shared.telemetry import annotate
 from reports.errors import ReportNotFoundError, ReportNotReadyError, SalesReportForbiddenError
 from reports.models import ReportJob
 from reports.negotiation import Format
-from reports.queue import JobQueue
+from reports.queue import CUSTOMER_LANE, FIRST_LANE, JobQueue
+from reports.quota import ReportQuota
 from reports.repository import JobRepository
 from reports.schemas import Period, ReportJobOut, ReportRequest
 
@@ -32,14 +33,20 @@ def job_out(job: ReportJob) -> ReportJobOut:
 
 
 class ReportsService:
-    def __init__(self, repository: JobRepository, queue: JobQueue) -> None:
+    def __init__(self, repository: JobRepository, queue: JobQueue, quota: ReportQuota) -> None:
         self._repository = repository
         self._queue = queue
+        self._quota = quota
 
     async def submit(self, principal: Principal, request: ReportRequest) -> ReportJobOut:
-        """Commit the job as `queued` first, then publish it: a job is never only in Redis."""
+        """Commit the job as `queued` first, then publish it: a job is never only in Redis.
+
+        A customer past the report quota is refused (429) before anything is written.
+        """
         if request.kind == "sales" and not principal.is_admin:
             raise SalesReportForbiddenError
+        if not principal.is_admin:
+            await self._repository.admit(self._quota, principal.subject)
         job = await self._repository.create(
             owner=principal.subject,
             kind=request.kind,
@@ -48,7 +55,7 @@ class ReportsService:
             trace_id=sampled_trace_id(),
         )
         annotate(**{"mercato.report.id": str(job.id), "mercato.report.kind": job.kind})
-        await self._queue.enqueue(job.id)
+        await self._queue.enqueue(job.id, lane=FIRST_LANE if principal.is_admin else CUSTOMER_LANE)
         return job_out(job)
 
     async def _visible_job(self, principal: Principal, job_id: uuid.UUID) -> ReportJob:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from reports.config import ReportsSettings
 from reports.main import create_app
+from reports.queue import REPORTS_QUEUE, producer_app
 from tests.helpers import app_client as serve
 
 from ..conftest import IT_REDIS_URL, it_settings
@@ -158,3 +159,68 @@ async def test_a_broker_outage_still_accepts_the_job(
     assert response.status_code == 202
     assert response.json()["status"] == "queued"
     assert await count_jobs(migrated) == 1
+
+
+# --- the customer's quota ----------------------------------------------------------------
+
+PURCHASES = {"kind": "purchases", "start": "2026-01-01", "days": 366}
+
+
+async def test_a_customer_may_have_only_so_many_reports_in_flight(
+    client: httpx.AsyncClient, auth: Auth, migrated: ReportsSettings
+) -> None:
+    statuses = [
+        (await client.post("/reports", json=PURCHASES, headers=auth("42"))).status_code
+        for _ in range(40)
+    ]
+    # The default: three queued or running at once; the other 37 wrote nothing.
+    assert statuses == [202] * 3 + [429] * 37
+    assert await count_jobs(migrated) == 3
+    refused = await client.post("/reports", json=PURCHASES, headers=auth("42"))
+    assert refused.json()["error"]["code"] == "too_many_reports"
+    assert refused.headers["retry-after"] == "5"
+    # Another customer, and an admin, are not held by the first one's quota.
+    assert (await client.post("/reports", json=PURCHASES, headers=auth("43"))).status_code == 202
+    for _ in range(5):
+        admin = await client.post("/reports", json=SALES, headers=auth("1", "admin"))
+        assert admin.status_code == 202
+
+
+async def test_finished_jobs_free_the_in_flight_quota_but_count_for_the_hour(
+    migrated: ReportsSettings, auth: Auth, clean_state: None
+) -> None:
+    settings = it_settings(report_max_in_flight_per_user=1, report_max_per_hour_per_user=3)
+    engine = create_async_engine(migrated.database_url)
+    async with serve(create_app(settings), "http://reports") as client:
+        for _ in range(3):
+            accepted = await client.post("/reports", json=PURCHASES, headers=auth("42"))
+            assert accepted.status_code == 202
+            async with engine.begin() as conn:
+                await conn.execute(text("UPDATE report_jobs SET status = 'succeeded'"))
+        refused = await client.post("/reports", json=PURCHASES, headers=auth("42"))
+    await engine.dispose()
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "too_many_reports"
+    # The oldest of the hour's three leaves the hour in just under an hour.
+    assert 3500 < int(refused.headers["retry-after"]) <= 3600
+
+
+async def test_an_admins_job_is_taken_before_the_customers_backlog(
+    client: httpx.AsyncClient, auth: Auth, migrated: ReportsSettings
+) -> None:
+    """A customer's jobs wait in the lane behind: a worker, which pops the lanes in order
+    (kombu's Redis channel, as its consumer does), takes the admin's job first although
+    it was published last."""
+    customers = [
+        (await client.post("/reports", json=PURCHASES, headers=auth(str(n)))).json()["id"]
+        for n in (40, 41, 41, 42)
+    ]
+    admin = (await client.post("/reports", json=SALES, headers=auth("1", "admin"))).json()["id"]
+    worker = producer_app(it_settings())
+    taken: list[str] = []
+    with worker.connection_for_read() as connection:
+        channel = connection.default_channel
+        while (message := channel.basic_get(REPORTS_QUEUE, no_ack=True)) is not None:
+            taken.append(message.headers["argsrepr"].strip("[]'"))
+    worker.close()
+    assert taken == [admin, *customers]
