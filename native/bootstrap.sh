@@ -36,6 +36,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-li
   || { nginx -V 2>&1 || /usr/sbin/nginx -V 2>&1; } | grep -qE -- '--with-stream( |$)' \
   || missing+=(libnginx-mod-stream)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# slowhttptest: the slow-client runs of tests/e2e/test_connection_flood.py.
+command -v slowhttptest >/dev/null 2>&1 || missing+=(slowhttptest)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then

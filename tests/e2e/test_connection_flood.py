@@ -172,3 +172,32 @@ async def test_a_one_address_flood_of_slow_connections_leaves_others_served(
     else:  # the cap (256 by default) closed every connection past it before any head
         assert flood.peak < FLOOD / 4, counts
         assert flood.opened > 2 * flood.peak, counts  # closed, and opened again
+
+
+@pytest.mark.parametrize("flood_gateway", ["capped"], indirect=True)  # the configured cap
+@pytest.mark.parametrize("mode", ["-H", "-B", "-X"])
+async def test_slowhttptest_runs_leave_another_address_served(
+    flood_gateway: tuple[str, str], mode: str
+) -> None:
+    """slowhttptest's slow headers (-H), slow body (-B) and slow read (-X) from 127.0.0.1,
+    1,000 connections at 200 a second for 12 s, while the normal client reads."""
+    _, url = flood_gateway
+    tool = shutil.which("slowhttptest")
+    if tool is None:
+        pytest.fail("slowhttptest is not installed (make deps installs it)")
+    stop = asyncio.Event()
+    normal = asyncio.create_task(_normal_client(url, stop))
+    target = f"{url}/api/catalog/products?limit=1"
+    argv = [tool, mode, "-c", "1000", "-r", "200", "-i", "5", "-l", "12", "-u", target]
+    if mode == "-B":
+        argv += ["-t", "POST", "-s", "8192"]
+    run = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await asyncio.wait_for(run.communicate(), SAFETY_SECONDS)
+    stop.set()
+    outcomes = await normal
+
+    assert run.returncode == 0, output.decode(errors="replace")[-2000:]
+    assert len(outcomes) >= 10
+    assert set(outcomes) == {"200"}, outcomes

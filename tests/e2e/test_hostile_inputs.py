@@ -310,3 +310,12 @@ async def test_no_field_of_any_operation_with_control_characters_gets_a_5xx(
                     failures.append(f"{response.status_code} {probe.describe()}")
     assert sent > 250, sent
     assert failures == []
+
+
+async def test_a_control_character_in_the_path_is_the_services_to_judge(
+    gateway: httpx.AsyncClient,
+) -> None:
+    # The gateway's header check never looks at the path: the service answers (422).
+    headers = await new_customer(gateway)
+    response = await gateway.get("/api/reports/reports/a%01b", headers=headers)
+    assert_error_shape(response, 422, "validation_error")
