@@ -3,11 +3,13 @@
 A route documents its own answers (`mercato_shared.responses`). What depends only on the
 kind of route is added here from FastAPI's route table, so no route has to repeat it:
 
-* every operation: 429 (the gateway's rate and connection limits) with `Retry-After`;
-  404, 422, 500 and 503 (`ERROR_RESPONSES` on the app), the 503 with `Retry-After`;
-* a route with a request body: 400 `bad_request` when the body cannot be parsed at all (not
-  JSON, not UTF-8, a broken form), before any field is validated (422); 408 when the body
-  does not arrive in time; 413 when it is larger than the gateway takes;
+* every operation: 400 `bad_request` (the gateway refuses a control character in the path
+  or in a header the services read); 429 (the gateway's rate and connection limits) with
+  `Retry-After`; 404, 422, 500 and 503 (`ERROR_RESPONSES` on the app), the 503 with
+  `Retry-After`;
+* a route with a request body: 400 also when the body cannot be parsed at all (not JSON, not
+  UTF-8, a broken form), before any field is validated (422); 408 when the body does not
+  arrive in time; 413 when it is larger than the gateway takes;
 * a route that takes a bearer token: 401 (`unauthorized`, `invalid_token`);
 * every error response lists its codes in `x-error-codes` and its description, the codes
   the framework or the gateway may give its status included;
@@ -33,13 +35,15 @@ from mercato_shared.responses import (
 )
 
 _ERROR_SCHEMA: Final = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
+MALFORMED: Final = "The request is malformed: a control character in its path or in a header"
 BODY_ERRORS: Final[dict[int, str]] = {
-    400: "The body could not be parsed (not JSON or not UTF-8, or a broken form)",
+    400: f"{MALFORMED}, or a body that cannot be parsed (not JSON or not UTF-8, a broken form)",
     408: "The body did not arrive within the service's deadline",
     413: "The body is larger than the gateway takes",
 }
 TOKEN_ERRORS: Final[dict[int, str]] = {401: "No valid access token"}
 EVERY_ROUTE_ERRORS: Final[dict[int, str]] = {
+    400: MALFORMED,
     429: "Too many requests from this address, or too many at once",
 }
 #: Statuses the framework or the gateway may answer on any route that documents them: their
@@ -79,7 +83,7 @@ def _complete_operation(operation: dict[str, Any]) -> None:
     responses: dict[str, dict[str, Any]] = operation.setdefault("responses", {})
     added = dict(EVERY_ROUTE_ERRORS)
     if "requestBody" in operation:
-        added |= BODY_ERRORS
+        added |= BODY_ERRORS  # its 400 says more
     if operation.get("security"):
         added |= TOKEN_ERRORS
     for code, description in added.items():

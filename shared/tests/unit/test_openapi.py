@@ -88,9 +88,13 @@ def test_bodies_add_400_408_413_and_tokens_401(document: dict[str, Any]) -> None
     created = operation(document, "post", "/things")["responses"]
     assert {"400", "408", "413"} <= created.keys()
     assert created["413"]["x-error-codes"] == ["payload_too_large"]
+    assert "body" in created["400"]["description"]
     assert "401" not in created
     read = operation(document, "get", "/things/{thing_id}")["responses"]
-    assert not {"400", "408", "413", "401"} & read.keys()
+    assert not {"408", "413", "401"} & read.keys()
+    # The gateway refuses a control character in any request's path or headers.
+    assert read["400"]["x-error-codes"] == ["bad_request"]
+    assert "body" not in read["400"]["description"]
     job = operation(document, "post", "/jobs")["responses"]
     assert job["401"]["x-error-codes"] == ["unauthorized", "invalid_token"]
 
