@@ -113,13 +113,22 @@ class Cache:
         ttl_seconds: int | None = None,
     ) -> Entry | None:
         """The cached bytes for `key` with their entity tag, from the in-process copy first."""
+        return await self._in_process_or(
+            key, lambda: self.get_or_load_bytes(key, loader, ttl_seconds=ttl_seconds)
+        )
+
+    async def _in_process_or(
+        self, key: str, load: Callable[[], Awaitable[bytes | None]]
+    ) -> Entry | None:
+        """The in-process copy's entry, or `load`'s bytes, kept there unless an eviction
+        happened meanwhile."""
         full_key = self.key(key)
         near = self._near
         if near is not None and (entry := near.get(full_key)) is not None:
             self._record("hit")
             return entry
         generation = 0 if near is None else near.generation
-        raw = await self.get_or_load_bytes(key, loader, ttl_seconds=ttl_seconds)
+        raw = await load()
         if raw is None:
             return None
         entry = Entry.of(raw)
@@ -159,20 +168,12 @@ class Cache:
         """An entry kept only in this process's copy (never in Redis): derived data that is
         cheap to rebuild and invalidated by prefix (`invalidate("listings:*")`). Without a
         live copy every call loads."""
-        full_key = self.key(key)
-        near = self._near
-        if near is not None and (entry := near.get(full_key)) is not None:
-            self._record("hit")
-            return entry
-        self._record("miss")
-        generation = 0 if near is None else near.generation
-        raw = await loader()
-        if raw is None:
-            return None
-        entry = Entry.of(raw)
-        if near is not None:
-            near.put(full_key, entry, generation)
-        return entry
+
+        async def load() -> bytes | None:
+            self._record("miss")
+            return await loader()
+
+        return await self._in_process_or(key, load)
 
     async def get_or_load_entries(
         self, keys: Sequence[str], loader: Callable[[list[str]], Awaitable[Mapping[str, bytes]]]

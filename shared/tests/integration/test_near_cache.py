@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 from redis.asyncio import Redis
@@ -46,6 +46,19 @@ def process(redis: Redis) -> tuple[Cache, NearCache]:
     return Cache(redis, namespace="t", ttl_seconds=60, near=near), near
 
 
+@asynccontextmanager
+async def listening_pair(
+    redis: Redis,
+) -> AsyncIterator[tuple[tuple[Cache, NearCache], tuple[Cache, NearCache]]]:
+    """Two processes' caches of one namespace (a writer, a reader), both subscribed."""
+    writer, reader = process(redis), process(redis)
+    async with AsyncExitStack() as stack:
+        for _, near in (writer, reader):
+            await stack.enter_async_context(near.listening())
+        await until(lambda: writer[1].live and reader[1].live)
+        yield writer, reader
+
+
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
     client = Redis.from_url(TEST_REDIS_URL, socket_timeout=1)
@@ -71,12 +84,7 @@ async def test_a_hit_is_served_in_process_with_its_entity_tag(redis: Redis) -> N
 
 
 async def test_an_invalidation_in_one_process_reaches_the_others(redis: Redis) -> None:
-    writer, writer_near = process(redis)
-    reader, reader_near = process(redis)
-    async with AsyncExitStack() as stack:
-        for near in (writer_near, reader_near):
-            await stack.enter_async_context(near.listening())
-        await until(lambda: writer_near.live and reader_near.live)
+    async with listening_pair(redis) as ((writer, _), (reader, reader_near)):
         loader = Loader(b"old")
         assert await reader.get_or_load_entry("item:2", loader.load) == Entry.of(b"old")
         assert reader_near.get("t:item:2") is not None
@@ -128,12 +136,7 @@ async def test_without_its_channel_a_process_reads_through_redis(own_redis: OwnR
 
 
 async def test_local_entries_are_dropped_by_prefix_in_every_process(redis: Redis) -> None:
-    writer, writer_near = process(redis)
-    reader, reader_near = process(redis)
-    async with AsyncExitStack() as stack:
-        for near in (writer_near, reader_near):
-            await stack.enter_async_context(near.listening())
-        await until(lambda: writer_near.live and reader_near.live)
+    async with listening_pair(redis) as ((writer, _), (reader, reader_near)):
         loader = Loader(b"[1,2]")
         for key in ("pages:a:1", "pages:b:1", "other:1"):
             assert await reader.get_or_load_local(key, loader.load) == Entry.of(b"[1,2]")

@@ -307,26 +307,44 @@ async def test_keyset_pages_cover_every_order_once(
     assert bad.status_code == 422
 
 
+def export_window(**extra: Any) -> dict[str, Any]:
+    """Export parameters for the two hours around now, two orders a page."""
+    now = datetime.now(UTC)
+    return {
+        "since": (now - timedelta(hours=1)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat(),
+        "limit": 2,
+    } | extra
+
+
+def export_caller() -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {mint_access_token('reports', 'service', IdentitySettings())}"
+    }
+
+
+async def two_export_pages(
+    client: httpx.AsyncClient, params: dict[str, Any]
+) -> tuple[httpx.Response, httpx.Response]:
+    """The first page and the one its cursor names (the second and last)."""
+    first = await client.get("/orders/export", params=params, headers=export_caller())
+    assert first.status_code == 200, first.text
+    second = await client.get(
+        "/orders/export",
+        params=params | {"cursor": first.json()["next_cursor"]},
+        headers=export_caller(),
+    )
+    return first, second
+
+
 async def test_export_pages_for_reports(
     client: httpx.AsyncClient, catalog: httpx.AsyncClient
 ) -> None:
     kettle = await make_product(catalog, "KIT-O011", stock=100)
     for user in (1, 2, 3):
         await client.post("/orders", json=order((kettle, 1)), headers=bearer(user))
-    now = datetime.now(UTC)
-    params: dict[str, Any] = {
-        "since": (now - timedelta(hours=1)).isoformat(),
-        "until": (now + timedelta(hours=1)).isoformat(),
-        "limit": 2,
-    }
-    service = {
-        "Authorization": f"Bearer {mint_access_token('reports', 'service', IdentitySettings())}"
-    }
-    first = await client.get("/orders/export", params=params, headers=service)
-    assert first.status_code == 200, first.text
-    second = await client.get(
-        "/orders/export", params=params | {"cursor": first.json()["next_cursor"]}, headers=service
-    )
+    params, service = export_window(), export_caller()
+    first, second = await two_export_pages(client, params)
     users = [o["user_id"] for o in first.json()["items"] + second.json()["items"]]
     assert sorted(users) == [1, 2, 3]
     assert second.json()["next_cursor"] is None
@@ -346,21 +364,8 @@ async def test_export_of_one_user_reads_only_that_users_orders(
     kettle = await make_product(catalog, "KIT-O012", stock=100)
     for user in (1, 2, 2, 3, 2):
         await client.post("/orders", json=order((kettle, 1)), headers=bearer(user))
-    now = datetime.now(UTC)
-    params: dict[str, Any] = {
-        "since": (now - timedelta(hours=1)).isoformat(),
-        "until": (now + timedelta(hours=1)).isoformat(),
-        "limit": 2,
-        "user_id": 2,
-    }
-    service = {
-        "Authorization": f"Bearer {mint_access_token('reports', 'service', IdentitySettings())}"
-    }
-    first = await client.get("/orders/export", params=params, headers=service)
-    assert first.status_code == 200, first.text
-    second = await client.get(
-        "/orders/export", params=params | {"cursor": first.json()["next_cursor"]}, headers=service
-    )
+    params, service = export_window(user_id=2), export_caller()
+    first, second = await two_export_pages(client, params)
     assert second.json()["next_cursor"] is None
     users = [o["user_id"] for o in first.json()["items"] + second.json()["items"]]
     assert users == [2, 2, 2]
