@@ -71,6 +71,9 @@ def flood_gateway(
         "GATEWAY_CLIENT_TIMEOUT": "60s",
         "GATEWAY_RATE_LIMIT": "50",
         "GATEWAY_ADDRESS_CONN_LIMIT": str(cap),
+        # The default requests in progress per address (the suite's stack lifts it): what
+        # keeps slow bodies from one address from taking a service's every admission slot.
+        "GATEWAY_CONN_LIMIT": GATEWAY_LIMITS["GATEWAY_CONN_LIMIT"],
     }
     env = {**stack.env, "MERCATO_RUN_DIR": str(run_dir), "GATEWAY_PORT": str(port), **limits}
     test_stack = load_stack(env)

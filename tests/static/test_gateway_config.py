@@ -25,6 +25,7 @@ from mercato_shared.app import create_app
 from mercato_shared.docs_pages import ASSETS_PATH
 from mercato_shared.settings import BaseServiceSettings
 from native.gateway import (
+    GATEWAY_LIMITS,
     auth_retry_after,
     gateway_values,
     stream_module_directive,
@@ -611,3 +612,13 @@ def test_docker_main_config_passes_nginx_t(tmp_path: Path) -> None:
     main_conf.write_text(text, encoding="utf-8")
 
     _nginx_test(main_conf, tmp_path)
+
+
+def test_one_address_cannot_take_every_admission_slot_of_a_service() -> None:
+    """Requests in progress per address (GATEWAY_CONN_LIMIT, default) stay below the cap of
+    every routed service at one process: slow bodies from one address hold that many slots
+    at most, and the service keeps room for everyone else."""
+    per_address = int(GATEWAY_LIMITS["GATEWAY_CONN_LIMIT"])
+    for service in ROUTED:
+        assert service.max_in_flight is not None
+        assert per_address < service.max_in_flight, service.name
