@@ -15,6 +15,7 @@ Creating an order:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -213,20 +214,25 @@ class OrderService:
         cursor: str | None,
         limit: int,
         user_id: int | None = None,
-    ) -> OrderPage:
+    ) -> bytes:
+        """A page of the export as the JSON of an `OrderPage` (the orders' JSON from Postgres)."""
         after = decode_time_cursor(cursor) if cursor is not None else None
-        rows = await self._orders.page_by_time(
+        rows = await self._orders.export_page(
             since=since, until=until, after=after, limit=limit + 1, user_id=user_id
         )
-        items = [OrderOut.model_validate(row) for row in rows[:limit]]
-        last = items[-1] if items else None
-        more = len(rows) > limit and last is not None
-        next_cursor = encode_time_cursor(last.created_at, last.id) if more and last else None
-        return OrderPage(items=items, next_cursor=next_cursor)
+        page = rows[:limit]
+        more = len(rows) > limit and bool(page)
+        next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None
+        return page_json([row.body for row in page], next_cursor)
 
     async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """For catalog's reservation sweeper: the ids an order was written with."""
         return await self._orders.ordered_reservations(reservation_ids)
+
+
+def page_json(orders: Sequence[str], next_cursor: str | None) -> bytes:
+    """`{"items": [...], "next_cursor": ...}` around orders already in JSON."""
+    return f'{{"items":[{",".join(orders)}],"next_cursor":{json.dumps(next_cursor)}}}'.encode()
 
 
 def order_attributes(order: OrderOut, *, replayed: bool) -> dict[str, AttributeValue]:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from identity.config import IdentitySettings
 from identity.tokens import mint_access_token
 from orders.config import OrdersSettings
-from orders.schemas import OrderCreate
+from orders.schemas import OrderCreate, OrderOut
 
 from ..conftest import orders_settings
 
@@ -345,8 +345,12 @@ async def test_export_pages_for_reports(
         await client.post("/orders", json=order((kettle, 1)), headers=bearer(user))
     params, service = export_window(), export_caller()
     first, second = await two_export_pages(client, params)
-    users = [o["user_id"] for o in first.json()["items"] + second.json()["items"]]
-    assert sorted(users) == [1, 2, 3]
+    exported = first.json()["items"] + second.json()["items"]
+    assert sorted(o["user_id"] for o in exported) == [1, 2, 3]
+    for item in exported:  # Postgres's JSON of an order is what a read of it answers
+        read = await client.get(f"/orders/{item['id']}", headers=bearer(item["user_id"]))
+        assert OrderOut.model_validate(item) == OrderOut.model_validate(read.json())
+        assert set(item) == set(read.json())
     assert second.json()["next_cursor"] is None
     refused = await client.get("/orders/export", params=params, headers=CUSTOMER)
     assert refused.status_code == 403
