@@ -74,7 +74,10 @@ class CatalogService:
         raw = await self._cache.get_or_load_local(
             listing_key(category, after_id, limit), load_listing
         )
-        listing = _LISTING.validate_json(raw.body if raw is not None else await load_listing())
+        if raw is None:  # load_listing always has bytes: None would be a bug in the cache
+            msg = "the cache returned no listing"
+            raise RuntimeError(msg)
+        listing = _LISTING.validate_json(raw.body)
         products = await self._cache.get_or_load_entries(
             [product_key(product_id) for product_id in listing.ids], self._load_products
         )

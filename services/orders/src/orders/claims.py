@@ -105,13 +105,11 @@ class Claims:
 
         self._claim = _claim_statement(self._lease, self._retention)
 
-    async def _run(self, statement: Executable) -> Result[Any]:
+    async def _run(
+        self, statement: Executable, values: dict[str, Any] | None = None
+    ) -> Result[Any]:
         async with self._db.connect() as conn:
-            return await conn.execute(statement)
-
-    async def _run_claim(self, values: dict[str, Any]) -> Result[Any]:
-        async with self._db.connect() as conn:
-            return await conn.execute(self._claim, values)
+            return await conn.execute(statement, values)
 
     async def claim(
         self, user_id: int, key: str, request_hash: str, holder: uuid.UUID
@@ -121,14 +119,15 @@ class Claims:
         None when the key is taken: done, held by a live request, or used with another body.
         A claim whose lease ran out is taken over by the same body, reservation id kept.
         """
-        result = await self._run_claim(
+        result = await self._run(
+            self._claim,
             {
                 "user_id": user_id,
                 "key": key,
                 "request_hash": request_hash,
                 "reservation_id": uuid.uuid4(),
                 "holder": holder,
-            }
+            },
         )
         reservation_id: uuid.UUID | None = result.scalar()
         return reservation_id
