@@ -2,7 +2,8 @@
 
 Each step runs Locust headless for a fixed time at `rate` users of one request per second
 each (bench/locustfile.py), after Locust has spawned them all and reset its statistics. A
-step holds when its p99 is under 100 ms and no request failed; the run stops at the first
+step holds when its p99 is under 100 ms, no request failed and every report accepted during it
+succeeded within two minutes of its end (bench/report_jobs.py); the run stops at the first
 step that does not hold and reports the highest that did. Each step also reports the cores
 every program of the stack used and Locust's own CPU per request.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from bench import client, procs
 from bench.goodput import Point
+from bench.report_jobs import ReportOutcome, report_outcome
 from bench.results import Row
 from bench.stacks import ROOT, BenchStack
 from bench.wrk import WrkResult
@@ -51,10 +53,12 @@ class Step:
     cores: dict[str, float]
     # The load generator's own CPU per request it sent.
     locust_us: float
+    # The reports accepted during the step and how many were produced in time.
+    reports: ReportOutcome
 
     @property
     def held(self) -> bool:
-        return self.result.errors == 0 and self.result.p99_ms < P99_LIMIT_MS
+        return self.result.errors == 0 and self.result.p99_ms < P99_LIMIT_MS and self.reports.held
 
 
 def _number(row: dict[str, str], key: str) -> float:
@@ -104,6 +108,7 @@ def run_step(stack: BenchStack, rate: int, seconds: int, env: dict[str, str]) ->
     programs = _programs(stack)
     processes = max(1, math.ceil(rate / LOCUST_RATE_PER_PROCESS))
     window = max(seconds + STARTUP_SECONDS - SETTLE_SECONDS - 1, 1)
+    started = time.time()
     with tempfile.TemporaryDirectory() as directory:
         prefix = Path(directory) / "step"
         locust = subprocess.Popen(  # noqa: S603 - fixed argv: locust of this environment
@@ -153,15 +158,16 @@ def run_step(stack: BenchStack, rate: int, seconds: int, env: dict[str, str]) ->
                 locust.kill()
                 locust.wait()
         named = _named(Path(f"{prefix}_stats.csv"))
+    reports = report_outcome(env, started, time.time())
     result = named["Aggregated"]
     sent = result.requests_per_second * window
     busiest = dict(sorted(cores.items(), key=lambda item: -item[1]))
-    return Step(rate, result, named, busiest, locust_cpu / max(sent, 1) * 1e6)
+    return Step(rate, result, named, busiest, locust_cpu / max(sent, 1) * 1e6, reports)
 
 
 def _usage(step: Step) -> str:
     busy = ", ".join(f"{name} {cores:.2f}" for name, cores in step.cores.items() if cores >= 0.01)
-    return f"cores: {busy}; Locust {step.locust_us:.0f} µs/request"
+    return f"{step.reports.describe()}; cores: {busy}; Locust {step.locust_us:.0f} µs/request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +175,8 @@ class MixedLoad:
     rows: list[Row]
     held: int | None
     points: list[Point]
+    # Reports accepted in the overload step or the one after it that were not produced in time.
+    reports_missing: int = 0
 
 
 def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> MixedLoad:
@@ -199,14 +207,15 @@ def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> MixedLoad:
         if not step.held:
             break
         held = rate
-    if held is not None:
-        rows += _overload(stack, held, seconds, env, points)
-    return MixedLoad(rows, held, points)
+    if held is None:
+        return MixedLoad(rows, held, points)
+    overload_rows, missing = _overload(stack, held, seconds, env, points)
+    return MixedLoad(rows + overload_rows, held, points, missing)
 
 
 def _overload(
     stack: BenchStack, held: int, seconds: int, env: dict[str, str], points: list[Point]
-) -> list[Row]:
+) -> tuple[list[Row], int]:
     rate = 2 * held
     step = run_step(stack, rate, seconds, env | {"MERCATO_OVERLOAD": "1"})
     admitted = step.named.get("admitted", step.result)
@@ -217,7 +226,8 @@ def _overload(
     points.append(Point(rate, served, f"{rate} (overload)"))
     after = run_step(stack, held, seconds, env)
     _say(f"{held}/s (after the overload)", after.result)
-    return [
+    missing = sum(s.reports.accepted - s.reports.in_time for s in (step, after))
+    rows = [
         Row(
             SCENARIO,
             f"{OVERLOAD}{rate} requests/s offered",
@@ -239,6 +249,7 @@ def _overload(
             note=("held" if after.held else "not held") + "; " + _usage(after),
         ),
     ]
+    return rows, missing
 
 
 def _say(what: str, result: WrkResult) -> None:

@@ -123,6 +123,9 @@ def test_overload_is_judged_on_the_admitted_requests_and_the_recovery() -> None:
     judged = {t.name: t.met for t in targets(rows, held=400, memory_mib=None)}
     assert judged["(g) overload: admitted p99, goodput"] is True  # 95% of 400/s, p99 240 ms
     assert judged["(g) after the overload"] is True
+    assert judged["(g) overload: nothing lost"] is True
+    lost = {t.name: t.met for t in targets(rows, held=400, memory_mib=None, reports_missing=1)}
+    assert lost["(g) overload: nothing lost"] is False
 
     slow = [*rows[:-2], _row("(g) mixed load", "overload: 800 requests/s offered", 300, 20, 90)]
     judged = {t.name: t.met for t in targets(slow, held=400, memory_mib=None)}
