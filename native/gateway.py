@@ -43,6 +43,8 @@ GATEWAY_LIMITS = {
     "GATEWAY_CORS_ORIGINS": "",
     "GATEWAY_READ_CACHE": "mercato_reads",
 }
+
+
 def server_lines(stack: Stack, name: str) -> str:
     """The `server ...;` lines of the routed service's upstream: one per process."""
     service = stack.description.service(name)

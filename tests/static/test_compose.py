@@ -190,8 +190,8 @@ def host_environment_problems(compose: dict[str, Any]) -> list[str]:
     }
     problems = []
     for name, service in compose["services"].items():
-        environment = service.get("environment", {}) if "env_file" in service else None
-        for variable in sorted(variables) if environment is not None else []:
+        environment: dict[str, str] = service.get("environment", {})
+        for variable in sorted(variables) if "env_file" in service else []:
             host = urlsplit(interpolated(environment.get(variable, ""))).hostname
             if host not in compose["services"]:
                 problems.append(f"{name}: {variable} names no service of the file")

@@ -25,6 +25,12 @@ def notice(marker: str = "#") -> str:
     return f"{marker} {NOTICE}\n"
 
 
+def called(stack: Stack) -> set[str]:
+    """The services some service or worker calls (each gets a NAME_URL)."""
+    callers = [*(service.calls for service in stack.services), *(w.calls for w in stack.workers)]
+    return {name for calls in callers for name in calls}
+
+
 def fill(template: str, sections: dict[str, str]) -> str:
     """The hand-edited `template` with each line `<indent># @render NAME` replaced by
     sections[NAME] (every name used, each once)."""

@@ -13,7 +13,7 @@ import json
 import re
 
 from topology.description import ROOT, Service, Stack, Worker
-from topology.render import from_template
+from topology.render import called, from_template
 
 TEMPLATE = "docker/compose.template.yml"
 TARGET = "docker-compose.yml"
@@ -57,7 +57,7 @@ def _call_graph(stack: Stack) -> dict[str, list[str]]:
     for caller, callee in sorted(edges, key=lambda edge: order[edge[1]] > order[edge[0]]):
         if not reaches(callee, caller):
             waits[caller].append(callee)
-    return {name: sorted(called, key=order.__getitem__) for name, called in waits.items()}
+    return {name: sorted(callees, key=order.__getitem__) for name, callees in waits.items()}
 
 
 def _data(stack: Stack, owner: str | None, redis: bool) -> list[tuple[str, str]]:
@@ -81,11 +81,13 @@ def _block(
     package: str,
     environment: dict[str, str],
     depends_on: list[tuple[str, str]],
+    *,
     command: tuple[str, ...] | list[str] | None = None,
 ) -> str:
     merge = bases[0] if len(bases) == 1 else "[" + ", ".join(bases) + "]"
     env = ", ".join(["<<: *python-env", *(f"{k}: {_scalar(v)}" for k, v in environment.items())])
-    lines = [f"  {name}:", f"    <<: {merge}", f"    build: {{<<: *build, args: {{PACKAGE: {package}}}}}"]
+    build = f"{{<<: *build, args: {{PACKAGE: {package}}}}}"
+    lines = [f"  {name}:", f"    <<: {merge}", f"    build: {build}"]
     if command is not None:
         lines.append(f"    command: {_flow(command)}")
     lines.append(f"    environment: {{{env}}}")
@@ -111,7 +113,7 @@ def _jobs(service: Service) -> list[str]:
                 service.name,
                 {otel: f"migrate-{service.name}"},
                 [("postgres", HEALTHY)],
-                ["python", "-m", service.migrate],
+                command=["python", "-m", service.migrate],
             )
         )
     if service.seed:
@@ -123,7 +125,7 @@ def _jobs(service: Service) -> list[str]:
                 service.name,
                 {otel: f"seed-{service.name}"},
                 [(after, COMPLETED if service.migrate else HEALTHY)],
-                ["python", "-m", *service.seed],
+                command=["python", "-m", *service.seed],
             )
         )
     return blocks
@@ -136,7 +138,7 @@ def _service(stack: Stack, template: str, service: Service, waits: list[str]) ->
         service.name,
         {"OTEL_SERVICE_NAME": service.name, "PORT": str(service.port)},
         _data(stack, service.name if service.database else None, service.redis)
-        + [(called, HEALTHY) for called in waits],
+        + [(callee, HEALTHY) for callee in waits],
     )
 
 
@@ -147,7 +149,7 @@ def _worker(stack: Stack, template: str, worker: Worker) -> str:
         "workers",
         {"OTEL_SERVICE_NAME": worker.name},
         _data(stack, worker.database, worker.redis) + [(c, HEALTHY) for c in worker.calls],
-        worker.command,
+        command=worker.command,
     )
 
 
@@ -156,24 +158,23 @@ def processes(stack: Stack, template: str) -> str:
     jobs = [block for service in stack.services for block in _jobs(service)]
     services = [_service(stack, template, s, graph[s.name]) for s in stack.services]
     workers = [_worker(stack, template, worker) for worker in stack.workers]
-    return (
-        "  # --- one-shot jobs: migrations, then seeds ---------------------------------------\n"
-        + "\n".join(jobs)
-        + "\n  # --- services: `python -m mercato_shared.serve` on PORT ---------------------------\n"
-        + "\n".join(services)
-        + "\n  # --- workers ---------------------------------------------------------------------\n"
-        + "\n".join(workers)
+    return "\n".join(
+        f"  # --- {title} {'-' * (84 - len(title))}\n" + "\n".join(blocks)
+        for title, blocks in (
+            ("one-shot jobs: migrations, then seeds", jobs),
+            ("services: `python -m mercato_shared.serve` on PORT", services),
+            ("workers", workers),
+        )
     )
 
 
 def files(stack: Stack) -> dict[str, str]:
     template = (ROOT / TEMPLATE).read_text(encoding="utf-8")
-    called = {name for caller in (*stack.services, *stack.workers) for name in caller.calls}
     sections = {
         "service-urls": "".join(
             f"  {s.name.upper()}_URL: http://{s.name}:{s.port}\n"
             for s in stack.services
-            if s.name in called
+            if s.name in called(stack)
         ),
         "processes": processes(stack, template),
         "gateway-depends-on": "".join(f"      {s.name}: {HEALTHY}\n" for s in stack.routed),

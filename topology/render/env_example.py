@@ -7,7 +7,7 @@ service's URL are rendered here, so that stack.toml stays their only source.
 from __future__ import annotations
 
 from topology.description import Stack
-from topology.render import from_template
+from topology.render import called, from_template
 
 TEMPLATE = ".env.example.template"
 TARGET = ".env.example"
@@ -20,11 +20,10 @@ def _ports(stack: Stack) -> str:
 
 
 def _service_urls(stack: Stack) -> str:
-    called = {name for caller in (*stack.services, *stack.workers) for name in caller.calls}
     return "".join(
         f"# {service.name.upper()}_URL=http://127.0.0.1:{service.port}\n"
         for service in stack.services
-        if service.name in called
+        if service.name in called(stack)
     )
 
 

@@ -121,8 +121,7 @@ def _location(service: Service) -> str:
 
 def routes(stack: Stack) -> str:
     return (
-        notice()
-        + "# Included by mercato.conf.template in its server: each routed service under\n"
+        notice() + "# Included by mercato.conf.template in its server: each routed service under\n"
         "# /api/NAME/, the prefix stripped (/api/catalog/products reaches catalog as /products);\n"
         "# the exact prefix is the app's / (no redirect). Catalog's reads are micro-cached\n"
         "# (topology/render/gateway.py says how long and for whom).\n"
