@@ -6,7 +6,6 @@ No network. Uses PyYAML; `promtool` (Debian package `prometheus`) when it is ins
 
 from __future__ import annotations
 
-import configparser
 import json
 import re
 import shutil
@@ -117,16 +116,6 @@ def test_datasource_provisioning_escapes_every_dollar() -> None:
     assert [m.start() for m in re.finditer(r"(?<!\$)\$(?!\$)", text)] == []
 
 
-def test_grafana_serves_the_overview_to_anonymous_viewers() -> None:
-    ini = configparser.ConfigParser(inline_comment_prefixes=(";",))
-    ini.read(GRAFANA / "grafana.ini", encoding="utf-8")
-    assert ini.get("auth.anonymous", "org_role") == "Viewer"
-    home = Path(ini.get("dashboards", "default_home_dashboard_path"))
-    assert load_dashboard(DASHBOARD_DIR / home.name)["uid"] == "mercato-overview"
-    provider = load_yaml(GRAFANA / "provisioning" / "dashboards" / "dashboards.yaml")
-    assert [p["options"]["path"] for p in provider["providers"]] == [str(home.parent)]
-
-
 # --- dashboards ----------------------------------------------------------------------------------
 
 
@@ -224,35 +213,15 @@ def test_spanmetrics_have_exemplars_and_tempo_does_not_count_them_again() -> Non
     assert "remote_write" not in tempo["metrics_generator"]["storage"]
 
 
-def test_prometheus_scrapes_itself_and_the_collector() -> None:
-    config = load_yaml(PROMETHEUS)
-    targets = {
-        target
-        for job in config["scrape_configs"]
-        for static in job.get("static_configs", [])
-        for target in static["targets"]
-    }
-    assert {"localhost:9090", "otel-collector:8888"} <= targets
+def test_promtool_accepts_the_prometheus_config() -> None:
     promtool = shutil.which("promtool")
-    if promtool is not None:
-        result = subprocess.run(
-            [promtool, "check", "config", str(PROMETHEUS)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_loki_indexes_the_service_not_the_instance() -> None:
-    limits = load_yaml(OBS / "loki.yaml")["limits_config"]
-    assert limits["allow_structured_metadata"] is True
-    index_labels = {
-        attribute
-        for rule in limits["otlp_config"]["resource_attributes"]["attributes_config"]
-        if rule["action"] == "index_label"
-        for attribute in rule["attributes"]
-    }
-    assert "service.name" in index_labels
-    assert "service.instance.id" not in index_labels
+    if promtool is None:
+        pytest.skip("promtool not installed (apt-get install prometheus provides it)")
+    result = subprocess.run(
+        [promtool, "check", "config", str(PROMETHEUS)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
