@@ -19,7 +19,7 @@ def _ports(stack: Stack) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _service_urls(stack: Stack) -> str:
+def service_urls(stack: Stack) -> str:
     return "".join(
         f"# {service.name.upper()}_URL=http://127.0.0.1:{service.port}\n"
         for service in stack.services
@@ -28,5 +28,5 @@ def _service_urls(stack: Stack) -> str:
 
 
 def files(stack: Stack) -> dict[str, str]:
-    sections = {"ports": _ports(stack), "service-urls": _service_urls(stack)}
+    sections = {"ports": _ports(stack), "service-urls": service_urls(stack)}
     return {TARGET: from_template(TEMPLATE, sections)}
