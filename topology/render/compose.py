@@ -3,7 +3,7 @@
 Rendered: the in-network URL of each called service, a migrate-<svc> and seed-<svc> job per
 service that has them, each HTTP service (its image runs `python -m mercato_shared.serve`;
 only PORT is set here), each worker with its command, and the gateway's wait for the routed
-services. depends_on follows stack.toml (see `_depends_on`); a process's own settings
+services. depends_on follows stack.toml (`_data`, `_call_graph`); a process's own settings
 (memory, healthcheck...) are the template's anchor `x-extra-<name>`, merged into its block.
 """
 
@@ -36,9 +36,10 @@ def _flow(values: tuple[str, ...] | list[str]) -> str:
 
 
 def _call_graph(stack: Stack) -> dict[str, list[str]]:
-    """The services each service waits for: its calls, in stack.toml's order, but no call
-    back to a service declared later that already waits (directly or not) for it (compose
-    refuses a cycle; the caller must start without that one)."""
+    """The services each service waits for: every service it calls, except that a call to a
+    service declared later in stack.toml is left out when that service already waits
+    (directly or not) for the caller: compose refuses a cycle, and the caller must then start
+    without it (catalog's periodic jobs call orders, which calls catalog)."""
     order = {service.name: index for index, service in enumerate(stack.services)}
     waits: dict[str, list[str]] = {service.name: [] for service in stack.services}
 
