@@ -6,6 +6,8 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN = $(UV) run --frozen --all-packages
 NATIVE = $(RUN) python -m native
+# topology.render needs only the standard library: plain python3 where uv is not installed yet.
+RENDER = $(if $(shell command -v uv 2>/dev/null),$(RUN) python,python3) -m topology.render
 # The Docker stack where an engine answers, else the native one (up, down, ps and logs agree).
 DOCKER_ENGINE = docker info >/dev/null 2>&1
 # Each member's src/ is a root for mypy, so `shared/src/mercato_shared/x.py` is `mercato_shared.x`.
@@ -22,8 +24,12 @@ deps: ## Install what is missing: uv, nginx (apt, as root), the locked Python pa
 	@$(UV) sync --frozen --all-packages
 	@bash docker/install-compose.sh
 
+.PHONY: render
+render: ## Render the deployment from stack.toml: docker-compose.yml, the gateway's routes, .env.example
+	@$(RENDER)
+
 .PHONY: up
-up: ## Run the system: Docker Compose where an engine runs, else the native stack
+up: render ## Run the system: Docker Compose where an engine runs, else the native stack
 	@if $(DOCKER_ENGINE); then \
 		docker compose up -d --build --wait; \
 	else \
@@ -31,7 +37,7 @@ up: ## Run the system: Docker Compose where an engine runs, else the native stac
 	fi
 
 .PHONY: native-up
-native-up: deps ## Run the native stack (supervisord, local nginx, Postgres, Redis) and wait until ready
+native-up: deps render ## Run the native stack (supervisord, local nginx, Postgres, Redis) and wait until ready
 	@$(NATIVE) up
 
 .PHONY: down

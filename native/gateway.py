@@ -1,10 +1,12 @@
-"""The native gateway's configuration: nginx.conf and mercato.conf rendered for this stack.
+"""The native gateway's configuration: nginx.conf and the gateway's templates rendered for
+this stack.
 
-Both templates are rendered with `native.render` (the same substitution the nginx image does
-for Docker). The native values of the gateway template: one upstream `server` line per
-process of each routed service, with passive health checks (a process that refuses or
-drops `GATEWAY_MAX_FAILS` connections within `GATEWAY_FAIL_TIMEOUT` is left out for that
-long), and no `resolver` (every address is a literal 127.0.0.1).
+Every template is rendered with `native.render` (the same substitution the nginx image does
+for Docker): nginx.conf into the stack's nginx directory, gateway/templates/*.template into
+its conf.d/ (as the image does). The native values of the gateway templates: one upstream
+`server` line per process of each routed service, with passive health checks (a process
+that refuses or drops `GATEWAY_MAX_FAILS` connections within `GATEWAY_FAIL_TIMEOUT` is left
+out for that long), and no `resolver` (every address is a literal 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from pathlib import Path
 from native.env import ROOT
 from native.render import render
 from native.stack import Stack
+from topology.render.gateway import FAIL_TIMEOUT, MAX_FAILS, server_line, servers_variable
 
-GATEWAY_TEMPLATE = ROOT / "gateway" / "templates" / "mercato.conf.template"
-STREAM_TEMPLATE = ROOT / "gateway" / "templates" / "stream.conf.template"
+GATEWAY_TEMPLATES = ROOT / "gateway" / "templates"
+GATEWAY_TEMPLATE = GATEWAY_TEMPLATES / "mercato.conf.template"
+STREAM_TEMPLATE = GATEWAY_TEMPLATES / "stream.conf.template"
 #: Where Debian's libnginx-mod-stream puts the stream module (nginx-light lacks it built in).
 DEBIAN_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 MAIN_TEMPLATE = ROOT / "native" / "nginx.conf.template"
@@ -39,19 +43,18 @@ GATEWAY_LIMITS = {
     "GATEWAY_CORS_ORIGINS": "",
     "GATEWAY_READ_CACHE": "mercato_reads",
 }
-#: Passive health checks of every upstream server (the Docker image's defaults say the same).
-MAX_FAILS, FAIL_TIMEOUT = "3", "10s"
 
 
 def server_lines(stack: Stack, name: str) -> str:
-    """The `server ...;` lines of the routed service's upstream: one per process, each
-    taking at most the service's `max_in_flight` requests at once (stack.toml)."""
-    max_fails = stack.env.get("GATEWAY_MAX_FAILS", MAX_FAILS)
-    fail_timeout = stack.env.get("GATEWAY_FAIL_TIMEOUT", FAIL_TIMEOUT)
+    """The `server ...;` lines of the routed service's upstream: one per process."""
     service = stack.description.service(name)
     return "\n    ".join(
-        f"server 127.0.0.1:{replica.port} max_conns={service.max_in_flight} "
-        f"max_fails={max_fails} fail_timeout={fail_timeout};"
+        server_line(
+            f"127.0.0.1:{replica.port}",
+            service,
+            max_fails=stack.env.get("GATEWAY_MAX_FAILS", MAX_FAILS),
+            fail_timeout=stack.env.get("GATEWAY_FAIL_TIMEOUT", FAIL_TIMEOUT),
+        )
         for replica in stack.replicas(service)
     )
 
@@ -75,7 +78,7 @@ def gateway_values(stack: Stack) -> dict[str, str]:
     values |= {name: stack.env.get(name, default) for name, default in GATEWAY_LIMITS.items()}
     values["GATEWAY_AUTH_RETRY_AFTER"] = auth_retry_after(values["GATEWAY_AUTH_RATE_PER_MINUTE"])
     for service in stack.description.routed:
-        values[f"{service.name.upper()}_SERVERS"] = server_lines(stack, service.name)
+        values[servers_variable(service)] = server_lines(stack, service.name)
     return values
 
 
@@ -100,9 +103,10 @@ def error_log(stack: Stack) -> str:
 
 
 def write_gateway_config(stack: Stack, overrides: Mapping[str, str] | None = None) -> None:
-    """Render nginx.conf and mercato.conf into the stack's nginx directory (`overrides`
-    replace values)."""
-    stack.nginx_dir.mkdir(parents=True, exist_ok=True)
+    """Render nginx.conf into the stack's nginx directory and the gateway's templates into
+    its conf.d/ (`overrides` replace values)."""
+    conf_d = stack.nginx_dir / "conf.d"
+    conf_d.mkdir(parents=True, exist_ok=True)
     uid, gid = os.geteuid(), os.getegid()
     values = (
         gateway_values(stack)
@@ -115,9 +119,9 @@ def write_gateway_config(stack: Stack, overrides: Mapping[str, str] | None = Non
             "NGINX_STREAM_MODULE": stream_module_directive(),
         }
     )
-    for source, target in (
-        (MAIN_TEMPLATE, stack.nginx_dir / "nginx.conf"),
-        (GATEWAY_TEMPLATE, stack.nginx_dir / "mercato.conf"),
-        (STREAM_TEMPLATE, stack.nginx_dir / "stream.conf"),
-    ):
+    targets = {MAIN_TEMPLATE: stack.nginx_dir / "nginx.conf"} | {
+        template: conf_d / template.name.removesuffix(".template")
+        for template in sorted(GATEWAY_TEMPLATES.glob("*.template"))
+    }
+    for source, target in targets.items():
         target.write_text(render(source.read_text(), values))

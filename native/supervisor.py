@@ -22,12 +22,12 @@ from pathlib import Path
 
 from native.env import ROOT
 from native.gateway import error_log
-from native.stack import Replica, Stack
+from native.stack import LOOPBACK, Replica, Stack
 
 BIN = Path(sys.executable).parent
 
-#: Every program: restarted when it exits, stopped with its whole process group. uvicorn
-#: gets 10 s to finish its requests (--timeout-graceful-shutdown) before the 15 s kill.
+#: Every program: restarted when it exits, stopped with its whole process group. A service
+#: gets less time to finish its requests (mercato_shared.serve) than the 15 s before the kill.
 PROGRAM_DEFAULTS = {
     "stdout_logfile_maxbytes": "20MB",
     "stdout_logfile_backups": "2",
@@ -41,28 +41,14 @@ PROGRAM_DEFAULTS = {
 }
 
 
-def uvicorn_command(replica: Replica, stack: Stack) -> list[str]:
-    service = replica.service
-    return [
-        str(BIN / "uvicorn"),
-        service.app,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(replica.port),
-        "--root-path",
-        service.root_path,
-        "--workers",
-        stack.env.get("SERVICE_WORKERS", "1"),
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "10",
-        # Longer than the gateway's upstream keepalive_timeout (4 s): nginx, not the app,
-        # closes idle connections, so a reused connection is never half-closed.
-        "--timeout-keep-alive",
-        "75",
-    ]
+def serve_environment(replica: Replica, stack: Stack) -> dict[str, str]:
+    """The environment `python -m mercato_shared.serve` runs the replica with."""
+    return {
+        "MERCATO_SERVICE": replica.service.name,
+        "HOST": LOOPBACK,
+        "PORT": str(replica.port),
+        "SERVICE_WORKERS": stack.env.get("SERVICE_WORKERS", "1"),
+    }
 
 
 def nginx_command(stack: Stack) -> list[str]:
@@ -79,11 +65,11 @@ def programs(stack: Stack) -> dict[str, tuple[list[str], dict[str, str]]]:
     """Each program's argv and its own environment (on top of supervisord's)."""
     result: dict[str, tuple[list[str], dict[str, str]]] = {}
     for replica in stack.processes:
-        env = {"OTEL_SERVICE_NAME": replica.service.name}
+        env = {"OTEL_SERVICE_NAME": replica.service.name} | serve_environment(replica, stack)
         if len(stack.replicas(replica.service)) > 1:
             # Out of the gateway's upstream before the server closes (mercato_shared.drain).
             env["SHUTDOWN_DRAIN_SECONDS"] = stack.env.get("MERCATO_DRAIN_SECONDS", "5")
-        result[replica.program] = (uvicorn_command(replica, stack), env)
+        result[replica.program] = ([sys.executable, "-m", "mercato_shared.serve"], env)
     for worker in stack.description.workers:
         argv = [str(BIN / worker.command[0]), *worker.command[1:]]
         result[worker.name] = (argv, {"OTEL_SERVICE_NAME": worker.name})

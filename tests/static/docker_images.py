@@ -8,8 +8,8 @@ is how an upgrade that drops a binary (Loki dropped busybox in 3.5.8) stops bein
 
 `executables`: what a healthcheck can run, by name when it is on the image's PATH, by absolute
 path otherwise; `http_probe`: the one of them that can ask an HTTP endpoint, if any.
-`memory_minimum_mb`: the documented minimum (decimal MB, as documented), or None where the
-upstream documentation states none (the source then says where it was looked for).
+`memory_minimum_mb`: the documented minimum (decimal MB, as documented) with its source, for
+an image whose upstream documentation states one.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ class Image:
     # The executable that can send an HTTP request (a readiness probe), or None.
     http_probe: str | None
     executables_source: str
-    memory_minimum_mb: int | None
-    memory_source: str
+    memory_minimum_mb: int | None = None
+    memory_source: str = ""
 
-
-NO_DOCUMENTED_MINIMUM = "no minimum memory in the image's documentation: "
 
 IMAGES: dict[str, Image] = {
     "postgres:16.10-alpine": Image(
@@ -35,22 +33,16 @@ IMAGES: dict[str, Image] = {
         executables=frozenset({"sh", "grep", "pg_isready", "psql"}),
         http_probe=None,
         executables_source="https://github.com/docker-library/postgres/blob/master/16/alpine3.22/Dockerfile",
-        memory_minimum_mb=None,
-        memory_source=NO_DOCUMENTED_MINIMUM + "https://hub.docker.com/_/postgres",
     ),
     "redis:7.4.5-alpine": Image(
         executables=frozenset({"sh", "grep", "redis-cli", "redis-server"}),
         http_probe=None,
         executables_source="https://github.com/docker-library/redis/blob/master/7.4/alpine/Dockerfile",
-        memory_minimum_mb=None,
-        memory_source=NO_DOCUMENTED_MINIMUM + "https://hub.docker.com/_/redis",
     ),
     "busybox:1.37.0": Image(
         executables=frozenset({"sh", "wc", "cp", "mv", "chown", "sleep", "wget"}),
         http_probe="wget",
         executables_source="https://github.com/docker-library/busybox (busybox's applets on PATH)",
-        memory_minimum_mb=None,
-        memory_source=NO_DOCUMENTED_MINIMUM + "https://hub.docker.com/_/busybox",
     ),
     "grafana/tempo:2.9.2": Image(
         # gcr.io/distroless/static-debian12:debug: busybox with a link per applet (wget among
@@ -58,12 +50,6 @@ IMAGES: dict[str, Image] = {
         executables=frozenset({"/tempo", "/busybox/sh", "/busybox/wget"}),
         http_probe="/busybox/wget",
         executables_source="https://github.com/grafana/tempo/blob/v2.9.2/cmd/tempo/Dockerfile",
-        memory_minimum_mb=None,
-        # The Linux guide's 4 CPUs / 16 GB are a starting point for a host running Tempo
-        # with object storage and Grafana, not a minimum for the process (its wording).
-        memory_source=NO_DOCUMENTED_MINIMUM
-        + "https://grafana.com/docs/tempo/v2.9.x/set-up-for-tracing/"
-        "setup-tempo/deploy/locally/linux/",
     ),
     "grafana/loki:3.7.6": Image(
         # gcr.io/distroless/static:nonroot with the loki binary alone; `loki -health`
@@ -71,18 +57,12 @@ IMAGES: dict[str, Image] = {
         executables=frozenset({"/usr/bin/loki"}),
         http_probe="/usr/bin/loki",
         executables_source="https://github.com/grafana/loki/blob/v3.7.6/cmd/loki/Dockerfile",
-        memory_minimum_mb=None,
-        # "Size the cluster" covers microservices clusters of 3 TB a day and more only.
-        memory_source=NO_DOCUMENTED_MINIMUM + "https://grafana.com/docs/loki/v3.7.x/setup/size/",
     ),
     "prom/prometheus:v3.5.0": Image(
         # quay.io/prometheus/busybox: busybox's sh and wget on PATH.
         executables=frozenset({"sh", "wget", "prometheus", "promtool"}),
         http_probe="wget",
         executables_source="https://github.com/prometheus/prometheus/blob/v3.5.0/Dockerfile",
-        memory_minimum_mb=None,
-        memory_source=NO_DOCUMENTED_MINIMUM
-        + "https://prometheus.io/docs/prometheus/3.5/installation/",
     ),
     "otel/opentelemetry-collector-contrib:0.147.0": Image(
         # FROM scratch: the collector binary, CA certificates and a default config only.
@@ -90,10 +70,6 @@ IMAGES: dict[str, Image] = {
         http_probe=None,
         executables_source="https://github.com/open-telemetry/opentelemetry-collector-releases/blob/v0.147.0/"
         "distributions/otelcol-contrib/Dockerfile",
-        memory_minimum_mb=None,
-        memory_source=NO_DOCUMENTED_MINIMUM
-        + "https://opentelemetry.io/docs/collector/ (memory_limiter "
-        "works in percent of the container limit)",
     ),
     "grafana/grafana:12.1.0": Image(
         # Alpine base plus `apk add ... bash curl`.
@@ -109,9 +85,6 @@ IMAGES: dict[str, Image] = {
         executables=frozenset({"sh", "wget", "nginx"}),
         http_probe="wget",
         executables_source="https://github.com/nginx/docker-nginx-unprivileged/blob/main/mainline/alpine/Dockerfile",
-        memory_minimum_mb=None,
-        memory_source=NO_DOCUMENTED_MINIMUM
-        + "https://hub.docker.com/r/nginxinc/nginx-unprivileged",
     ),
     "python:3.11.13-slim-bookworm": Image(
         # debian:bookworm-slim (dash as sh, bash, grep) plus CPython; the console scripts of
@@ -119,7 +92,5 @@ IMAGES: dict[str, Image] = {
         executables=frozenset({"sh", "bash", "grep", "python", "python3"}),
         http_probe="python",
         executables_source="https://github.com/docker-library/python/blob/master/3.11/slim-bookworm/Dockerfile",
-        memory_minimum_mb=None,
-        memory_source=NO_DOCUMENTED_MINIMUM + "https://hub.docker.com/_/python",
     ),
 }

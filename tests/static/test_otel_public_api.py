@@ -1,11 +1,16 @@
-"""No module under shared/, services/ or workers/ reads a private OpenTelemetry attribute.
+"""No module under shared/, services/ or workers/ uses a library's private parts.
 
-The SDK-internal parts live in `packages/otel-accelerator` (opt-in); everything else uses
-documented APIs only. The check walks the syntax tree of every Python file there that
-imports `opentelemetry` and reports:
+Code that reaches into a library's internals belongs in an opt-in package of its own
+(`packages/`, such as the OpenTelemetry SDK-internal `packages/otel-accelerator`), pinned
+and tested against the versions it supports. The check walks the syntax tree of every
+Python file there and reports:
 
-* an import of a private OpenTelemetry module or name (`from opentelemetry.attributes import
-  _clean_attribute_value`), except the reviewed `ALLOWED_PRIVATE_MODULES`;
+* an import of another project's private module or name (`from opentelemetry.attributes
+  import _clean_attribute_value`, `from purgatory.service._async import ...`), except the
+  reviewed `ALLOWED_PRIVATE_MODULES`;
+
+and in a file that imports `opentelemetry`:
+
 * `x._name` where `x` is not `self`/`cls` and not a module imported from another library
   (`os._exit` is fine; `sampler._root`, `provider._active_span_processor` and
   `self._processor._on_ending` are not): the type of `x` is unknown to the check, so any
@@ -16,7 +21,7 @@ imports `opentelemetry` and reports:
 * `getattr`/`setattr`/`hasattr`/`delattr` with a literal private name.
 
 Its own test runs it on the accelerator package, which must be caught on each private field
-it is known to read, and on a copy of a shared module with one private read added.
+it is known to read, and on a copy of a shared module with one private use added.
 """
 
 from __future__ import annotations
@@ -46,6 +51,16 @@ ALLOWED_PRIVATE_MODULES: Final = frozenset(
     }
 )
 _ACCESSORS: Final = frozenset({"getattr", "setattr", "hasattr", "delattr"})
+#: The repository's own top-level packages: their private names are their own business.
+FIRST_PARTY: Final = frozenset(
+    path.parent.name
+    for pattern in (
+        "shared/src/*/__init__.py",
+        "services/*/src/*/__init__.py",
+        "workers/src/*/__init__.py",
+    )
+    for path in ROOT.glob(pattern)
+) | {"tests", "conftest"}
 
 
 def is_private(name: str) -> bool:
@@ -97,25 +112,26 @@ class Checker(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             local = alias.asname or alias.name.split(".")[0]
+            if alias.name.split(".")[0] not in FIRST_PARTY and private_module(alias.name):
+                self.report(node, f"imports private module {alias.name}")
             if is_otel(alias.name):
-                if private_module(alias.name):
-                    self.report(node, f"imports private module {alias.name}")
                 self.otel_names[local] = (alias.name if alias.asname else "opentelemetry", "")
             else:
                 self.other_modules.add(local)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
-        if not is_otel(module):
+        if node.level == 0 and module.split(".")[0] not in FIRST_PARTY:
+            if private_module(module):
+                self.report(node, f"imports from private module {module}")
             for alias in node.names:
-                self.other_modules.discard(alias.asname or alias.name)
-            return
-        if private_module(module):
-            self.report(node, f"imports from private module {module}")
+                if is_private(alias.name):
+                    self.report(node, f"imports private name {alias.name} from {module}")
         for alias in node.names:
-            if is_private(alias.name):
-                self.report(node, f"imports private name {alias.name} from {module}")
-            self.otel_names[alias.asname or alias.name] = (module, alias.name)
+            if is_otel(module):
+                self.otel_names[alias.asname or alias.name] = (module, alias.name)
+            else:
+                self.other_modules.discard(alias.asname or alias.name)
 
     def otel_class(self, base: ast.expr) -> tuple[str, str] | None:
         """(module, qualname) of a base class expression resolved through the imports."""
@@ -186,15 +202,16 @@ def imports_opentelemetry(tree: ast.Module) -> bool:
 
 
 def private_reads(source: str) -> list[str]:
-    """What `source` reads of OpenTelemetry's private parts (empty if it imports none of it)."""
+    """What `source` imports of a library's private parts, and when it imports OpenTelemetry,
+    what it reads of OpenTelemetry's."""
     tree = ast.parse(source)
-    if not imports_opentelemetry(tree):
-        return []
     checker = Checker()
     # Imports first, wherever they are, so that a name's origin is known where it is used.
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             checker.visit(node)
+    if not imports_opentelemetry(tree):
+        return checker.findings
     checker.findings.clear()
     checker.visit(tree)
     return checker.findings
@@ -207,7 +224,8 @@ def python_files(*roots: Path) -> Iterator[Path]:
                 yield path
 
 
-def test_no_private_opentelemetry_reads_outside_the_accelerator() -> None:
+def test_no_private_reads_outside_the_accelerator() -> None:
+    assert {"mercato_shared", "catalog", "checkout", "workers"} <= FIRST_PARTY
     findings = {
         str(path.relative_to(ROOT)): found
         for path in python_files(*(ROOT / name for name in CHECKED))
@@ -241,6 +259,8 @@ def test_the_check_catches_every_private_read_the_accelerator_is_known_for() -> 
 @pytest.mark.parametrize(
     "added",
     [
+        "from purgatory.service._async.circuitbreaker import AsyncCircuitBreaker\n",
+        "from redis.asyncio.client import _RedisT\n",
         "processor = trace.get_tracer_provider()._active_span_processor\n",
         "from opentelemetry.attributes import _clean_attribute_value\n",
         "limits = getattr(trace.get_tracer(__name__), '_span_limits')\n",
@@ -251,7 +271,15 @@ def test_the_check_catches_every_private_read_the_accelerator_is_known_for() -> 
             "        return self._shutdown\n"
         ),
     ],
-    ids=["attribute", "private name", "getattr", "private module", "inherited field"],
+    ids=[
+        "library module",
+        "library name",
+        "attribute",
+        "otel name",
+        "getattr",
+        "otel module",
+        "inherited field",
+    ],
 )
 def test_a_copy_with_one_private_read_fails(added: str) -> None:
     source = (ROOT / "shared/src/mercato_shared/telemetry/hooks.py").read_text(encoding="utf-8")

@@ -49,22 +49,21 @@ def test_replicas_get_their_own_program_and_port() -> None:
     programs = _programs(stack)
 
     for name, port in (("catalog-1", 8502), ("catalog-2", 8602), ("catalog-3", 8702)):
-        argv = shlex.split(programs[name]["command"])
-        assert argv[argv.index("--port") + 1] == str(port)
-        assert argv[argv.index("--root-path") + 1] == "/api/catalog"
+        assert shlex.split(programs[name]["command"])[1:] == ["-m", "mercato_shared.serve"]
         assert programs[name]["environment"] == (
-            'OTEL_SERVICE_NAME="catalog",SHUTDOWN_DRAIN_SECONDS="5"'
+            f'OTEL_SERVICE_NAME="catalog",MERCATO_SERVICE="catalog",HOST="127.0.0.1",'
+            f'PORT="{port}",SERVICE_WORKERS="1",SHUTDOWN_DRAIN_SECONDS="5"'
         )
         assert programs[name]["stdout_logfile"] == f"/run/mercato-test/logs/{name}.log"
     assert "identity-2" not in programs
     assert "orders-3" in programs
-    assert programs["identity"]["environment"] == 'OTEL_SERVICE_NAME="identity"'
+    assert 'MERCATO_SERVICE="identity"' in programs["identity"]["environment"]
 
 
 def test_a_single_process_does_not_drain() -> None:
     environment = _programs(_stack())["catalog-1"]["environment"]
 
-    assert environment == 'OTEL_SERVICE_NAME="catalog"'
+    assert "SHUTDOWN_DRAIN_SECONDS" not in environment
 
 
 def test_every_replica_is_a_server_of_its_upstream() -> None:
