@@ -16,7 +16,7 @@ from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
 from mercato_shared.health import READINESS_DETAILS_KEY
 from mercato_shared.internal_client import InternalClient
-from mercato_shared.resilience import BreakerRegistry, CallPolicy, PartnerCaller
+from mercato_shared.resilience import BreakerRegistry, CallPolicy, OutboundCaller
 from mercato_shared.resources import Resources
 
 
@@ -42,7 +42,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             failure_threshold=settings.breaker_failure_threshold,
             recovery_seconds=settings.breaker_recovery_seconds,
         )
-        caller = PartnerCaller(breakers, call_policy(settings))
+        caller = OutboundCaller(breakers, call_policy(settings))
         await caller.start([CATALOG, *PARTNERS])
         cache = Cache(redis, namespace="checkout", ttl_seconds=settings.cache_ttl_seconds)
         catalog = CatalogClient(
