@@ -15,6 +15,7 @@ from catalog.periodic import PeriodicJob, running
 from catalog.popular import ranking_for, refresh_popular
 from catalog.reservations_api import router as reservations_router
 from catalog.service import CatalogService
+from catalog.stack import DEPENDENCIES
 from catalog.sweeper import ReservationSweeper
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
@@ -75,5 +76,6 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         title="Mercato catalog",
         description="Products of the shop, cached in process and in Redis, stored in Postgres.",
         routers=[router, reservations_router],
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )

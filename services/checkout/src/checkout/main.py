@@ -12,6 +12,7 @@ from checkout.api import router
 from checkout.clients import CATALOG, PARTNERS, CatalogClient, PartnersClient
 from checkout.config import CheckoutSettings
 from checkout.service import QuoteService
+from checkout.stack import DEPENDENCIES
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
 from mercato_shared.health import READINESS_DETAILS_KEY
@@ -74,6 +75,6 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         title="Mercato checkout",
         description="Quotes: catalog prices plus every carrier, tax and FX, asked concurrently.",
         routers=[router],
-        database=False,
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from identity.api import router
 from identity.config import IdentitySettings
 from identity.passwords import Passwords
+from identity.stack import DEPENDENCIES
 from identity.throttle import LoginThrottle
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.resources import Resources
@@ -37,6 +38,6 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         title="Mercato identity",
         description="Accounts, argon2 passwords, EdDSA access tokens and revocable refresh tokens.",
         routers=[router],
-        redis=True,
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )

@@ -15,6 +15,7 @@ from orders.api import router
 from orders.claims import Claims, run_cleanup
 from orders.clients import catalog_client
 from orders.config import OrdersSettings
+from orders.stack import DEPENDENCIES
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
@@ -35,6 +36,6 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         title="Mercato orders",
         description="Orders with stock reserved in catalog; idempotent creation.",
         routers=[router],
-        redis=False,
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )

@@ -14,6 +14,7 @@ from mercato_shared.resources import Resources
 from partners import admin, api
 from partners.config import PartnersSettings
 from partners.faults import FaultBoard
+from partners.stack import DEPENDENCIES
 
 
 def create_app(
@@ -31,7 +32,6 @@ def create_app(
         title="Mercato partners (simulated)",
         description="Carriers, tax and FX standing in for the outside world; faults at run time.",
         routers=[api.router, admin.router],
-        database=False,
-        redis=False,
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )

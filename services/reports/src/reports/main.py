@@ -13,6 +13,7 @@ from mercato_shared.resources import Resources
 from reports.api import router
 from reports.config import ReportsSettings
 from reports.queue import open_queue
+from reports.stack import DEPENDENCIES
 
 
 def create_app(settings: ReportsSettings | None = None) -> FastAPI:
@@ -29,6 +30,6 @@ def create_app(settings: ReportsSettings | None = None) -> FastAPI:
         description="Report jobs: accepted here (202), computed by the Celery workers, "
         "recorded in Postgres.",
         routers=[router],
-        redis=False,
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )
