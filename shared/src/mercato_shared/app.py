@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
@@ -36,6 +37,7 @@ def create_app(
     description: str = "",
     dependencies: ServiceDependencies = NOTHING,
     lifespan: ServiceLifespan | None = None,
+    outbound: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build a service app with Mercato's conventions.
 
@@ -45,7 +47,9 @@ def create_app(
     The lifespan opens the process's resources (the shared HTTP client, and the engine and
     pool and the Redis client when `dependencies`, the service's declaration in `stack.toml`,
     names them) and exposes them as request state; `lifespan` adds the service's own state
-    (caches, typed clients) built from those resources. Once everything has started, the
+    (the service object, caches, typed clients) built from those resources. `outbound`
+    replaces the shared HTTP client, through which every call to another service goes (a
+    test's upstreams in process). Once everything has started, the
     startup heap is frozen for the garbage collector (`mercato_shared.gc_tuning`). With
     `shutdown_drain_seconds` set, a SIGTERM first drains the process (`mercato_shared.drain`).
     """
@@ -55,7 +59,7 @@ def create_app(
 
     @asynccontextmanager
     async def app_lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with open_resources(settings, dependencies) as resources:
+        async with open_resources(settings, dependencies, outbound=outbound) as resources:
             service_state = nullcontext({}) if lifespan is None else lifespan(resources)
             async with service_state as extra:
                 tune_gc(settings.gc_gen0_threshold)

@@ -62,13 +62,22 @@ def create_redis(settings: BaseServiceSettings) -> Redis:
 
 @asynccontextmanager
 async def open_resources(
-    settings: BaseServiceSettings, dependencies: ServiceDependencies
+    settings: BaseServiceSettings,
+    dependencies: ServiceDependencies,
+    *,
+    outbound: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[Resources]:
-    """The shared HTTP client, and the database and Redis clients `dependencies` declares."""
+    """The shared HTTP client, and the database and Redis clients `dependencies` declares.
+
+    `outbound` replaces the shared HTTP client (a test's client that reaches its upstreams
+    in process); whoever passes it owns it.
+    """
     async with AsyncExitStack() as stack:
-        http = create_http_client(settings)
-        stack.push_async_callback(http.aclose)
-        instrument_http_client(http)
+        http = outbound
+        if http is None:
+            http = create_http_client(settings)
+            stack.push_async_callback(http.aclose)
+            instrument_http_client(http)
         engine = sessions = writes = None
         if dependencies.database:
             engine = create_engine(settings)

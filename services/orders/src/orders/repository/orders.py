@@ -20,7 +20,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from orders.models import Order
@@ -75,11 +75,11 @@ class PricedLine(NamedTuple):
 
 
 class OrderRepository:
-    """Reads go through the request's session; the write is one statement on `writes`, an
+    """Each read opens a session of its own; the write is one statement on `writes`, an
     autocommit view of the same pool (`mercato_shared.db.autocommit`)."""
 
-    def __init__(self, session: AsyncSession, writes: AsyncEngine) -> None:
-        self._session = session
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], writes: AsyncEngine) -> None:
+        self._sessions = sessions
         self._writes = writes
 
     async def page_for_user(
@@ -96,7 +96,8 @@ class OrderRepository:
         )
         if before_id is not None:
             query = query.where(Order.id < before_id)
-        return (await self._session.scalars(query)).all()
+        async with self._sessions() as session:
+            return (await session.scalars(query)).all()
 
     async def export_page(
         self,
@@ -119,14 +120,16 @@ class OrderRepository:
             query = query.where(Order.user_id == user_id)
         if after is not None:
             query = query.where(tuple_(Order.created_at, Order.id) > tuple_(*after))
-        return (await self._session.execute(query)).all()
+        async with self._sessions() as session:
+            return (await session.execute(query)).all()
 
     async def get_for_user(self, order_id: int, user_id: int) -> Order | None:
-        return await self._session.scalar(
-            select(Order)
-            .where(Order.id == order_id, Order.user_id == user_id)
-            .options(selectinload(Order.items))
-        )
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(Order)
+                .where(Order.id == order_id, Order.user_id == user_id)
+                .options(selectinload(Order.items))
+            )
 
     async def create(
         self,
@@ -161,7 +164,8 @@ class OrderRepository:
 
     async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """Which of these reservation ids an order holds (the unique reservation_id index)."""
-        rows = await self._session.scalars(
-            select(Order.reservation_id).where(Order.reservation_id.in_(reservation_ids))
-        )
-        return list(rows.all())
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Order.reservation_id).where(Order.reservation_id.in_(reservation_ids))
+            )
+            return list(rows.all())
