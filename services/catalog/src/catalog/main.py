@@ -8,13 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from catalog.api import router
+from catalog.api import reservations_router, router
+from catalog.clients import OrdersClient, catalog_tokens
 from catalog.config import CatalogSettings
-from catalog.orders_client import OrdersClient, catalog_tokens
 from catalog.periodic import PeriodicJob, running
 from catalog.popular import ranking_for, refresh_popular
-from catalog.reservations_api import router as reservations_router
-from catalog.service import CatalogService
+from catalog.service import CatalogService, ReservationService
 from catalog.stack import DEPENDENCIES
 from catalog.sweeper import ReservationSweeper
 from mercato_shared.app import create_app as create_service_app
@@ -44,6 +43,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
             near=near,
         )
         ranking = ranking_for(resources.redis, settings)
+        reservations = ReservationService(resources.sessions, resources.writes, cache)
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(near.listening())
             if settings.periodic_jobs:
@@ -68,6 +68,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                 "product_cache": cache,
                 "popular_ranking": ranking,
                 "catalog_service": CatalogService(resources.sessions, cache, ranking),
+                "reservations": reservations,
                 "public_max_age": settings.public_max_age_seconds,
             }
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from orders.models import Order
@@ -75,12 +75,10 @@ class PricedLine(NamedTuple):
 
 
 class OrderRepository:
-    """Each read opens a session of its own; the write is one statement on `writes`, an
-    autocommit view of the same pool (`mercato_shared.db.autocommit`)."""
+    """Reads, in the operation's session."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], writes: AsyncEngine) -> None:
-        self._sessions = sessions
-        self._writes = writes
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
 
     async def page_for_user(
         self, user_id: int, *, before_id: int | None, limit: int
@@ -96,8 +94,7 @@ class OrderRepository:
         )
         if before_id is not None:
             query = query.where(Order.id < before_id)
-        async with self._sessions() as session:
-            return (await session.scalars(query)).all()
+        return (await self._session.scalars(query)).all()
 
     async def export_page(
         self,
@@ -120,16 +117,29 @@ class OrderRepository:
             query = query.where(Order.user_id == user_id)
         if after is not None:
             query = query.where(tuple_(Order.created_at, Order.id) > tuple_(*after))
-        async with self._sessions() as session:
-            return (await session.execute(query)).all()
+        return (await self._session.execute(query)).all()
 
     async def get_for_user(self, order_id: int, user_id: int) -> Order | None:
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(Order)
-                .where(Order.id == order_id, Order.user_id == user_id)
-                .options(selectinload(Order.items))
-            )
+        return await self._session.scalar(
+            select(Order)
+            .where(Order.id == order_id, Order.user_id == user_id)
+            .options(selectinload(Order.items))
+        )
+
+    async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        """Which of these reservation ids an order holds (the unique reservation_id index)."""
+        rows = await self._session.scalars(
+            select(Order.reservation_id).where(Order.reservation_id.in_(reservation_ids))
+        )
+        return list(rows.all())
+
+
+class OrderWrites:
+    """The order's write: one statement on `writes`, an autocommit view of the pool
+    (`mercato_shared.db.autocommit`), its own transaction without BEGIN or COMMIT."""
+
+    def __init__(self, writes: AsyncEngine) -> None:
+        self._writes = writes
 
     async def create(
         self,
@@ -161,11 +171,3 @@ class OrderRepository:
                 )
             ).one()
         return row.id, row.created_at
-
-    async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
-        """Which of these reservation ids an order holds (the unique reservation_id index)."""
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(Order.reservation_id).where(Order.reservation_id.in_(reservation_ids))
-            )
-            return list(rows.all())

@@ -39,7 +39,7 @@ from orders.pagination import (
     encode_id_cursor,
     encode_time_cursor,
 )
-from orders.repository.orders import OrderRepository, PricedLine
+from orders.repository.orders import OrderRepository, OrderWrites, PricedLine
 from orders.schemas import ItemOut, OrderCreate, OrderOut, OrderPage
 from orders.service.claims import Claims
 
@@ -58,7 +58,8 @@ class _Attempt:
 
 
 class OrderService:
-    """The orders logic of one process (built once, in its lifespan)."""
+    """The orders logic of one process (built once, in its lifespan). Each operation opens
+    its own session for its reads; an order's write is one statement on the autocommit view."""
 
     def __init__(
         self,
@@ -67,7 +68,8 @@ class OrderService:
         catalog: CatalogClient,
         claims: Claims,
     ) -> None:
-        self._orders = OrderRepository(sessions, writes)
+        self._sessions = sessions
+        self._writes = OrderWrites(writes)
         self._catalog = catalog
         self._claims = claims
 
@@ -162,7 +164,7 @@ class OrderService:
             if len(currencies) != 1:
                 raise MixedCurrenciesError
             currency, priced = currencies.pop(), _priced(reservation)
-            order_id, created_at = await self._orders.create(
+            order_id, created_at = await self._writes.create(
                 user_id=user_id,
                 reservation_id=reservation.id,
                 currency=currency,
@@ -207,14 +209,18 @@ class OrderService:
         return await self.get(user_id, stored.order_id), stored.status_code
 
     async def get(self, user_id: int, order_id: int) -> OrderOut:
-        order = await self._orders.get_for_user(order_id, user_id)
+        async with self._sessions() as session:
+            order = await OrderRepository(session).get_for_user(order_id, user_id)
         if order is None:  # another user's order is as absent as a missing one
             raise NotFoundError(f"Order {order_id} does not exist.")
         return OrderOut.model_validate(order)
 
     async def list_for_user(self, user_id: int, *, cursor: str | None, limit: int) -> OrderPage:
         before = decode_id_cursor(cursor) if cursor is not None else None
-        rows = await self._orders.page_for_user(user_id, before_id=before, limit=limit + 1)
+        async with self._sessions() as session:
+            rows = await OrderRepository(session).page_for_user(
+                user_id, before_id=before, limit=limit + 1
+            )
         items = [OrderOut.model_validate(row) for row in rows[:limit]]
         next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None
         return OrderPage(items=items, next_cursor=next_cursor)
@@ -230,9 +236,10 @@ class OrderService:
     ) -> bytes:
         """A page of the export as the JSON of an `OrderPage` (the orders' JSON from Postgres)."""
         after = decode_time_cursor(cursor) if cursor is not None else None
-        rows = await self._orders.export_page(
-            since=since, until=until, after=after, limit=limit + 1, user_id=user_id
-        )
+        async with self._sessions() as session:
+            rows = await OrderRepository(session).export_page(
+                since=since, until=until, after=after, limit=limit + 1, user_id=user_id
+            )
         page = rows[:limit]
         more = len(rows) > limit and bool(page)
         next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None
@@ -240,7 +247,8 @@ class OrderService:
 
     async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """For catalog's reservation sweeper: the ids an order was written with."""
-        return await self._orders.ordered_reservations(reservation_ids)
+        async with self._sessions() as session:
+            return await OrderRepository(session).ordered_reservations(reservation_ids)
 
 
 def page_json(orders: Sequence[str], next_cursor: str | None) -> bytes:
