@@ -5,7 +5,8 @@ of the target Markdown file (GitHub's anchor rules: lower case, punctuation drop
 hyphens). External links (`http(s)://`, `mailto:`) are not fetched: the machines that run the
 tests have no network. A code span that is a repository path (it starts with a top-level
 file or directory of the repository: `bench/run.py`, `docs/`, `stack.toml`) must exist, from
-the root or from the page's directory, unless git ignores it (a tool's output directory); a
+the root or from the page's directory, unless git ignores it (a tool's output directory); one
+that starts with a package (`mercato_shared/db.py`) must exist in that package's `src`. A
 pattern (`services/<name>/`, `*`) is not a path.
 """
 
@@ -27,6 +28,12 @@ CODE_SPAN = re.compile(r"`[^`\n]*`")
 # A code span's text, as a path: no spaces or pattern characters; `:line` and `::test` dropped.
 PATH_SPAN = re.compile(r"`(\.?[\w./-]+?)(?::\d+|::[\w\[\]-]+)?`")
 TOP_LEVEL = {path.name for path in REPO.iterdir() if path.name not in {".venv", ".git"}}
+# A path inside a package (`mercato_shared/db.py`, `catalog/api.py`) is cited from its `src`.
+PACKAGES = {
+    init.parent.name: init.parent.parent.relative_to(REPO).as_posix()
+    for pattern in ("*/src/*/__init__.py", "services/*/src/*/__init__.py")
+    for init in REPO.glob(pattern)
+}
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -85,6 +92,8 @@ def cited_paths(text: str) -> list[str]:
         first = span.split("/")[0]
         if first in TOP_LEVEL and ("/" in span or "." in span):
             found.append(span)
+        elif first in PACKAGES and "/" in span:
+            found.append(f"{PACKAGES[first]}/{span}")
     return found
 
 
@@ -107,12 +116,16 @@ def test_the_path_checker_finds_a_cited_path_that_does_not_exist(tmp_path: Path)
     page = tmp_path / "page.md"
     page.write_text(
         "`bench/nowhere.py` `docs/architecture.md` `stack.toml` `services/<name>/src` "
+        "`mercato_shared/nowhere.py` `mercato_shared/app.py` "
         "`tests/static/test_markdown_links.py::test_every_link_resolves` `make lint`\n"
         "```\n`bench/fenced.py`\n```\n",
         encoding="utf-8",
     )
 
-    assert missing_paths(page) == ["`bench/nowhere.py`: no such path"]
+    assert missing_paths(page) == [
+        "`bench/nowhere.py`: no such path",
+        "`shared/src/mercato_shared/nowhere.py`: no such path",
+    ]
 
 
 @pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(REPO)))
