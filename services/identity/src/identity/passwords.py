@@ -1,7 +1,7 @@
 """Argon2id password hashing, off the event loop, bounded and fair between clients.
 
 Each hash is deliberately costly: CPU, and 64 MiB of memory (argon2-cffi's RFC 9106
-low-memory profile's parameter), so it runs in a worker thread and at most `concurrency` run at once;
+low-memory profile), so it runs in a worker thread and at most `concurrency` run at once;
 the waiting requests are served round-robin by client (`identity.fair_slots`), so a burst
 of logins from one client queues behind itself, not in front of everyone else, and a client
 with `max_waiting` checks queued already is refused at once (429).

@@ -5,11 +5,12 @@ Two costs of `opentelemetry-instrumentation-redis` are cut (the figures: `bench/
 
 * It runs for every command whether the request is traced or not: it formats the command's
   arguments into a statement, builds the span name and starts and ends a non-recording span
-  around the call, on a cached product read the largest part of telemetry's cost at the
-  default sampling. So a gate in front of the client sends a command to the instrumentation only when the current span is recording. A
-  command outside a sampled request goes straight to redis-py: it would only have made a
-  non-recording span, or a root span of its own (a background loop's command, sampled as a
-  trace of one span), which tells a reader nothing.
+  around the call: on a cached product read, the largest part of telemetry's cost at the
+  default sampling. So a gate in front of the client sends a command to the instrumentation
+  only when the current span is recording. A command outside a sampled request goes
+  straight to redis-py: it would only have made a non-recording span, or a root span of its
+  own (a background loop's command, sampled as a trace of one span), which tells a reader
+  nothing.
 * For a traced command it sets each attribute through the span one by one, works out the
   semantic-convention mode per call and makes the span current through a context manager.
   `command_span` makes the same span (name, kind, attributes, error status; an integration
