@@ -7,14 +7,6 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from catalog.service import CatalogService, ReservationService
-from mercato_shared.cache import Cache
-
-
-async def get_product_cache(request: Request) -> Cache:
-    return cast(Cache, request.state.product_cache)
-
-
-CacheDep = Annotated[Cache, Depends(get_product_cache)]
 
 
 async def get_catalog_service(request: Request) -> CatalogService:

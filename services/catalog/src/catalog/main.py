@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from catalog.api import reservations_router, router
@@ -22,7 +23,10 @@ from mercato_shared.near_cache import NearCache
 from mercato_shared.resources import Resources
 
 
-def create_app(settings: CatalogSettings | None = None) -> FastAPI:
+def create_app(
+    settings: CatalogSettings | None = None, *, outbound: httpx.AsyncClient | None = None
+) -> FastAPI:
+    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
     settings = settings or CatalogSettings()
 
     @asynccontextmanager
@@ -65,8 +69,6 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                 ]
                 await stack.enter_async_context(running(jobs, resources.redis))
             yield {
-                "product_cache": cache,
-                "popular_ranking": ranking,
                 "catalog_service": CatalogService(resources.sessions, cache, ranking),
                 "reservations": reservations,
                 "public_max_age": settings.public_max_age_seconds,
@@ -79,4 +81,5 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         routers=[router, reservations_router],
         dependencies=DEPENDENCIES,
         lifespan=lifespan,
+        outbound=outbound,
     )

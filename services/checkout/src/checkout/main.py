@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from checkout.api import router
@@ -33,7 +34,10 @@ def call_policy(settings: CheckoutSettings) -> CallPolicy:
     )
 
 
-def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
+def create_app(
+    settings: CheckoutSettings | None = None, *, outbound: httpx.AsyncClient | None = None
+) -> FastAPI:
+    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
     settings = settings or CheckoutSettings()
 
     @asynccontextmanager
@@ -77,4 +81,5 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         routers=[router],
         dependencies=DEPENDENCIES,
         lifespan=lifespan,
+        outbound=outbound,
     )

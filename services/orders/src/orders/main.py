@@ -22,6 +22,7 @@ from orders.stack import DEPENDENCIES
 def create_app(
     settings: OrdersSettings | None = None, *, outbound: httpx.AsyncClient | None = None
 ) -> FastAPI:
+    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
     settings = settings or OrdersSettings()
 
     @asynccontextmanager
