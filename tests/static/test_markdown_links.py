@@ -1,9 +1,13 @@
-"""Every link in every Markdown file of the repository resolves.
+"""Every link in every Markdown file of the repository resolves, and every path it cites.
 
 Relative links must name a file or directory that exists; a `#fragment` must name a heading
 of the target Markdown file (GitHub's anchor rules: lower case, punctuation dropped, spaces to
 hyphens). External links (`http(s)://`, `mailto:`) are not fetched: the machines that run the
-tests have no network.
+tests have no network. A code span that is a repository path (it starts with a top-level
+file or directory of the repository: `bench/run.py`, `docs/`, `stack.toml`) must exist, from
+the root or from the page's directory, unless git ignores it (a tool's output directory); one
+that starts with a package (`mercato_shared/db.py`) must exist in that package's `src`. A
+pattern (`services/<name>/`, `*`) is not a path.
 """
 
 from __future__ import annotations
@@ -21,6 +25,15 @@ INLINE_LINK = re.compile(r"\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\
 REFERENCE = re.compile(r"^\s*\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
+# A code span's text, as a path: no spaces or pattern characters; `:line` and `::test` dropped.
+PATH_SPAN = re.compile(r"`(\.?[\w./-]+?)(?::\d+|::[\w\[\]-]+)?`")
+TOP_LEVEL = {path.name for path in REPO.iterdir() if path.name not in {".venv", ".git"}}
+# A path inside a package (`mercato_shared/db.py`, `catalog/api.py`) is cited from its `src`.
+PACKAGES = {
+    init.parent.name: init.parent.parent.relative_to(REPO).as_posix()
+    for pattern in ("*/src/*/__init__.py", "services/*/src/*/__init__.py")
+    for init in REPO.glob(pattern)
+}
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -70,6 +83,54 @@ def broken_links(path: Path) -> list[str]:
         elif fragment and resolved.suffix == ".md" and fragment not in anchors(resolved):
             broken.append(f"{target}: no heading #{fragment}")
     return broken
+
+
+def cited_paths(text: str) -> list[str]:
+    """The code spans of `text` (outside fenced blocks) that name repository paths."""
+    found = []
+    for span in PATH_SPAN.findall(FENCE.sub("", text)):
+        first = span.split("/")[0]
+        if first in TOP_LEVEL and ("/" in span or "." in span):
+            found.append(span)
+        elif first in PACKAGES and "/" in span:
+            found.append(f"{PACKAGES[first]}/{span}")
+    return found
+
+
+def ignored(cited: str) -> bool:
+    """Whether git ignores the path: a place a tool writes to (`bench/results/`)."""
+    check = subprocess.run(["git", "check-ignore", "-q", cited], cwd=REPO, check=False)
+    return check.returncode == 0
+
+
+def missing_paths(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [
+        f"`{cited}`: no such path"
+        for cited in cited_paths(text)
+        if not (REPO / cited).exists() and not (path.parent / cited).exists() and not ignored(cited)
+    ]
+
+
+def test_the_path_checker_finds_a_cited_path_that_does_not_exist(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "`bench/nowhere.py` `docs/architecture.md` `stack.toml` `services/<name>/src` "
+        "`mercato_shared/nowhere.py` `mercato_shared/app.py` "
+        "`tests/static/test_markdown_links.py::test_every_link_resolves` `make lint`\n"
+        "```\n`bench/fenced.py`\n```\n",
+        encoding="utf-8",
+    )
+
+    assert missing_paths(page) == [
+        "`bench/nowhere.py`: no such path",
+        "`shared/src/mercato_shared/nowhere.py`: no such path",
+    ]
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_every_cited_path_exists(path: Path) -> None:
+    assert missing_paths(path) == []
 
 
 def test_the_link_checker_finds_a_broken_file_and_a_broken_anchor(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def _sources(csp: str, directive: str) -> list[str]:
 
 def docs_page(path: str) -> str:
     """A docs page as a service behind the gateway serves it (root path /api/catalog)."""
-    app = create_app(BaseServiceSettings(), title="t", routers=[], database=False, redis=False)
+    app = create_app(BaseServiceSettings(), title="t", routers=[])
 
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app, root_path="/api/catalog")

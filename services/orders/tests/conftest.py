@@ -20,9 +20,7 @@ from identity.config import IdentitySettings
 from identity.main import create_app as create_identity
 from identity.migrate import MIGRATIONS as IDENTITY_MIGRATIONS
 from mercato_shared.migrations import migrate
-from orders.clients import catalog_client
 from orders.config import OrdersSettings
-from orders.deps import get_catalog_client
 from orders.main import create_app
 from orders.migrate import MIGRATIONS
 from tests.helpers import app_client as serve
@@ -79,12 +77,9 @@ async def orders_app(
                 "http://identity": httpx.ASGITransport(app=identity.app),
             }
         ) as upstream,
+        serve(create_app(settings, outbound=upstream), "http://orders") as c,
     ):
-        to_catalog = catalog_client(upstream, settings)
-        app = create_app(settings)
-        app.dependency_overrides[get_catalog_client] = lambda: to_catalog
-        async with serve(app, "http://orders") as c:
-            yield c
+        yield c
 
 
 @pytest.fixture

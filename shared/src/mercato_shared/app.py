@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
 from mercato_shared.body_deadline import BodyDeadlineMiddleware
+from mercato_shared.dependencies import NOTHING, ServiceDependencies
 from mercato_shared.docs_pages import install_docs_pages
 from mercato_shared.drain import Drain, DrainMiddleware
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
@@ -33,18 +35,21 @@ def create_app(
     title: str,
     routers: Sequence[APIRouter],
     description: str = "",
-    database: bool = True,
-    redis: bool = True,
+    dependencies: ServiceDependencies = NOTHING,
     lifespan: ServiceLifespan | None = None,
+    outbound: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build a service app with Mercato's conventions.
 
     The gateway serves the app under `/api/<service>/`; the server is started with
     `--root-path /api/<service>` so the docs and OpenAPI links work through the gateway.
 
-    The lifespan opens the process's resources (engine and pool, Redis client, shared HTTP
-    client) and exposes them as request state; `lifespan` adds the service's own state
-    (caches, typed clients) built from those resources. Once everything has started, the
+    The lifespan opens the process's resources (the shared HTTP client, and the engine and
+    pool and the Redis client when `dependencies`, the service's declaration in `stack.toml`,
+    names them) and exposes them as request state; `lifespan` adds the service's own state
+    (the service object, caches, typed clients) built from those resources. `outbound`
+    replaces the shared HTTP client, through which every call to another service goes (a
+    test's upstreams in process). Once everything has started, the
     startup heap is frozen for the garbage collector (`mercato_shared.gc_tuning`). With
     `shutdown_drain_seconds` set, a SIGTERM first drains the process (`mercato_shared.drain`).
     """
@@ -54,7 +59,7 @@ def create_app(
 
     @asynccontextmanager
     async def app_lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with open_resources(settings, database=database, redis=redis) as resources:
+        async with open_resources(settings, dependencies, outbound=outbound) as resources:
             service_state = nullcontext({}) if lifespan is None else lifespan(resources)
             async with service_state as extra:
                 tune_gc(settings.gc_gen0_threshold)

@@ -1,9 +1,8 @@
 """`Annotated` dependency aliases shared by every service.
 
 Every dependency here and in the services is `async def` even when it awaits nothing:
-FastAPI runs a plain `def` dependency in the thread pool, and those thread hops made a cached
-product read cost several times more CPU than the read itself (measured with wrk and py-spy;
-see the README's performance section).
+FastAPI runs a plain `def` dependency in the thread pool, and a thread hop costs more CPU
+than a cached product read itself (`bench/README.md`).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ keeps a pool of idle connections to each process (nginx's `keepalive`), closing 
 connection races with the gateway reusing it: a request written just as the server closes
 that connection is answered with a TCP reset. nginx retries such a request on another
 replica only when the method is idempotent; a POST, PATCH or LOCK already sent is never
-retried and becomes a 502 for the client (measured on the native stack: about one reset per
-SIGTERM under a moderate stream, see docs/native-stack.md).
+retried and becomes a 502 for the client (how often, on the native stack:
+docs/native-stack.md).
 
 The cure is the order of events every load balancer needs: first out of rotation, then
 closed. With `SHUTDOWN_DRAIN_SECONDS` > 0 a SIGTERM starts a drain of that many seconds

@@ -4,12 +4,9 @@ CPython's cyclic collector runs a young-generation pass every 700 net allocation
 so often, a full pass over every tracked object. A started service holds well over 100,000
 long-lived objects (FastAPI, pydantic, SQLAlchemy, the OpenTelemetry SDK, protobuf), and a
 traced request allocates objects that outlive it for a while (spans wait in the batch
-processor's queue), so with the defaults the collector ran dozens of young passes per second
-and, every few seconds, a full pass over that whole startup heap (counted with
-`gc.callbacks`: 791 young and 6 full passes in 20,000 traced requests). On a cached product
-read (catalog alone, one worker, `wrk -t1 -c16`, interleaved runs; `bench/README.md`) the
-freeze alone cut CPU per request by about 10% with telemetry off; with every request traced,
-the freeze cut 9% and the threshold another 13% (952 -> 863 -> 754 us).
+processor's queue), so with the defaults the collector runs young passes many times a second
+and, now and then, a full pass over that whole startup heap. Both settings below cut CPU per
+request (the figures: `bench/README.md`, "Figures behind choices in the code").
 
 * `gc.freeze()` moves everything alive at the end of startup into a permanent generation the
   collector never scans again (what the CPython docs suggest for pre-forked servers, where

@@ -7,7 +7,7 @@ its calls mean; everything else is here:
 * the base URL, and the service's own token (`ServiceTokens`, client credentials at
   identity) when the callee wants one: a 401 makes it forget the token, fetch a new one and
   send once more, in the same attempt;
-* a per-call timeout and an overall deadline: every attempt runs through a `PartnerCaller`
+* a per-call timeout and an overall deadline: every attempt runs through an `OutboundCaller`
   (tenacity, the one retry library), which starts no attempt and sleeps no backoff that
   would end past the `Deadline`, and retries only calls the caller marks idempotent, only on
   faults of the callee (connect errors, timeouts, 5xx, 429) or a transient token failure;
@@ -29,8 +29,8 @@ from mercato_shared.resilience import (
     CallPolicy,
     CircuitOpenError,
     Deadline,
+    OutboundCaller,
     Outcome,
-    PartnerCaller,
     classify,
     is_fault_status,
 )
@@ -68,7 +68,7 @@ class InternalClient:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        caller: PartnerCaller,
+        caller: OutboundCaller,
         *,
         service: str,
         base_url: str,
@@ -113,7 +113,7 @@ class InternalClient:
         )
         return cls(
             http,
-            PartnerCaller(None, policy),
+            OutboundCaller(None, policy),
             service=service,
             base_url=base_url,
             timeout_seconds=timeout_seconds,

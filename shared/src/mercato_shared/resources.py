@@ -15,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.db import autocommit, create_engine, create_session_factory
+from mercato_shared.dependencies import ServiceDependencies
 from mercato_shared.http import create_http_client
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import instrument_engine, instrument_http_client, instrument_redis
@@ -32,9 +33,9 @@ class Resources:
     redis: Redis | None = None
 
     def require_redis(self) -> Redis:
-        """The Redis client, for a service whose app was created with `redis=True`."""
+        """The Redis client, for a service that declares Redis in `stack.toml`."""
         if self.redis is None:
-            msg = f"{self.settings.service_name} was started without Redis (create_app(redis=...))"
+            msg = f"{self.settings.service_name} does not declare Redis in stack.toml"
             raise RuntimeError(msg)
         return self.redis
 
@@ -61,21 +62,31 @@ def create_redis(settings: BaseServiceSettings) -> Redis:
 
 @asynccontextmanager
 async def open_resources(
-    settings: BaseServiceSettings, *, database: bool, redis: bool
+    settings: BaseServiceSettings,
+    dependencies: ServiceDependencies,
+    *,
+    outbound: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[Resources]:
+    """The shared HTTP client, and the database and Redis clients `dependencies` declares.
+
+    `outbound` replaces the shared HTTP client (a test's client that reaches its upstreams
+    in process); whoever passes it owns it.
+    """
     async with AsyncExitStack() as stack:
-        http = create_http_client(settings)
-        stack.push_async_callback(http.aclose)
-        instrument_http_client(http)
+        http = outbound
+        if http is None:
+            http = create_http_client(settings)
+            stack.push_async_callback(http.aclose)
+            instrument_http_client(http)
         engine = sessions = writes = None
-        if database:
+        if dependencies.database:
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             instrument_engine(engine)
             sessions = create_session_factory(engine)
             writes = autocommit(engine)
         redis_client = None
-        if redis:
+        if dependencies.redis:
             redis_client = create_redis(settings)
             stack.push_async_callback(redis_client.aclose)
         yield Resources(

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from chaos.servers import OwnPostgres
 from mercato_shared.app import create_app
+from mercato_shared.dependencies import ServiceDependencies
 from mercato_shared.deps import SessionDep
 from mercato_shared.settings import BaseServiceSettings
 from tests.helpers import app_client
@@ -68,7 +69,12 @@ async def client(own_postgres: OwnPostgres) -> AsyncIterator[httpx.AsyncClient]:
         db_pool_timeout=0.5,
         db_statement_timeout_ms=60_000,
     )
-    app = create_app(settings, title="outage", routers=[router], redis=False)
+    app = create_app(
+        settings,
+        title="outage",
+        routers=[router],
+        dependencies=ServiceDependencies(database=True),
+    )
     async with app_client(app, "http://outage") as http:
         yield http
 

@@ -216,7 +216,7 @@ async def export(
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     settings = BaseServiceSettings(jwt_public_key=PUBLIC_PEM)
-    app = create_app(settings, title="t", routers=[router], database=False, redis=False)
+    app = create_app(settings, title="t", routers=[router])
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:

@@ -14,7 +14,7 @@ from mercato_shared.settings import BaseServiceSettings
 
 @pytest.fixture
 async def client() -> httpx.AsyncClient:
-    app = create_app(BaseServiceSettings(), title="t", routers=[], database=False, redis=False)
+    app = create_app(BaseServiceSettings(), title="t", routers=[])
     transport = httpx.ASGITransport(app=app, root_path="/api/things")
     return httpx.AsyncClient(transport=transport, base_url="http://gateway")
 

@@ -52,7 +52,7 @@ def server_handler() -> Iterator[ServerHandler]:
 
 def _client(seconds: float) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     settings = BaseServiceSettings(shutdown_drain_seconds=seconds)
-    app = create_app(settings, title="t", routers=[router], database=False, redis=False)
+    app = create_app(settings, title="t", routers=[router])
     return app_client(app, "http://t")
 
 

@@ -48,9 +48,7 @@ async def list_things() -> list[Body]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        BaseServiceSettings(), title="t", routers=[router], database=False, redis=False
-    )
+    app = create_app(BaseServiceSettings(), title="t", routers=[router])
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:

@@ -19,8 +19,8 @@ from mercato_shared.resilience import (
     BreakerRegistry,
     CallPolicy,
     Deadline,
+    OutboundCaller,
     Outcome,
-    PartnerCaller,
 )
 from mercato_shared.service_tokens import ServiceTokens
 
@@ -79,7 +79,7 @@ def client_for(
         )
     return InternalClient(
         http,
-        PartnerCaller(breakers, POLICY),
+        OutboundCaller(breakers, POLICY),
         service="catalog",
         base_url="http://catalog/",
         timeout_seconds=1.0,

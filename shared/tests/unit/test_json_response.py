@@ -26,9 +26,7 @@ async def get_thing(thing_id: int) -> dict[str, int]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        BaseServiceSettings(), title="t", routers=[router], database=False, redis=False
-    )
+    app = create_app(BaseServiceSettings(), title="t", routers=[router])
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         yield c

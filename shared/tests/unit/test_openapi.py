@@ -53,9 +53,7 @@ async def submit_job(_user: CurrentUser) -> Thing:
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    app = create_app(
-        BaseServiceSettings(), title="t", routers=[router], database=False, redis=False
-    )
+    app = create_app(BaseServiceSettings(), title="t", routers=[router])
     return app.openapi()
 
 

@@ -15,8 +15,8 @@ from mercato_shared.resilience import (
     CallPolicy,
     CircuitOpenError,
     Deadline,
+    OutboundCaller,
     PartnerBreaker,
-    PartnerCaller,
     classify,
 )
 
@@ -126,7 +126,7 @@ async def test_client_errors_do_not_count_against_the_partner() -> None:
 
 
 async def test_retries_only_idempotent_calls_on_partner_faults() -> None:
-    caller = PartnerCaller(
+    caller = OutboundCaller(
         BreakerRegistry(failure_threshold=100, recovery_seconds=5),
         CallPolicy(max_attempts=3, backoff_initial_seconds=0, backoff_jitter_seconds=0),
     )
@@ -157,7 +157,7 @@ async def test_retries_only_idempotent_calls_on_partner_faults() -> None:
 
 
 async def test_no_call_without_time_left_and_circuit_open_is_not_retried() -> None:
-    caller = PartnerCaller(
+    caller = OutboundCaller(
         BreakerRegistry(failure_threshold=1, recovery_seconds=60),
         CallPolicy(max_attempts=5, backoff_initial_seconds=0),
     )
@@ -180,7 +180,7 @@ async def test_metrics_show_breaker_state_and_call_outcomes() -> None:
     reader = InMemoryMetricReader()
     meter = MeterProvider(metric_readers=[reader]).get_meter("test")
     breakers = BreakerRegistry(failure_threshold=1, recovery_seconds=60, meter=meter)
-    caller = PartnerCaller(breakers, CallPolicy(max_attempts=1), meter=meter)
+    caller = OutboundCaller(breakers, CallPolicy(max_attempts=1), meter=meter)
     await caller.start(["swift", "tax"])
 
     async def ok() -> int:
@@ -227,7 +227,7 @@ def test_classify() -> None:
 async def test_a_call_cut_by_the_request_budget_does_not_count_against_the_partner() -> None:
     breakers = BreakerRegistry(failure_threshold=1, recovery_seconds=60)
     await breakers.start(["p"])
-    caller = PartnerCaller(breakers, CallPolicy(max_attempts=1))
+    caller = OutboundCaller(breakers, CallPolicy(max_attempts=1))
 
     async def slow() -> int:
         await asyncio.sleep(5)
@@ -248,7 +248,7 @@ async def test_a_call_cut_by_the_request_budget_does_not_count_against_the_partn
 async def test_a_caller_that_goes_away_does_not_count_against_the_partner() -> None:
     breakers = BreakerRegistry(failure_threshold=1, recovery_seconds=60)
     await breakers.start(["p"])
-    caller = PartnerCaller(breakers, CallPolicy(max_attempts=1))
+    caller = OutboundCaller(breakers, CallPolicy(max_attempts=1))
 
     async def slow() -> int:
         await asyncio.sleep(5)

@@ -1,13 +1,20 @@
-"""Catalog HTTP routes: thin, typed, documented."""
+"""Catalog HTTP routes: thin, typed, documented. Products (public reads, admin writes) and
+stock reservations (machine clients with a `service` token)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
-from catalog.deps import CatalogServiceDep
-from catalog.errors import DuplicateSkuError
+from catalog.deps import CatalogServiceDep, ReservationsDep
+from catalog.errors import (
+    DuplicateSkuError,
+    OutOfStockError,
+    ReservationConflictError,
+    UnknownProductError,
+)
 from catalog.pagination import PRODUCTS
 from catalog.schemas import (
     Category,
@@ -16,8 +23,10 @@ from catalog.schemas import (
     ProductOut,
     ProductPage,
     ProductUpdate,
+    ReservationIn,
+    ReservationOut,
 )
-from mercato_shared.auth import AdminUser
+from mercato_shared.auth import AdminUser, require_roles
 from mercato_shared.http_cache import public_json
 from mercato_shared.json_types import MAX_ROW_ID
 from mercato_shared.near_cache import Entry
@@ -116,3 +125,53 @@ async def delete_product(
     product_id: ProductId, service: CatalogServiceDep, _admin: AdminUser
 ) -> None:
     await service.delete_product(product_id)
+
+
+# Stock reservation routes, for machine clients (orders) with a `service` token.
+#
+#     POST   /reservations        {"id": uuid, "lines": [{"product_id", "quantity"}]}
+#            201 reserved now, 200 the same reservation again (a retry), 409 out_of_stock
+#            (nothing taken), 409 unknown_product, 409 reservation_conflict (same id, other
+#            lines, or already released)
+#     DELETE /reservations/{id}   204 stock given back (idempotent; an unknown id is refused
+#                                 for good, so a late reservation cannot leak stock)
+#     GET    /reservations/{id}   the reservation
+#
+# Why a service token and not the customer's: reserving stock is orders' job. If catalog
+# accepted customers' tokens here, any customer could hold stock without ordering.
+reservations_router = APIRouter(
+    prefix="/reservations",
+    tags=["reservations"],
+    dependencies=[Depends(require_roles("service"))],
+    responses=errors(401, 403),
+)
+
+
+@reservations_router.post(
+    "",
+    response_model=ReservationOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": ReservationOut, "description": "The same reservation again (a retry)."},
+        **errors(OutOfStockError, UnknownProductError, ReservationConflictError),
+    },
+)
+async def reserve(
+    body: ReservationIn, reservations: ReservationsDep, response: Response
+) -> ReservationOut:
+    reservation, created = await reservations.reserve(body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return reservation
+
+
+@reservations_router.delete("/{reservation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def release(reservation_id: uuid.UUID, reservations: ReservationsDep) -> None:
+    await reservations.release(reservation_id)
+
+
+@reservations_router.get("/{reservation_id}", response_model=ReservationOut)
+async def get_reservation(
+    reservation_id: uuid.UUID, reservations: ReservationsDep
+) -> ReservationOut:
+    return await reservations.get(reservation_id)

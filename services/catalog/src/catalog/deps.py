@@ -6,21 +6,20 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from catalog.service import CatalogService
-from mercato_shared.cache import Cache
-
-
-async def get_product_cache(request: Request) -> Cache:
-    return cast(Cache, request.state.product_cache)
-
-
-CacheDep = Annotated[Cache, Depends(get_product_cache)]
+from catalog.service import CatalogService, ReservationService
 
 
 async def get_catalog_service(request: Request) -> CatalogService:
     """The process's one service object (built by the lifespan): a single dependency to
-    solve per request, where building it per request cost four."""
+    solve per request."""
     return cast(CatalogService, request.state.catalog_service)
 
 
 CatalogServiceDep = Annotated[CatalogService, Depends(get_catalog_service)]
+
+
+async def get_reservations(request: Request) -> ReservationService:
+    return cast(ReservationService, request.state.reservations)
+
+
+ReservationsDep = Annotated[ReservationService, Depends(get_reservations)]

@@ -6,15 +6,16 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
-from catalog.api import router
+from catalog.api import reservations_router, router
+from catalog.clients import OrdersClient, catalog_tokens
 from catalog.config import CatalogSettings
-from catalog.orders_client import OrdersClient, catalog_tokens
 from catalog.periodic import PeriodicJob, running
 from catalog.popular import ranking_for, refresh_popular
-from catalog.reservations_api import router as reservations_router
-from catalog.service import CatalogService
+from catalog.service import CatalogService, ReservationService
+from catalog.stack import DEPENDENCIES
 from catalog.sweeper import ReservationSweeper
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
@@ -22,7 +23,10 @@ from mercato_shared.near_cache import NearCache
 from mercato_shared.resources import Resources
 
 
-def create_app(settings: CatalogSettings | None = None) -> FastAPI:
+def create_app(
+    settings: CatalogSettings | None = None, *, outbound: httpx.AsyncClient | None = None
+) -> FastAPI:
+    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
     settings = settings or CatalogSettings()
 
     @asynccontextmanager
@@ -43,6 +47,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
             near=near,
         )
         ranking = ranking_for(resources.redis, settings)
+        reservations = ReservationService(resources.sessions, resources.writes, cache)
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(near.listening())
             if settings.periodic_jobs:
@@ -64,9 +69,8 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                 ]
                 await stack.enter_async_context(running(jobs, resources.redis))
             yield {
-                "product_cache": cache,
-                "popular_ranking": ranking,
                 "catalog_service": CatalogService(resources.sessions, cache, ranking),
+                "reservations": reservations,
                 "public_max_age": settings.public_max_age_seconds,
             }
 
@@ -75,5 +79,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         title="Mercato catalog",
         description="Products of the shop, cached in process and in Redis, stored in Postgres.",
         routers=[router, reservations_router],
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
+        outbound=outbound,
     )

@@ -17,8 +17,8 @@ from typing import Final, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from catalog.clients import OrdersClient
 from catalog.config import CatalogSettings
-from catalog.orders_client import OrdersClient
 from catalog.schemas import PopularProduct
 
 POPULAR_KEY: Final = "catalog:popular"

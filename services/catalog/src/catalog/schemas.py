@@ -1,8 +1,10 @@
-"""Catalog request and response bodies, with strict input limits."""
+"""Catalog request and response bodies, with strict input limits: products, and the stock
+reservations orders makes with its service token."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -14,11 +16,12 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from mercato_shared.json_types import JSON_INTEGER, NO_NUL
+from mercato_shared.json_types import JSON_INTEGER, NO_NUL, RowId
 
 Currency = Literal["EUR", "USD", "GBP"]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
@@ -113,3 +116,44 @@ class ProductPage(BaseModel):
 class PopularProduct(BaseModel):
     product_id: int
     units: int = Field(description="Units sold over the ranking's window.")
+
+
+# Stock reservations.
+MAX_LINES = 100
+
+
+class ReservationLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: RowId
+    # Up to an order's 100 lines of 1,000 each: orders merges the lines of one product.
+    quantity: Annotated[int, Field(ge=1, le=100_000), JSON_INTEGER]
+
+
+class ReservationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID = Field(description="The caller's id for this reservation (e.g. the order's).")
+    lines: Annotated[list[ReservationLineIn], Field(min_length=1, max_length=MAX_LINES)]
+
+    @field_validator("lines")
+    @classmethod
+    def _one_line_per_product(cls, lines: list[ReservationLineIn]) -> list[ReservationLineIn]:
+        if len({line.product_id for line in lines}) != len(lines):
+            msg = "each product may appear on one line only"
+            raise ValueError(msg)
+        return sorted(lines, key=lambda line: line.product_id)
+
+
+class ReservedLine(BaseModel):
+    product_id: int
+    quantity: int
+    unit_price: Decimal
+    currency: str
+    name: str
+
+
+class ReservationOut(BaseModel):
+    id: uuid.UUID
+    lines: list[ReservedLine]
+    released: bool = False

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from catalog.clients import OrdersClient
 from catalog.config import CatalogSettings
-from catalog.orders_client import OrdersClient
-from catalog.reservations import ReservationService
+from catalog.service import ReservationService
 from mercato_shared.cache import Cache
 
 logger = logging.getLogger("mercato.catalog.sweeper")
@@ -52,15 +52,13 @@ class ReservationSweeper:
         orders: OrdersClient,
         settings: CatalogSettings,
     ) -> None:
-        self._sessions = sessions
-        self._writes = writes
-        self._cache = cache
+        self._reservations = ReservationService(sessions, writes, cache)
         self._orders = orders
         self._ttl = settings.reservation_ttl_seconds
         self._batch = settings.reservation_sweep_batch
 
     async def sweep(self) -> SweepResult:
-        reservations = ReservationService(self._sessions, self._writes, self._cache)
+        reservations = self._reservations
         candidates = await reservations.open_ids(idle_seconds=self._ttl, limit=self._batch)
         if not candidates:
             return SweepResult(confirmed=0, released=0)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from catalog.clients import OrdersClient, catalog_tokens
 from catalog.config import CatalogSettings
-from catalog.orders_client import OrdersClient, catalog_tokens
 from identity.config import IdentitySettings
 from orders.config import OrdersSettings
 

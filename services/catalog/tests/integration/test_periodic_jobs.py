@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from redis.asyncio import Redis
 
+from catalog.clients import OrdersClient
 from catalog.config import CatalogSettings
-from catalog.orders_client import OrdersClient
 from catalog.periodic import PeriodicJob, run_once
 from catalog.popular import POPULAR_KEY, ranking_for, refresh_popular
 

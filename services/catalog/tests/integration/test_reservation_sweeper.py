@@ -19,8 +19,8 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from catalog.clients import OrdersClient, OrdersUnavailableError
 from catalog.config import CatalogSettings
-from catalog.orders_client import OrdersClient, OrdersUnavailableError
 from catalog.sweeper import ReservationSweeper, SweepResult
 from mercato_shared.cache import Cache
 from mercato_shared.db import autocommit, create_engine, create_session_factory

@@ -1,6 +1,6 @@
 """Typed clients for catalog and the partners, over the process's shared `httpx.AsyncClient`.
 
-Every call goes through the `PartnerCaller` (breaker, concurrency slot, per-call timeout
+Every call goes through the `OutboundCaller` (breaker, concurrency slot, per-call timeout
 capped by the request's deadline, retries for these idempotent GETs) and, where the answer
 may be reused, through the Redis cache with single flight. Catalog is a Mercato service:
 its calls go through the shared `InternalClient`, which runs them on the same caller.
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from checkout.money import MINOR_UNITS
 from mercato_shared.cache import Cache
 from mercato_shared.internal_client import InternalClient
-from mercato_shared.resilience import Deadline, PartnerCaller
+from mercato_shared.resilience import Deadline, OutboundCaller
 
 T = TypeVar("T")
 
@@ -117,7 +117,7 @@ class PartnersClient:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        caller: PartnerCaller,
+        caller: OutboundCaller,
         cache: Cache,
         *,
         base_url: str,

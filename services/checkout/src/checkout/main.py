@@ -6,17 +6,19 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from checkout.api import router
 from checkout.clients import CATALOG, PARTNERS, CatalogClient, PartnersClient
 from checkout.config import CheckoutSettings
 from checkout.service import QuoteService
+from checkout.stack import DEPENDENCIES
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.cache import Cache
 from mercato_shared.health import READINESS_DETAILS_KEY
 from mercato_shared.internal_client import InternalClient
-from mercato_shared.resilience import BreakerRegistry, CallPolicy, PartnerCaller
+from mercato_shared.resilience import BreakerRegistry, CallPolicy, OutboundCaller
 from mercato_shared.resources import Resources
 
 
@@ -32,7 +34,10 @@ def call_policy(settings: CheckoutSettings) -> CallPolicy:
     )
 
 
-def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
+def create_app(
+    settings: CheckoutSettings | None = None, *, outbound: httpx.AsyncClient | None = None
+) -> FastAPI:
+    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
     settings = settings or CheckoutSettings()
 
     @asynccontextmanager
@@ -42,7 +47,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
             failure_threshold=settings.breaker_failure_threshold,
             recovery_seconds=settings.breaker_recovery_seconds,
         )
-        caller = PartnerCaller(breakers, call_policy(settings))
+        caller = OutboundCaller(breakers, call_policy(settings))
         await caller.start([CATALOG, *PARTNERS])
         cache = Cache(redis, namespace="checkout", ttl_seconds=settings.cache_ttl_seconds)
         catalog = CatalogClient(
@@ -74,6 +79,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
         title="Mercato checkout",
         description="Quotes: catalog prices plus every carrier, tax and FX, asked concurrently.",
         routers=[router],
-        database=False,
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
+        outbound=outbound,
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mercato_shared.resilience import BreakerRegistry, CallPolicy, Deadline, PartnerCaller
+from mercato_shared.resilience import BreakerRegistry, CallPolicy, Deadline, OutboundCaller
 from partners.admin_client import PartnersAdmin
 
 
-async def caller_for(attempts: int) -> PartnerCaller:
+async def caller_for(attempts: int) -> OutboundCaller:
     breakers = BreakerRegistry(failure_threshold=100, recovery_seconds=5)
-    caller = PartnerCaller(breakers, CallPolicy(max_attempts=attempts, backoff_initial_seconds=0))
+    caller = OutboundCaller(breakers, CallPolicy(max_attempts=attempts, backoff_initial_seconds=0))
     await caller.start(["carrier-swift"])
     return caller
 

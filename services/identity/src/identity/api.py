@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Response, status
 from jwt.algorithms import OKPAlgorithm
 
-from identity.deps import IdentityServiceDep, SettingsDep
+from identity.deps import ClientDep, IdentityServiceDep, SettingsDep
 from identity.errors import (
     EmailTakenError,
     InvalidCredentialsError,
@@ -35,9 +35,11 @@ FormField = Annotated[str | None, Form(max_length=512, pattern=NO_CONTROL)]
     status_code=status.HTTP_201_CREATED,
     responses=errors(EmailTakenError, WeakPasswordError, PasswordQueueFullError),
 )
-async def register_user(body: UserCreate, service: IdentityServiceDep) -> UserOut:
+async def register_user(
+    body: UserCreate, service: IdentityServiceDep, client: ClientDep
+) -> UserOut:
     """Create a customer account (email unique whatever its case)."""
-    return await service.register(body)
+    return await service.register(body, client=client)
 
 
 @router.post(
@@ -53,6 +55,7 @@ async def register_user(body: UserCreate, service: IdentityServiceDep) -> UserOu
 )
 async def get_token(  # noqa: PLR0917 - one parameter per OAuth2 form field
     service: IdentityServiceDep,
+    client: ClientDep,
     response: Response,
     grant_type: Annotated[str, Form(max_length=32, pattern=NO_CONTROL, examples=["password"])],
     username: FormField = None,
@@ -70,7 +73,7 @@ async def get_token(  # noqa: PLR0917 - one parameter per OAuth2 form field
     """
     response.headers["Cache-Control"] = "no-store"
     if grant_type == "password" and username and password:
-        return await service.password_grant(username, password)
+        return await service.password_grant(username, password, client=client)
     if grant_type == "refresh_token" and refresh_token:
         return await service.refresh_grant(refresh_token)
     if grant_type == "client_credentials" and client_id and client_secret:

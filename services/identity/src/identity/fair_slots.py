@@ -1,7 +1,7 @@
 """A bounded pool of slots, handed out round-robin by key: one key cannot starve the others.
 
-Password hashing is the costly step of a login (tens of milliseconds of CPU and 64 MiB per
-argon2 run), so at most `concurrency` run at once. A single FIFO queue lets one client that
+Password hashing is the costly step of a login (deliberately: CPU, and 64 MiB of memory
+per argon2 run), so at most `concurrency` run at once. A single FIFO queue lets one client that
 sends hundreds of logins delay every other client's login by its whole backlog; here each
 key (a client address) has its own queue, and a freed slot goes to the next key in turn, so
 another client waits for at most one turn of each key that is waiting. Each key may have at

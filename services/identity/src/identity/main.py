@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from identity.api import router
 from identity.config import IdentitySettings
 from identity.passwords import Passwords
+from identity.service import IdentityService
+from identity.stack import DEPENDENCIES
 from identity.throttle import LoginThrottle
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.resources import Resources
@@ -29,14 +31,20 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             concurrency=settings.password_hash_concurrency,
             max_waiting=settings.password_hash_waiting_per_client,
         )
+        if resources.sessions is None:
+            msg = "identity needs its database (POSTGRES_URL)"
+            raise RuntimeError(msg)
         throttle = LoginThrottle(resources.require_redis(), settings.login_failure_limits)
-        yield {"passwords": await asyncio.to_thread(make), "login_throttle": throttle}
+        passwords = await asyncio.to_thread(make)
+        yield {
+            "identity_service": IdentityService(resources.sessions, passwords, settings, throttle)
+        }
 
     return create_service_app(
         settings,
         title="Mercato identity",
         description="Accounts, argon2 passwords, EdDSA access tokens and revocable refresh tokens.",
         routers=[router],
-        redis=True,
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )

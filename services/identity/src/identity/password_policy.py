@@ -27,7 +27,7 @@ MAX_CHECKED_LENGTH: Final = 128
 def password_problem(password: str, email: str) -> str | None:
     """Why `password` is refused for the account `email`, or None when it is accepted.
 
-    CPU-bound (about a millisecond, up to ~100 ms for 128 characters): call it off the loop.
+    CPU-bound, and more so the longer the password: call it off the loop.
     """
     if password.strip().casefold() == email.strip().casefold():
         return "The password must not be the e-mail address."

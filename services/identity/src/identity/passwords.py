@@ -1,6 +1,6 @@
 """Argon2id password hashing, off the event loop, bounded and fair between clients.
 
-Each hash costs tens of milliseconds of CPU and 64 MiB of memory (argon2-cffi's RFC 9106
+Each hash is deliberately costly: CPU, and 64 MiB of memory (argon2-cffi's RFC 9106
 low-memory profile), so it runs in a worker thread and at most `concurrency` run at once;
 the waiting requests are served round-robin by client (`identity.fair_slots`), so a burst
 of logins from one client queues behind itself, not in front of everyone else, and a client

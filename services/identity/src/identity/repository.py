@@ -45,14 +45,16 @@ class RefreshTokenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def add(
+    async def add(
         self, *, user_id: int, token_hash: str, family_id: uuid.UUID, expires_at: datetime
     ) -> None:
+        """Add the token to the transaction and send it (flush), so a clash shows here."""
         self._session.add(
             RefreshToken(
                 user_id=user_id, token_hash=token_hash, family_id=family_id, expires_at=expires_at
             )
         )
+        await self._session.flush()
 
     async def lock(self, token_hash: str) -> tuple[RefreshToken, User] | None:
         """The token and its user, the token row locked until the transaction ends."""

@@ -64,7 +64,7 @@ class IdempotencyKey(Base):
     """`(user_id, key)` -> the request's hash and, once created, the order (and status).
 
     Until the order exists the row is a claim: a lease held by the request named `holder`
-    until `lease_until` (see `orders.claims`).
+    until `lease_until` (see `orders.service.claims`).
     """
 
     __tablename__ = "idempotency_keys"

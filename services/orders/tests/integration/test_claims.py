@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from chaos.servers import OwnPostgres
 from mercato_shared.db import create_engine
 from mercato_shared.migrations import migrate
-from orders.claims import Claims
 from orders.config import OrdersSettings
 from orders.migrate import MIGRATIONS
+from orders.service import Claims
 
 from ..conftest import orders_app, orders_settings
 from .test_orders import CUSTOMER, count, make_product, order

@@ -1,4 +1,5 @@
-"""The simulated partners' public routes (what checkout calls).
+"""The simulated partners' routes: the public ones (what checkout calls), and the admin ones
+(faults, counters, the call record).
 
 Every route counts and records the request and applies the partner's fault profile before
 answering; a caller that hangs up meanwhile is noticed (`partners.hangup`).
@@ -9,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from mercato_shared.countries import Country
-from partners.deps import FaultBoardDep
-from partners.faults import FaultBoard, PartnerName
+from partners.deps import FaultBoardDep, require_loopback
+from partners.faults import Call, FaultBoard, FaultProfile, PartnerName
 from partners.hangup import unless_caller_leaves
 from partners.pricing import CARRIER_MODELS, FX_PER_EUR, VAT_RATES
 from partners.schemas import (
@@ -83,3 +84,48 @@ async def fx_rates(board: FaultBoardDep, request: Request) -> FxRatesOut:
     """Exchange rates: units of each currency per 1 EUR."""
     await misbehave(request, board, "fx")
     return FxRatesOut(rates=dict(FX_PER_EUR))
+
+
+# Run-time fault injection, request counters and the call record, for tests and demos.
+#
+# These routes are reachable from loopback only (`require_loopback`), and the partners service
+# is never routed by the gateway: they are a test harness, not a product API.
+admin_router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_loopback)])
+
+
+@admin_router.get("/faults")
+async def get_faults(board: FaultBoardDep) -> dict[str, FaultProfile]:
+    """The live fault profile of every partner."""
+    return board.profiles()
+
+
+@admin_router.put("/faults/{partner}")
+async def put_fault(partner: PartnerName, body: FaultProfile, board: FaultBoardDep) -> FaultProfile:
+    """Replace one partner's fault profile; takes effect on its next request."""
+    board.set(partner, body)
+    return body
+
+
+@admin_router.post("/faults/reset", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_faults(board: FaultBoardDep) -> None:
+    """Every partner back to the profile it started with (`PARTNER_FAULTS`)."""
+    board.reset()
+
+
+@admin_router.get("/stats")
+async def get_stats(board: FaultBoardDep) -> dict[str, dict[str, int]]:
+    """Requests each partner has received (counted before any fault is applied)."""
+    return {"requests": {partner: board.requests[partner] for partner in board.profiles()}}
+
+
+@admin_router.get("/calls")
+async def get_calls(board: FaultBoardDep) -> list[Call]:
+    """The recorded calls, oldest first: each one's start and end in one sequence of events
+    (overlapping calls: every start before the first end) and how it ended."""
+    return board.calls()
+
+
+@admin_router.post("/stats/reset", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_stats(board: FaultBoardDep) -> None:
+    """Counters and call record back to empty."""
+    board.clear_stats()

@@ -11,9 +11,10 @@ from fastapi import FastAPI
 
 from mercato_shared.app import create_app as create_service_app
 from mercato_shared.resources import Resources
-from partners import admin, api
+from partners.api import admin_router, router
 from partners.config import PartnersSettings
 from partners.faults import FaultBoard
+from partners.stack import DEPENDENCIES
 
 
 def create_app(
@@ -30,8 +31,7 @@ def create_app(
         settings,
         title="Mercato partners (simulated)",
         description="Carriers, tax and FX standing in for the outside world; faults at run time.",
-        routers=[api.router, admin.router],
-        database=False,
-        redis=False,
+        routers=[router, admin_router],
+        dependencies=DEPENDENCIES,
         lifespan=lifespan,
     )

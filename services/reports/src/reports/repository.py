@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Text, cast, func, or_, select, update
@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.models import ReportJob, ReportResult
-from reports.quota import ReportQuota
+from reports.quota import HOUR, ReportQuota
 
 ClaimOutcome = Literal["claimed", "missing", "finished", "busy", "exhausted"]
 
@@ -53,8 +53,24 @@ class JobRepository:
         return job
 
     async def admit(self, quota: ReportQuota, owner: str) -> None:
-        """Hold the owner's quota lock until `create` commits, or raise if it is used up."""
-        await quota.admit(self._session, owner)
+        """Hold the owner's quota lock until `create` commits, or raise TooManyReportsError
+        when the owner's jobs leave no room (`ReportQuota.check`)."""
+        session = self._session
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext("report-quota:" + owner)))
+        )
+        now: datetime = (await session.execute(select(func.now()))).scalar_one()
+        recent = await session.scalars(
+            select(ReportJob.created_at).where(
+                ReportJob.owner == owner, ReportJob.created_at > now - HOUR
+            )
+        )
+        in_flight = await session.scalar(
+            select(func.count()).where(
+                ReportJob.owner == owner, ReportJob.status.in_(("queued", "running"))
+            )
+        )
+        quota.check(now, recent.all(), in_flight or 0)
 
     async def get(self, job_id: uuid.UUID) -> ReportJob | None:
         return await self._session.get(ReportJob, job_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from mercato_shared.auth import Principal
 from mercato_shared.context import sampled_trace_id
 from mercato_shared.telemetry import annotate
@@ -33,8 +35,13 @@ def job_out(job: ReportJob) -> ReportJobOut:
 
 
 class ReportsService:
-    def __init__(self, repository: JobRepository, queue: JobQueue, quota: ReportQuota) -> None:
-        self._repository = repository
+    """The reports logic of one process (built once, in its lifespan). Each operation opens
+    its own session and owns its transaction."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], queue: JobQueue, quota: ReportQuota
+    ) -> None:
+        self._sessions = sessions
         self._queue = queue
         self._quota = quota
 
@@ -45,33 +52,40 @@ class ReportsService:
         """
         if request.kind == "sales" and not principal.is_admin:
             raise SalesReportForbiddenError
-        if not principal.is_admin:
-            await self._repository.admit(self._quota, principal.subject)
-        job = await self._repository.create(
-            owner=principal.subject,
-            kind=request.kind,
-            start=request.start,
-            end=request.end,
-            trace_id=sampled_trace_id(),
-        )
+        async with self._sessions() as session:
+            jobs = JobRepository(session)
+            if not principal.is_admin:
+                await jobs.admit(self._quota, principal.subject)
+            job = await jobs.create(
+                owner=principal.subject,
+                kind=request.kind,
+                start=request.start,
+                end=request.end,
+                trace_id=sampled_trace_id(),
+            )
         annotate(**{"mercato.report.id": str(job.id), "mercato.report.kind": job.kind})
         await self._queue.enqueue(job.id, lane=FIRST_LANE if principal.is_admin else CUSTOMER_LANE)
         return job_out(job)
 
-    async def _visible_job(self, principal: Principal, job_id: uuid.UUID) -> ReportJob:
-        job = await self._repository.get(job_id)
-        if job is None or (job.owner != principal.subject and not principal.is_admin):
-            raise ReportNotFoundError(job_id)
-        return job
-
     async def get(self, principal: Principal, job_id: uuid.UUID) -> ReportJobOut:
-        return job_out(await self._visible_job(principal, job_id))
+        async with self._sessions() as session:
+            return job_out(await _visible_job(JobRepository(session), principal, job_id))
 
     async def result(self, principal: Principal, job_id: uuid.UUID, fmt: Format) -> str:
-        job = await self._visible_job(principal, job_id)
-        result = None
-        if job.status == "succeeded":
-            result = await self._repository.result_text(job_id, fmt)
+        async with self._sessions() as session:
+            jobs = JobRepository(session)
+            job = await _visible_job(jobs, principal, job_id)
+            result = None
+            if job.status == "succeeded":
+                result = await jobs.result_text(job_id, fmt)
         if result is None:
             raise ReportNotReadyError(job_id, job.status)
         return result
+
+
+async def _visible_job(jobs: JobRepository, principal: Principal, job_id: uuid.UUID) -> ReportJob:
+    """The job, if `principal` may see it: its owner or an admin."""
+    job = await jobs.get(job_id)
+    if job is None or (job.owner != principal.subject and not principal.is_admin):
+        raise ReportNotFoundError(job_id)
+    return job

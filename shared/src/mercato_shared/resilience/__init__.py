@@ -1,11 +1,11 @@
 """Resilience for outbound calls: deadlines, retries, circuit breakers, concurrency limits.
 
-Any service builds one `PartnerCaller` in its lifespan (breakers and semaphores are process
+Any service builds one `OutboundCaller` in its lifespan (breakers and semaphores are process
 resources, never module globals) and routes every call to a partner through it.
 """
 
 from mercato_shared.resilience.breakers import BreakerRegistry, BreakerState, PartnerBreaker
-from mercato_shared.resilience.caller import CallPolicy, PartnerCaller
+from mercato_shared.resilience.caller import CallPolicy, OutboundCaller
 from mercato_shared.resilience.deadline import Deadline
 from mercato_shared.resilience.outcomes import (
     CircuitOpenError,
@@ -21,9 +21,9 @@ __all__ = [
     "CallPolicy",
     "CircuitOpenError",
     "Deadline",
+    "OutboundCaller",
     "Outcome",
     "PartnerBreaker",
-    "PartnerCaller",
     "classify",
     "is_fault_status",
     "is_partner_fault",

@@ -2,9 +2,9 @@
 
 Why purgatory: it is asyncio-native, small, typed, and its in-memory state (one `Context`
 per circuit) can be read synchronously, which an OpenTelemetry observable gauge and `/readyz`
-need. Measured on this 2-core machine (20,000 awaits of a no-op in a loop): a closed breaker
-adds 3-4 us per call, and the whole `PartnerCaller.call` (tenacity, timeout, semaphore,
-breaker, histogram) about 50 us: 0.1% of a 50 ms partner call, so no home-made one.
+need. A closed breaker, and the whole `OutboundCaller.call` (tenacity, timeout, semaphore,
+breaker, histogram), cost a negligible part of a partner call (`bench/README.md`, "Figures
+behind choices in the code"), so no home-made one.
 
 Two things purgatory does not do, added here:
 

@@ -1,7 +1,8 @@
-"""`PartnerCaller`: every outbound call to a partner, bounded, limited, broken and retried.
+"""`OutboundCaller`: every outbound call, bounded, limited, broken and retried.
 
-Partners are outside systems and the other Mercato services alike (`InternalClient` in
-`mercato_shared.internal_client` runs its attempts through a `PartnerCaller`). One call goes
+An outbound call goes to an outside partner (checkout's `PartnersClient`) or to another
+Mercato service (`InternalClient` in `mercato_shared.internal_client` runs its attempts
+through an `OutboundCaller`); the caller names its target either way. One call goes
 through, in this order:
 
 1. the breaker, when the caller has breakers: open (or a half-open probe already in flight)
@@ -47,7 +48,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class CallPolicy:
-    """How calls to partners are bounded; one per process, from settings."""
+    """How outbound calls are bounded; one per process, from settings."""
 
     timeout_seconds: float = 0.3
     max_attempts: int = 2
@@ -56,15 +57,15 @@ class CallPolicy:
     backoff_jitter_seconds: float = 0.02
     # An attempt is not started with less than this left of the deadline.
     min_attempt_seconds: float = 0.01
-    # Calls in flight to one partner from this process; None: no limit.
+    # Calls in flight to one target from this process; None: no limit.
     max_concurrency: int | None = 20
 
 
 Retryable = Callable[[BaseException], bool]
 
 
-class PartnerCaller:
-    """Calls partners under a `CallPolicy`; the breakers and semaphores are lifespan-owned.
+class OutboundCaller:
+    """Calls targets under a `CallPolicy`; the breakers and semaphores are lifespan-owned.
 
     `breakers=None` calls without circuit breakers (timeouts, deadline and retries only).
     """

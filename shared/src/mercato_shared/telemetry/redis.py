@@ -1,23 +1,22 @@
 """Redis client spans, made only inside a sampled trace.
 
-Two costs of `opentelemetry-instrumentation-redis` were measured and cut:
+Two costs of `opentelemetry-instrumentation-redis` are cut (the figures: `bench/README.md`,
+"Figures behind choices in the code"):
 
 * It runs for every command whether the request is traced or not: it formats the command's
   arguments into a statement, builds the span name and starts and ends a non-recording span
-  around the call. On a cached product read (one GET per request, 10% sampling, catalog
-  alone) skipping it for untraced requests took CPU per request from 722 to 629 us, the
-  largest single cut of telemetry's cost (`bench/README.md`). So a gate in front of the
-  client sends a command to the instrumentation only when the current span is recording. A
-  command outside a sampled request goes straight to redis-py: it would only have made a
-  non-recording span, or a root span of its own (a background loop's command, sampled as a
-  trace of one span), which tells a reader nothing.
+  around the call: on a cached product read, the largest part of telemetry's cost at the
+  default sampling. So a gate in front of the client sends a command to the instrumentation
+  only when the current span is recording. A command outside a sampled request goes
+  straight to redis-py: it would only have made a non-recording span, or a root span of its
+  own (a background loop's command, sampled as a trace of one span), which tells a reader
+  nothing.
 * For a traced command it sets each attribute through the span one by one, works out the
   semantic-convention mode per call and makes the span current through a context manager.
   `command_span` makes the same span (name, kind, attributes, error status; an integration
   test compares the two) from attributes computed once per client, and is not made current
-  (a Redis command has no child spans). Measured in a loop of GETs inside a recording
-  span (one core, best of 7 rounds of 2,000): 226 us untraced, 307 us through the library,
-  259 us with `command_span`. It is used only under the semantic-convention modes it
+  (a Redis command has no child spans), which costs less per traced command than the
+  library's path. It is used only under the semantic-convention modes it
   reproduces (`OTEL_SEMCONV_STABILITY_OPT_IN` unset or `http`, which `init_telemetry` sets);
   under any other, and for pipelines, the library makes the spans.
 

@@ -1,22 +1,19 @@
 """The HTTP server span and the RED metric of every request, in one lean ASGI middleware.
 
-Why our own and not a library's (figures: a catalog product read, cache hit, one uvicorn
-worker, 2-core machine shared with other work, service CPU per request; `bench/README.md`):
+Why our own and not a library's (the figures, on a cached catalog product read, are in
+`bench/README.md`, "Figures behind choices in the code"):
 
 * `opentelemetry-instrumentation-fastapi` wraps the app in the generic ASGI middleware
   (server span plus an ASGI `send`/`receive` span per message unless excluded, a dozen
-  attributes through generic header getters, two duration metrics). The architecture notes
-  measured it here at a third of the throughput on a trivial endpoint.
-* FastAPI's native telemetry (FastAPI 0.165 here; on whenever SDK providers exist) with its
-  defaults (dependency/endpoint/serialization spans) cost 2.00x the CPU per request of
-  telemetry-off at 100% sampling; with those spans and its logs off it cost 1.69x, the same
-  as this middleware (1.70x). At the default 10% sampling, where cost matters most, it
-  cost more in each of three interleaved runs: 1428/1570/1404 us per request against
-  1195/1428/1095 us here (off: 963/965/1188 us): it builds the server attributes (Host
-  parsing, query re-encoding), extracts context from every request and counts active
-  requests whether or not the request is sampled.
-* In isolation (no I/O), this middleware first added about 36 us per unsampled request and
-  40 us per sampled one, a third of it the SDK's histogram `record`.
+  attributes through generic header getters, two duration metrics): far more work per
+  request than the span and the metric need.
+* FastAPI's native telemetry (on whenever SDK providers exist; `create_app` turns it off)
+  with its defaults adds dependency, endpoint and serialization spans; with those and its
+  logs off it costs what this middleware costs at 100% sampling, and more at the default
+  10%, where cost matters most: it builds the server attributes (Host parsing, query
+  re-encoding), extracts context from every request and counts active requests whether or
+  not the request is sampled.
+* What this middleware costs per request is mostly the SDK's histogram `record`.
 
 This middleware does the part users read and nothing else:
 

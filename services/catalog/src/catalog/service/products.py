@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from catalog.errors import ProductNotFoundError
 from catalog.pagination import decode_cursor, encode_cursor
 from catalog.popular import PopularRanking
-from catalog.repository import ProductRepository
+from catalog.repository.products import ProductRepository
 from catalog.schemas import (
     PopularProduct,
     ProductCreate,
@@ -45,7 +45,8 @@ def listing_key(category: str | None, after_id: int | None, limit: int) -> str:
 
 
 class CatalogService:
-    """Each operation opens its own session: a cache hit opens none, and the cache's shared
+    """The products of one process (built once, in its lifespan). Each operation opens its
+    own session: a cache hit opens none, and the cache's shared
     load owns its session, so a caller that goes away cannot close it under the others."""
 
     def __init__(

@@ -75,12 +75,10 @@ class PricedLine(NamedTuple):
 
 
 class OrderRepository:
-    """Reads go through the request's session; the write is one statement on `writes`, an
-    autocommit view of the same pool (`mercato_shared.db.autocommit`)."""
+    """Reads, in the operation's session."""
 
-    def __init__(self, session: AsyncSession, writes: AsyncEngine) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._writes = writes
 
     async def page_for_user(
         self, user_id: int, *, before_id: int | None, limit: int
@@ -128,6 +126,21 @@ class OrderRepository:
             .options(selectinload(Order.items))
         )
 
+    async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        """Which of these reservation ids an order holds (the unique reservation_id index)."""
+        rows = await self._session.scalars(
+            select(Order.reservation_id).where(Order.reservation_id.in_(reservation_ids))
+        )
+        return list(rows.all())
+
+
+class OrderWrites:
+    """The order's write: one statement on `writes`, an autocommit view of the pool
+    (`mercato_shared.db.autocommit`), its own transaction without BEGIN or COMMIT."""
+
+    def __init__(self, writes: AsyncEngine) -> None:
+        self._writes = writes
+
     async def create(
         self,
         *,
@@ -158,10 +171,3 @@ class OrderRepository:
                 )
             ).one()
         return row.id, row.created_at
-
-    async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
-        """Which of these reservation ids an order holds (the unique reservation_id index)."""
-        rows = await self._session.scalars(
-            select(Order.reservation_id).where(Order.reservation_id.in_(reservation_ids))
-        )
-        return list(rows.all())

@@ -3,7 +3,7 @@
 Creating an order:
 1. with an `Idempotency-Key`, claim `(user, key)` bound to the body's hash (committed
    first, so a concurrent duplicate finds the claim and never creates a second order; a
-   short lease renewed while this request works, see `orders.claims`); an existing key
+   short lease renewed while this request works, see `orders.service.claims`); an existing key
    replays its order (same body) or is 422 `idempotency_key_reused`;
 2. reserve the stock in catalog under the claim's reservation id (all lines or none); the
    reservation returns catalog's prices, the only prices orders ever uses;
@@ -19,16 +19,14 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.errors import AppError, DependencyUnavailableError, NotFoundError
 from mercato_shared.telemetry import AttributeValue, annotate
-from orders.claims import Claims
 from orders.clients import CatalogClient, Reservation, ReservationReleasedError
 from orders.errors import (
     IdempotencyKeyInProgressError,
@@ -41,23 +39,39 @@ from orders.pagination import (
     encode_id_cursor,
     encode_time_cursor,
 )
-from orders.repository import OrderRepository, PricedLine
+from orders.repository.orders import OrderRepository, OrderWrites, PricedLine
 from orders.schemas import ItemOut, OrderCreate, OrderOut, OrderPage
+from orders.service.claims import Claims
 
 logger = logging.getLogger("mercato.orders")
 
 
+class _Attempt:
+    """One request's attempt at an order: whether stock may be held under its reservation
+    id (its error path keeps the claim's reservation id then, so a retry does not take the
+    stock twice)."""
+
+    __slots__ = ("reservation_held",)
+
+    def __init__(self) -> None:
+        self.reservation_held = False
+
+
 class OrderService:
+    """The orders logic of one process (built once, in its lifespan). Each operation opens
+    its own session for its reads; an order's write is one statement on the autocommit view."""
+
     def __init__(
-        self, session: AsyncSession, writes: AsyncEngine, catalog: CatalogClient, claims: Claims
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        writes: AsyncEngine,
+        catalog: CatalogClient,
+        claims: Claims,
     ) -> None:
-        self._session = session
-        self._orders = OrderRepository(session, writes)
+        self._sessions = sessions
+        self._writes = OrderWrites(writes)
         self._catalog = catalog
         self._claims = claims
-        # Whether stock may be held under this request's reservation id (its error path
-        # keeps the claim's reservation id then, so a retry does not take the stock twice).
-        self._reservation_held = False
 
     async def create(
         self, user_id: int, body: OrderCreate, idempotency_key: str | None
@@ -69,8 +83,9 @@ class OrderService:
                 "mercato.order.idempotency_key": idempotency_key is not None,
             }
         )
+        attempt = _Attempt()
         if idempotency_key is None:
-            order = await self._create(user_id, body, None, uuid.uuid4())
+            order = await self._create(attempt, user_id, body, None, uuid.uuid4())
             return order, 201
         key, holder = idempotency_key, uuid.uuid4()
         claimed = await self._claims.claim(user_id, key, body.fingerprint(), holder)
@@ -80,41 +95,38 @@ class OrderService:
             return order, status
         async with self._claims.held(user_id, key, holder):
             try:
-                order = await self._create(user_id, body, (key, holder), claimed)
+                order = await self._create(attempt, user_id, body, (key, holder), claimed)
             except IdempotencyKeyInProgressError:
                 raise  # another request wrote this reservation's order: the claim is its
             except BaseException:
                 await self._claims.release(
-                    user_id, key, holder, reservation_held=self._reservation_held
+                    user_id, key, holder, reservation_held=attempt.reservation_held
                 )
                 raise
         return order, 201
 
     async def _create(
         self,
+        attempt: _Attempt,
         user_id: int,
         body: OrderCreate,
         claim: tuple[str, uuid.UUID] | None,
         reservation_id: uuid.UUID,
     ) -> OrderOut:
         annotate(**{"mercato.order.reservation_id": str(reservation_id)})
-        try:
-            order = await self._reserve_and_write(user_id, body, claim, reservation_id)
-        except BaseException:
-            with suppress(Exception):  # the connection may be the thing that failed
-                await self._session.rollback()
-            raise
+        order = await self._reserve_and_write(attempt, user_id, body, claim, reservation_id)
         annotate(**order_attributes(order, replayed=False))
         return order
 
     async def _reserve(
         self,
+        attempt: _Attempt,
         user_id: int,
         claim: tuple[str, uuid.UUID] | None,
         reservation_id: uuid.UUID,
         lines: list[tuple[int, int]],
     ) -> Reservation:
-        self._reservation_held = True
+        attempt.reservation_held = True
         try:
             try:
                 return await self._catalog.reserve(reservation_id, lines)
@@ -129,27 +141,30 @@ class OrderService:
         except DependencyUnavailableError:
             # The reservation may have been made before the answer was lost: release it
             # (an unknown id leaves a tombstone, so a late arrival cannot take stock).
-            await self._compensate(reservation_id)
+            await self._compensate(attempt, reservation_id)
             raise
         except AppError:
-            self._reservation_held = False  # refused (out of stock, unknown product): nothing taken
+            attempt.reservation_held = (
+                False  # refused (out of stock, unknown product): nothing taken
+            )
             raise
 
     async def _reserve_and_write(
         self,
+        attempt: _Attempt,
         user_id: int,
         body: OrderCreate,
         claim: tuple[str, uuid.UUID] | None,
         reservation_id: uuid.UUID,
     ) -> OrderOut:
         lines = [(item.product_id, item.quantity) for item in body.items]
-        reservation = await self._reserve(user_id, claim, reservation_id, lines)
+        reservation = await self._reserve(attempt, user_id, claim, reservation_id, lines)
         try:
             currencies = {line.currency for line in reservation.lines}
             if len(currencies) != 1:
                 raise MixedCurrenciesError
             currency, priced = currencies.pop(), _priced(reservation)
-            order_id, created_at = await self._orders.create(
+            order_id, created_at = await self._writes.create(
                 user_id=user_id,
                 reservation_id=reservation.id,
                 currency=currency,
@@ -161,7 +176,7 @@ class OrderService:
             # claim, which this one took over): the stock is that order's, so keep it.
             raise IdempotencyKeyInProgressError from None
         except BaseException:
-            await self._compensate(reservation.id)
+            await self._compensate(attempt, reservation.id)
             raise
         # What was written, as a read would return it (no second round trip to read it).
         return OrderOut(
@@ -174,14 +189,14 @@ class OrderService:
             items=[ItemOut.model_validate(line, from_attributes=True) for line in priced],
         )
 
-    async def _compensate(self, reservation_id: uuid.UUID) -> None:
+    async def _compensate(self, attempt: _Attempt, reservation_id: uuid.UUID) -> None:
         try:
             await self._catalog.release(reservation_id)
         except AppError:
             # The reservation stays taken; the log line names it for a manual release.
             logger.exception("could not release reservation %s", reservation_id)
             return
-        self._reservation_held = False
+        attempt.reservation_held = False
 
     async def _replay(self, user_id: int, key: str, body: OrderCreate) -> tuple[OrderOut, int]:
         stored = await self._claims.get(user_id, key)
@@ -194,14 +209,18 @@ class OrderService:
         return await self.get(user_id, stored.order_id), stored.status_code
 
     async def get(self, user_id: int, order_id: int) -> OrderOut:
-        order = await self._orders.get_for_user(order_id, user_id)
+        async with self._sessions() as session:
+            order = await OrderRepository(session).get_for_user(order_id, user_id)
         if order is None:  # another user's order is as absent as a missing one
             raise NotFoundError(f"Order {order_id} does not exist.")
         return OrderOut.model_validate(order)
 
     async def list_for_user(self, user_id: int, *, cursor: str | None, limit: int) -> OrderPage:
         before = decode_id_cursor(cursor) if cursor is not None else None
-        rows = await self._orders.page_for_user(user_id, before_id=before, limit=limit + 1)
+        async with self._sessions() as session:
+            rows = await OrderRepository(session).page_for_user(
+                user_id, before_id=before, limit=limit + 1
+            )
         items = [OrderOut.model_validate(row) for row in rows[:limit]]
         next_cursor = encode_id_cursor(items[-1].id) if len(rows) > limit else None
         return OrderPage(items=items, next_cursor=next_cursor)
@@ -217,9 +236,10 @@ class OrderService:
     ) -> bytes:
         """A page of the export as the JSON of an `OrderPage` (the orders' JSON from Postgres)."""
         after = decode_time_cursor(cursor) if cursor is not None else None
-        rows = await self._orders.export_page(
-            since=since, until=until, after=after, limit=limit + 1, user_id=user_id
-        )
+        async with self._sessions() as session:
+            rows = await OrderRepository(session).export_page(
+                since=since, until=until, after=after, limit=limit + 1, user_id=user_id
+            )
         page = rows[:limit]
         more = len(rows) > limit and bool(page)
         next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None
@@ -227,7 +247,8 @@ class OrderService:
 
     async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """For catalog's reservation sweeper: the ids an order was written with."""
-        return await self._orders.ordered_reservations(reservation_ids)
+        async with self._sessions() as session:
+            return await OrderRepository(session).ordered_reservations(reservation_ids)
 
 
 def page_json(orders: Sequence[str], next_cursor: str | None) -> bytes:

@@ -1,0 +1,6 @@
+"""Orders' SQL: one module per aggregate (orders with their items, Idempotency-Key claims)."""
+
+from orders.repository.claims import ClaimRepository, Stored
+from orders.repository.orders import OrderRepository, OrderWrites, PricedLine
+
+__all__ = ["ClaimRepository", "OrderRepository", "OrderWrites", "PricedLine", "Stored"]

@@ -1,0 +1,10 @@
+# Generated from stack.toml by `make render` (python -m topology.render); do not edit.
+"""What stack.toml declares orders uses; its app factory opens exactly that."""
+
+from mercato_shared.dependencies import ServiceDependencies
+
+DEPENDENCIES = ServiceDependencies(
+    database=True,
+    redis=False,
+    calls=("catalog", "identity"),
+)
