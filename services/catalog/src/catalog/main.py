@@ -1,4 +1,4 @@
-"""Catalog app factory: `uvicorn catalog.main:create_app --factory`."""
+"""Catalog app factory (`python -m mercato_shared.serve` serves it)."""
 
 from __future__ import annotations
 

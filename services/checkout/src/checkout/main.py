@@ -1,4 +1,4 @@
-"""Checkout app factory: `uvicorn checkout.main:create_app --factory`."""
+"""Checkout app factory (`python -m mercato_shared.serve` serves it)."""
 
 from __future__ import annotations
 

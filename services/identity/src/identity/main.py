@@ -1,4 +1,4 @@
-"""Identity app factory: `uvicorn identity.main:create_app --factory`."""
+"""Identity app factory (`python -m mercato_shared.serve` serves it)."""
 
 from __future__ import annotations
 

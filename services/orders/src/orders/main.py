@@ -1,4 +1,4 @@
-"""Orders app factory: `uvicorn orders.main:create_app --factory`."""
+"""Orders app factory (`python -m mercato_shared.serve` serves it)."""
 
 from __future__ import annotations
 

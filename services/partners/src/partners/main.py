@@ -1,4 +1,4 @@
-"""Partners app factory: `uvicorn partners.main:create_app --factory`."""
+"""Partners app factory (`python -m mercato_shared.serve` serves it)."""
 
 from __future__ import annotations
 

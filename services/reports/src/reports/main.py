@@ -1,4 +1,4 @@
-"""Reports app factory: `uvicorn reports.main:create_app --factory`."""
+"""Reports app factory (`python -m mercato_shared.serve` serves it)."""
 
 from __future__ import annotations
 
