@@ -2,9 +2,14 @@
 
 The app factory passes the constant to `mercato_shared.app.create_app`, which opens exactly
 the resources it declares; tests/static/test_dependencies.py holds the service's source to it.
+`DEFAULT_URLS` gives each service it calls at its `stack.toml` port on this host: the default
+of its `<NAME>_URL` setting, so a port is written once. The workers' package gets the URLs of
+every service a `[workers.*]` entry calls.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from topology.description import Service, Stack
 
@@ -15,7 +20,27 @@ def path(service: Service) -> str:
     return f"services/{service.name}/src/{service.name}/stack.py"
 
 
-def module(service: Service) -> str:
+def urls(stack: Stack, calls: Iterable[str]) -> str:
+    """The `DEFAULT_URLS` constant: each called service on this host at its port."""
+    lines = "".join(
+        f'    "{name}": "http://127.0.0.1:{stack.service(name).port}",\n' for name in sorted(calls)
+    )
+    return (
+        "\n#: Each service it calls, on this host at its stack.toml port (NAME_URL's default).\n"
+        f"DEFAULT_URLS: dict[str, str] = {{\n{lines}}}\n"
+        if lines
+        else "\nDEFAULT_URLS: dict[str, str] = {}\n"
+    )
+
+
+def workers_module(stack: Stack) -> str:
+    calls = {name for worker in stack.workers for name in worker.calls}
+    return f'{HEADER}"""Where the services the workers call listen on this host."""\n' + urls(
+        stack, calls
+    )
+
+
+def module(service: Service, stack: Stack) -> str:
     names = [f'"{name}"' for name in service.calls]
     calls = f"{names[0]}," if len(names) == 1 else ", ".join(names)  # a tuple of one has a comma
     return (
@@ -28,9 +53,12 @@ def module(service: Service) -> str:
         f"    database={service.database},\n"
         f"    redis={service.redis},\n"
         f"    calls=({calls}),\n"
-        ")\n"
+        ")\n" + urls(stack, service.calls)
     )
 
 
 def files(stack: Stack) -> dict[str, str]:
-    return {path(service): module(service) for service in stack.services}
+    rendered = {path(service): module(service, stack) for service in stack.services}
+    if stack.workers:
+        rendered["workers/src/workers/stack.py"] = workers_module(stack)
+    return rendered

@@ -8,6 +8,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from reports.config import ReportsSettings
 from workers.priority import CpuPolicy
+from workers.stack import DEFAULT_URLS
 
 DEV_CLIENT_SECRET: Final = "reports-dev-secret"  # noqa: S105 - public dev default, refused in production
 
@@ -22,8 +23,8 @@ class WorkerSettings(ReportsSettings):
     db_pool_size: PositiveInt = 4
     db_max_overflow: int = Field(default=0, ge=0)
 
-    identity_url: str = "http://127.0.0.1:8001"
-    orders_url: str = "http://127.0.0.1:8003"
+    identity_url: str = DEFAULT_URLS["identity"]
+    orders_url: str = DEFAULT_URLS["orders"]
     reports_client_id: str = Field(default="reports", min_length=1, max_length=64)
     reports_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16, max_length=256)
     orders_page_size: PositiveInt = Field(default=500, le=1000)

@@ -6,6 +6,7 @@ from typing import ClassVar, Final
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
+from catalog.stack import DEFAULT_URLS
 from mercato_shared.settings import BaseServiceSettings
 
 DEV_CLIENT_SECRET: Final = "catalog-dev-secret"  # noqa: S105 - refused in production
@@ -20,8 +21,8 @@ class CatalogSettings(BaseServiceSettings):
     )
 
     # Catalog's machine credentials: its periodic jobs read orders' API with a service token.
-    identity_url: str = "http://127.0.0.1:8001"
-    orders_url: str = "http://127.0.0.1:8003"
+    identity_url: str = DEFAULT_URLS["identity"]
+    orders_url: str = DEFAULT_URLS["orders"]
     catalog_client_id: str = Field(default="catalog", min_length=1, max_length=64)
     catalog_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16, max_length=256)
     orders_timeout: PositiveFloat = Field(default=5.0, le=60.0)

@@ -8,3 +8,9 @@ DEPENDENCIES = ServiceDependencies(
     redis=True,
     calls=("identity", "orders"),
 )
+
+#: Each service it calls, on this host at its stack.toml port (NAME_URL's default).
+DEFAULT_URLS: dict[str, str] = {
+    "identity": "http://127.0.0.1:8001",
+    "orders": "http://127.0.0.1:8003",
+}

@@ -6,14 +6,15 @@ from typing import ClassVar
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
+from checkout.stack import DEFAULT_URLS
 from mercato_shared.settings import BaseServiceSettings
 
 
 class CheckoutSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "checkout"
 
-    catalog_url: str = "http://127.0.0.1:8002"
-    partners_url: str = "http://127.0.0.1:8090"
+    catalog_url: str = DEFAULT_URLS["catalog"]
+    partners_url: str = DEFAULT_URLS["partners"]
     # The whole quote (catalog reads + partner fan-out) must answer within this budget.
     quote_deadline_ms: PositiveInt = 800
     # One call to a partner (one attempt), and one catalog read, at most.

@@ -8,3 +8,9 @@ DEPENDENCIES = ServiceDependencies(
     redis=True,
     calls=("catalog", "partners"),
 )
+
+#: Each service it calls, on this host at its stack.toml port (NAME_URL's default).
+DEFAULT_URLS: dict[str, str] = {
+    "catalog": "http://127.0.0.1:8002",
+    "partners": "http://127.0.0.1:8090",
+}

@@ -8,3 +8,5 @@ DEPENDENCIES = ServiceDependencies(
     redis=True,
     calls=(),
 )
+
+DEFAULT_URLS: dict[str, str] = {}

@@ -9,6 +9,7 @@ from pydantic import Field, PositiveFloat
 
 from mercato_shared.service_tokens import ServiceTokens
 from mercato_shared.settings import BaseServiceSettings
+from orders.stack import DEFAULT_URLS
 
 DEV_CLIENT_SECRET: Final = "orders-dev-secret"  # noqa: S105 - refused in production
 
@@ -21,8 +22,8 @@ class OrdersSettings(BaseServiceSettings):
         "orders_client_secret",
     )
 
-    catalog_url: str = "http://127.0.0.1:8002"
-    identity_url: str = "http://127.0.0.1:8001"
+    catalog_url: str = DEFAULT_URLS["catalog"]
+    identity_url: str = DEFAULT_URLS["identity"]
     orders_client_id: str = "orders"
     orders_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16)
     catalog_timeout: PositiveFloat = 3.0

@@ -8,3 +8,9 @@ DEPENDENCIES = ServiceDependencies(
     redis=False,
     calls=("catalog", "identity"),
 )
+
+#: Each service it calls, on this host at its stack.toml port (NAME_URL's default).
+DEFAULT_URLS: dict[str, str] = {
+    "catalog": "http://127.0.0.1:8002",
+    "identity": "http://127.0.0.1:8001",
+}

@@ -8,3 +8,5 @@ DEPENDENCIES = ServiceDependencies(
     redis=False,
     calls=(),
 )
+
+DEFAULT_URLS: dict[str, str] = {}
