@@ -1,4 +1,4 @@
-"""The reservation sweeper against the real Postgres, Redis and the real orders app over HTTP.
+"""The reservation sweeper against the real Postgres and Redis, and a fake of orders over HTTP.
 
 An abandoned reservation (no order was written with it) is made to look old by moving its
 `touched_at` back past the TTL, which is exactly what waiting would do.
@@ -24,9 +24,9 @@ from catalog.orders_client import OrdersClient, OrdersUnavailableError
 from catalog.sweeper import ReservationSweeper, SweepResult
 from mercato_shared.cache import Cache
 from mercato_shared.db import autocommit, create_engine, create_session_factory
+from mercato_shared.testing.loopback import closed_port
 
-from .conftest import closed_port
-from .orders_upstream import OrdersUpstream
+from .fake_orders import FakeOrders
 from .test_reservations import SERVICE, make, reservation, stock_of
 
 TTL = 900
@@ -38,7 +38,7 @@ class Shop:
 
     client: httpx.AsyncClient
     product: Callable[..., dict[str, Any]]
-    upstream: OrdersUpstream
+    upstream: FakeOrders
     settings: Callable[..., CatalogSettings]
     orders_client: Callable[..., OrdersClient]
     redis: Redis
@@ -102,7 +102,7 @@ class Shop:
 def shop(
     client: httpx.AsyncClient,
     product: Callable[..., dict[str, Any]],
-    upstream: OrdersUpstream,
+    upstream: FakeOrders,
     job_settings: Callable[..., CatalogSettings],
     orders_client: Callable[..., OrdersClient],
     redis: Redis,
