@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from catalog.config import CatalogSettings
 from catalog.orders_client import OrdersClient, catalog_tokens
-from mercato_shared.testing.loopback import closed_port
+from mercato_shared.testing.loopback import free_port
 
 from .fake_orders import FakeOrders, fake_orders
 
@@ -54,6 +54,6 @@ def orders_client(
 @pytest.fixture
 async def unreachable_redis() -> AsyncIterator[Redis]:
     """A client of a loopback port nobody listens on (connections are refused)."""
-    client = Redis.from_url(f"redis://127.0.0.1:{closed_port()}/0", socket_connect_timeout=1)
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     yield client
     await client.aclose()

@@ -24,7 +24,7 @@ from catalog.orders_client import OrdersClient, OrdersUnavailableError
 from catalog.sweeper import ReservationSweeper, SweepResult
 from mercato_shared.cache import Cache
 from mercato_shared.db import autocommit, create_engine, create_session_factory
-from mercato_shared.testing.loopback import closed_port
+from mercato_shared.testing.loopback import free_port
 
 from .fake_orders import FakeOrders
 from .test_reservations import SERVICE, make, reservation, stock_of
@@ -205,7 +205,7 @@ async def test_nothing_is_released_while_orders_cannot_answer(shop: Shop) -> Non
     rid = await shop.reserve((kettle, 5))
     await shop.age(rid, seconds=TTL + 1)
 
-    async with shop.sweeper(orders_url=f"http://127.0.0.1:{closed_port()}") as sweeper:
+    async with shop.sweeper(orders_url=f"http://127.0.0.1:{free_port()}") as sweeper:
         with pytest.raises(OrdersUnavailableError):
             await sweeper.sweep()
     assert await shop.state(rid) == (False, False)

@@ -41,8 +41,9 @@ async def serve_on_loopback(app: ASGIApp) -> AsyncIterator[str]:
         sock.close()
 
 
-def closed_port() -> int:
-    """A loopback port nobody listens on (it was free a moment ago): connections are refused."""
+def free_port() -> int:
+    """A loopback port nobody listens on (it was free a moment ago): a server may take it;
+    a client's connections to it are refused."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
