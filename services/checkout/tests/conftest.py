@@ -9,13 +9,8 @@ API. Checkout reaches both over HTTP, as in production.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any, Final
 
 import httpx
@@ -24,16 +19,15 @@ import pytest
 from checkout.config import CheckoutSettings
 from checkout.main import create_app
 from mercato_shared.testing.app_client import app_client
-from mercato_shared.testing.loopback import free_port, serve_on_loopback
+from mercato_shared.testing.loopback import serve_on_loopback
 from mercato_shared.testing.partners_admin import PartnersAdmin
+from mercato_shared.testing.process import served_process
 from mercato_shared.testing.suite import ServiceSuite
 
 from .fake_catalog import fake_catalog
 
 SUITE: Final = ServiceSuite(CheckoutSettings, create_app)
 PARTNERS_APP: Final = "partners.main:create_app"
-BIN = Path(sys.executable).parent
-READY_GUARD_SECONDS: Final = 30  # a guard against a process that never answers
 
 
 @pytest.fixture(scope="session")
@@ -41,40 +35,10 @@ def suite() -> ServiceSuite[CheckoutSettings]:
     return SUITE
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_GUARD_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server for {url} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{url} not ready after {READY_GUARD_SECONDS} s")
-
-
 @pytest.fixture(scope="session")
 def partners_url() -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env |= {"LOG_LEVEL": "WARNING", "PARTNERS_RANDOM_SEED": "7"}
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *(str(BIN / "uvicorn"), PARTNERS_APP, "--factory", "--host", "127.0.0.1"),
-            *("--port", str(port), "--timeout-graceful-shutdown", "1"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process)
+    with served_process(PARTNERS_APP, {"LOG_LEVEL": "WARNING", "PARTNERS_RANDOM_SEED": "7"}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 @pytest.fixture(scope="session")

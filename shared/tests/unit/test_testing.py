@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+)
 from fastapi import FastAPI
 
 from mercato_shared.auth import InvalidTokenError, verifier_for
+from mercato_shared.dev_keys import DEV_JWT_PUBLIC_KEY
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.testing.app_client import mounted
 from mercato_shared.testing.database import truncate
@@ -13,7 +19,7 @@ from mercato_shared.testing.fakes import ServiceCaller, fake_identity
 from mercato_shared.testing.partners_admin import PartnerCall, overlapped
 from mercato_shared.testing.redis_databases import NOT_FOR_SUITES, SUITE_DATABASES, redis_url_of
 from mercato_shared.testing.suite import ServiceSuite
-from mercato_shared.testing.tokens import bearer, mint_token
+from mercato_shared.testing.tokens import DEV_JWT_PRIVATE_KEY, bearer, mint_token
 
 
 class ShopSettings(BaseServiceSettings):
@@ -29,6 +35,12 @@ def test_a_minted_token_passes_the_services_verifier() -> None:
     assert verifier_for(BaseServiceSettings()).verify(header.removeprefix("Bearer ")).role == (
         "customer"
     )
+
+
+def test_the_signing_key_is_the_private_half_of_the_development_public_key() -> None:
+    key = load_pem_private_key(DEV_JWT_PRIVATE_KEY.encode(), password=None)
+    public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    assert public.decode() == DEV_JWT_PUBLIC_KEY
 
 
 def test_a_token_for_another_audience_or_an_unknown_role_is_refused() -> None:
