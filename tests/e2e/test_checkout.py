@@ -15,8 +15,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from partners.admin_client import PartnersAdmin
-from partners.faults import overlapped
+from mercato_shared.testing.partners_admin import PartnersAdmin, overlapped
 from tests.e2e.conftest import E2EStack
 from tests.e2e.test_gateway_catalog import assert_error_shape
 

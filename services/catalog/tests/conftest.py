@@ -1,12 +1,13 @@
-"""Catalog test fixtures: an app on the real `it_catalog` database and Redis database 15."""
+"""Catalog's suite: its app on the `it_catalog` database and its own Redis database.
+
+The periodic jobs are off; the tests that test them drive them (test_periodic_jobs.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -14,56 +15,18 @@ from sqlalchemy.engine import Engine
 from catalog.config import CatalogSettings
 from catalog.main import create_app
 from catalog.migrate import MIGRATIONS
-from mercato_shared.migrations import migrate
-from tests.helpers import app_client as serve
-from tests.helpers import flush_redis, truncate
-
-IT_REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def it_settings(**overrides: Any) -> CatalogSettings:
-    # The periodic jobs are driven by the tests that test them (test_periodic_jobs.py).
-    values: dict[str, Any] = {
-        "database_prefix": "it_",
-        "redis_url": IT_REDIS_URL,
-        "periodic_jobs": False,
-    } | overrides
-    return CatalogSettings(**values)
+from mercato_shared.testing.suite import ServiceSuite
 
 
 @pytest.fixture(scope="session")
-def migrated() -> CatalogSettings:
-    settings = it_settings()
-    migrate(settings, MIGRATIONS)
-    return settings
-
-
-@pytest.fixture
-async def clean_state(migrated: CatalogSettings) -> None:
-    await truncate(migrated.database_url, "products, reservations")
-    await flush_redis(IT_REDIS_URL)
-
-
-def app_client(settings: CatalogSettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    """An httpx client talking to a catalog app (lifespan and all) in this process."""
-    return serve(create_app(settings), "http://catalog")
-
-
-@pytest.fixture
-def settings_for() -> Callable[..., CatalogSettings]:
-    return it_settings
-
-
-@pytest.fixture
-def client_for(clean_state: None) -> Callable[[CatalogSettings], Any]:
-    """Open a client on a catalog app with other settings (e.g. a private Redis)."""
-    return app_client
-
-
-@pytest.fixture
-async def client(clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(it_settings()) as c:
-        yield c
+def suite() -> ServiceSuite[CatalogSettings]:
+    return ServiceSuite(
+        CatalogSettings,
+        create_app,
+        MIGRATIONS,
+        tables=("products", "reservations"),
+        overrides={"periodic_jobs": False},
+    )
 
 
 @pytest.fixture

@@ -1,92 +1,68 @@
-"""Orders test fixtures: orders on `it_orders`, talking over HTTP (in process) to a real
-catalog app on `it_catalog` and a real identity app on `it_identity`."""
+"""Orders' suite: its app on the `it_orders` database, its catalog calls to a fake of
+catalog and its token from a fake of identity (both over HTTP, in process)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from catalog.config import CatalogSettings
-from catalog.main import create_app as create_catalog
-from catalog.migrate import MIGRATIONS as CATALOG_MIGRATIONS
-from identity.config import IdentitySettings
-from identity.main import create_app as create_identity
-from identity.migrate import MIGRATIONS as IDENTITY_MIGRATIONS
-from mercato_shared.migrations import migrate
+from mercato_shared.testing.app_client import app_client
+from mercato_shared.testing.fakes import fake_identity
+from mercato_shared.testing.suite import ServiceSuite
 from orders.config import OrdersSettings
 from orders.main import create_app
 from orders.migrate import MIGRATIONS
-from tests.helpers import app_client as serve
-from tests.helpers import flush_redis, truncate
 
-IT_REDIS_URL = "redis://127.0.0.1:6379/13"
+from .fake_catalog import FakeCatalog
 
-
-def orders_settings(**overrides: Any) -> OrdersSettings:
-    values: dict[str, Any] = {
-        "database_prefix": "it_",
-        "catalog_url": "http://catalog",
-        "identity_url": "http://identity",
-    } | overrides
-    return OrdersSettings(**values)
+SUITE = ServiceSuite(
+    OrdersSettings,
+    create_app,
+    MIGRATIONS,
+    tables=("orders", "order_items", "idempotency_keys"),
+    overrides={"catalog_url": "http://catalog", "identity_url": "http://identity"},
+)
+orders_settings = SUITE.settings_for
 
 
 @pytest.fixture(scope="session")
-def migrated() -> OrdersSettings:
-    settings = orders_settings()
-    migrate(settings, MIGRATIONS)
-    migrate(CatalogSettings(database_prefix="it_", redis_url=IT_REDIS_URL), CATALOG_MIGRATIONS)
-    migrate(IdentitySettings(database_prefix="it_"), IDENTITY_MIGRATIONS)
-    return settings
+def suite() -> ServiceSuite[OrdersSettings]:
+    return SUITE
 
 
 @pytest.fixture
-async def clean_state(migrated: OrdersSettings) -> None:
-    await truncate(migrated.database_url, "orders, order_items, idempotency_keys")
-    catalog_url = CatalogSettings(database_prefix="it_").database_url
-    await truncate(catalog_url, "products, reservations")
-    await flush_redis(IT_REDIS_URL)
-
-
-@pytest.fixture
-async def catalog(clean_state: None) -> AsyncIterator[httpx.AsyncClient]:
-    settings = CatalogSettings(database_prefix="it_", redis_url=IT_REDIS_URL, periodic_jobs=False)
-    app = create_catalog(settings)
-    async with serve(app, "http://catalog") as c:
-        yield c
+def catalog(clean_state: None) -> FakeCatalog:
+    return FakeCatalog()
 
 
 @asynccontextmanager
 async def orders_app(
     catalog: httpx.AsyncBaseTransport, settings: OrdersSettings
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Orders, whose catalog calls go through `catalog` and identity calls to an in-process
-    identity app, both over HTTP."""
+    """Orders, whose catalog calls go through `catalog` and identity calls to a fake
+    identity, both over HTTP in process."""
     async with (
-        LifespanManager(create_identity(IdentitySettings(database_prefix="it_"))) as identity,
         httpx.AsyncClient(
             mounts={
                 "http://catalog": catalog,
-                "http://identity": httpx.ASGITransport(app=identity.app),
+                "http://identity": httpx.ASGITransport(app=fake_identity()),
             }
         ) as upstream,
-        serve(create_app(settings, outbound=upstream), "http://orders") as c,
+        app_client(create_app(settings, outbound=upstream), SUITE.base_url) as client,
     ):
-        yield c
+        yield client
 
 
 @pytest.fixture
-async def client(catalog: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """Orders, whose catalog and identity calls go to the in-process apps over HTTP."""
-    async with orders_app(catalog._transport, orders_settings()) as c:
-        yield c
+async def client(catalog: FakeCatalog) -> AsyncIterator[httpx.AsyncClient]:
+    """Orders, whose catalog and identity calls go to the fakes."""
+    async with orders_app(catalog.transport, orders_settings()) as opened:
+        yield opened
 
 
 @pytest.fixture

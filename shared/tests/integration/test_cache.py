@@ -9,10 +9,11 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 from redis.asyncio import Redis
 
-from conftest import OwnRedis
 from mercato_shared.cache import Cache
+from mercato_shared.testing.redis_databases import redis_url_of
+from mercato_shared.testing.servers import OwnServer
 
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+TEST_REDIS_URL = redis_url_of("shared")
 
 
 class Item(BaseModel):
@@ -107,7 +108,7 @@ async def test_loader_errors_reach_every_waiter_and_are_not_cached(redis: Redis)
     assert await redis.exists("t:item:5") == 0
 
 
-async def test_redis_down_means_slower_not_broken(own_redis: OwnRedis) -> None:
+async def test_redis_down_means_slower_not_broken(own_redis: OwnServer) -> None:
     client = Redis.from_url(own_redis.url, socket_timeout=0.25, socket_connect_timeout=0.25)
     cache = Cache(client, namespace="t", ttl_seconds=60)
     loader = CountingLoader(Item(id=6, name="mug"))

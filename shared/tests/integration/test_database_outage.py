@@ -21,7 +21,7 @@ from mercato_shared.app import create_app
 from mercato_shared.dependencies import ServiceDependencies
 from mercato_shared.deps import SessionDep
 from mercato_shared.settings import BaseServiceSettings
-from tests.helpers import app_client
+from mercato_shared.testing.app_client import app_client
 
 
 class OutageSettings(BaseServiceSettings):

@@ -13,11 +13,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import pytest
 from redis.asyncio import Redis
 
-from conftest import OwnRedis
 from mercato_shared.cache import Cache
 from mercato_shared.near_cache import Entry, NearCache
+from mercato_shared.testing.redis_databases import redis_url_of
+from mercato_shared.testing.servers import OwnServer
 
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+TEST_REDIS_URL = redis_url_of("shared")
 # How long a test waits for an invalidation message before it fails (a bound, not a timing).
 DELIVERY_BOUND_SECONDS = 5.0
 POLL_SECONDS = 0.005
@@ -117,7 +118,7 @@ async def test_a_load_overtaken_by_an_invalidation_is_not_kept_in_process(redis:
         assert await redis.exists("t:item:3") == 0
 
 
-async def test_without_its_channel_a_process_reads_through_redis(own_redis: OwnRedis) -> None:
+async def test_without_its_channel_a_process_reads_through_redis(own_redis: OwnServer) -> None:
     client = Redis.from_url(own_redis.url, socket_timeout=0.25, socket_connect_timeout=0.25)
     cache, near = process(client)
     async with near.listening():

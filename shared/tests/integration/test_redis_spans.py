@@ -17,8 +17,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from mercato_shared.telemetry import instrument_redis
+from mercato_shared.testing.redis_databases import redis_url_of
 
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+TEST_REDIS_URL = redis_url_of("shared")
 
 
 @pytest.fixture

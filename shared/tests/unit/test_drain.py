@@ -15,7 +15,7 @@ from fastapi import APIRouter
 
 from mercato_shared.app import create_app
 from mercato_shared.settings import BaseServiceSettings
-from tests.helpers import app_client
+from mercato_shared.testing.app_client import app_client
 
 router = APIRouter()
 

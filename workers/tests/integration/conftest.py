@@ -1,4 +1,5 @@
-"""Worker test fixtures: the real `it_reports` database and Redis database 9."""
+"""Worker suite: the `it_reports` database (the worker runs reports' jobs) and the
+worker's own Redis database."""
 
 from __future__ import annotations
 
@@ -9,35 +10,30 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.db import create_engine, create_session_factory
-from mercato_shared.migrations import migrate
+from mercato_shared.testing.suite import ServiceSuite
 from reports.migrate import MIGRATIONS
-from tests.helpers import flush_redis, truncate
 from workers.config import WorkerSettings
 
-IT_REDIS_URL = "redis://127.0.0.1:6379/9"
+SUITE = ServiceSuite(
+    WorkerSettings,
+    migrations=MIGRATIONS,
+    tables=("report_jobs",),
+    overrides={"report_lease_seconds": 3.0, "sweep_queued_after_seconds": 2.0},
+)
+IT_REDIS_URL = SUITE.redis_url
 
 
 def worker_settings(**overrides: Any) -> WorkerSettings:
-    values: dict[str, Any] = {
-        "database_prefix": "it_",
-        "redis_url": IT_REDIS_URL,
-        "report_lease_seconds": 3.0,
-        "sweep_queued_after_seconds": 2.0,
-    } | overrides
-    return WorkerSettings(**values)
+    return SUITE.settings_for(**overrides)
 
 
 @pytest.fixture(scope="session")
-def migrated() -> WorkerSettings:
-    settings = worker_settings()
-    migrate(settings, MIGRATIONS)
-    return settings
+def suite() -> ServiceSuite[WorkerSettings]:
+    return SUITE
 
 
 @pytest.fixture
-async def engine(migrated: WorkerSettings) -> AsyncIterator[AsyncEngine]:
-    await truncate(migrated.database_url, "report_jobs")
-    await flush_redis(IT_REDIS_URL)
+async def engine(clean_state: None, migrated: WorkerSettings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(migrated)
     yield engine
     await engine.dispose()

@@ -1,4 +1,4 @@
-"""Catalog's periodic jobs against the real Postgres, Redis and the real orders app over HTTP."""
+"""Catalog's periodic jobs against the real Postgres and Redis, and a fake of orders over HTTP."""
 
 from __future__ import annotations
 
@@ -15,17 +15,19 @@ from redis.asyncio import Redis
 
 from catalog.clients import OrdersClient
 from catalog.config import CatalogSettings
+from catalog.main import create_app
 from catalog.periodic import PeriodicJob, run_once
 from catalog.popular import POPULAR_KEY, ranking_for, refresh_popular
+from mercato_shared.testing.app_client import app_client
+from mercato_shared.testing.redis_databases import redis_url_of
 
-from ..conftest import IT_REDIS_URL, app_client
-from .orders_upstream import OrdersUpstream
+from .fake_orders import FakeOrders
 
 NOW = datetime(2026, 3, 20, tzinfo=UTC)
 
 
 async def test_the_ranking_is_built_from_the_orders_export_and_served_by_catalog(
-    upstream: OrdersUpstream,
+    upstream: FakeOrders,
     job_settings: Callable[..., CatalogSettings],
     orders_client: Callable[..., OrdersClient],
     client: httpx.AsyncClient,
@@ -51,7 +53,7 @@ async def test_the_ranking_is_built_from_the_orders_export_and_served_by_catalog
 
 
 async def test_an_empty_export_empties_the_ranking(
-    upstream: OrdersUpstream,
+    upstream: FakeOrders,
     job_settings: Callable[..., CatalogSettings],
     orders_client: Callable[..., OrdersClient],
     redis: Redis,
@@ -63,11 +65,11 @@ async def test_an_empty_export_empties_the_ranking(
 
 
 async def test_the_app_runs_the_ranking_job_from_its_lifespan(
-    upstream: OrdersUpstream, job_settings: Callable[..., CatalogSettings]
+    upstream: FakeOrders, job_settings: Callable[..., CatalogSettings]
 ) -> None:
     await upstream.add_order(datetime.now(UTC) - timedelta(hours=1), [(42, 5)])
     settings = job_settings(periodic_jobs=True, popular_refresh_seconds=5)
-    async with app_client(settings) as catalog:
+    async with app_client(create_app(settings), "http://catalog") as catalog:
         ranked: list[object] = []
         async with asyncio.timeout(30):  # a guard against a hang, not a measurement
             while not ranked:
@@ -84,7 +86,7 @@ async def test_one_replica_runs_a_job_per_period(redis: Redis) -> None:
         await asyncio.sleep(0)
 
     job = PeriodicJob("test-once-per-period", 60.0, work)
-    other_replica = Redis.from_url(IT_REDIS_URL)
+    other_replica = Redis.from_url(redis_url_of("catalog"))
     try:
         ran = await asyncio.gather(run_once(job, redis), run_once(job, other_replica))
         assert sorted(ran) == [False, True]

@@ -7,19 +7,15 @@ from redis.asyncio import Redis
 
 from catalog.popular import POPULAR_KEY
 
-from ..conftest import IT_REDIS_URL
-
 
 async def test_popular_products_come_best_first_and_are_empty_before_a_refresh(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, redis: Redis
 ) -> None:
     empty = await client.get("/products/popular")
     assert empty.status_code == 200
     assert empty.json() == []
 
-    redis = Redis.from_url(IT_REDIS_URL)
     await redis.zadd(POPULAR_KEY, {"7": 12, "3": 40, "9": 5})
-    await redis.aclose()
     response = await client.get("/products/popular", params={"limit": 2})
     assert response.json() == [{"product_id": 3, "units": 40}, {"product_id": 7, "units": 12}]
     assert (await client.get("/products/popular", params={"limit": 0})).status_code == 422

@@ -11,13 +11,12 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from conftest import OwnRedis
-from identity.config import IdentitySettings
-from identity.tokens import mint_access_token
+from mercato_shared.testing.servers import OwnServer
+from mercato_shared.testing.tokens import bearer
 
 Payload = Callable[..., dict[str, Any]]
 # Writes need an admin's access token (minted with the development key).
-ADMIN = {"Authorization": f"Bearer {mint_access_token('1', 'admin', IdentitySettings())}"}
+ADMIN = bearer(1, "admin")
 
 
 async def create(
@@ -120,7 +119,7 @@ async def test_bad_cursor_and_limits_are_422(client: httpx.AsyncClient) -> None:
 
 
 async def test_second_read_comes_from_redis_and_an_update_invalidates_it(
-    client: httpx.AsyncClient, product: Payload, product_selects: list[str]
+    client: httpx.AsyncClient, product: Payload, product_selects: list[str], redis: Redis
 ) -> None:
     product_id = (await create(client, product, "KIT-0004"))["id"]
     product_selects.clear()
@@ -130,7 +129,6 @@ async def test_second_read_comes_from_redis_and_an_update_invalidates_it(
     second = await client.get(f"/products/{product_id}")
     assert len(product_selects) == 1, "the second read must not reach Postgres"
     assert first.json() == second.json()
-    redis = Redis.from_url("redis://127.0.0.1:6379/15")
     assert await redis.exists(f"catalog:product:{product_id}") == 1
 
     await client.patch(f"/products/{product_id}", json={"name": "Copper teapot"}, headers=ADMIN)
@@ -139,7 +137,6 @@ async def test_second_read_comes_from_redis_and_an_update_invalidates_it(
     third = await client.get(f"/products/{product_id}")
     assert third.json()["name"] == "Copper teapot"
     assert len(product_selects) == 1
-    await redis.aclose()
 
 
 async def test_fifty_concurrent_reads_of_a_cold_key_cause_one_query(
@@ -157,7 +154,7 @@ async def test_reads_survive_redis_going_away_and_readyz_reports_it(
     settings_for: Callable[..., Any],
     product: Payload,
     product_selects: list[str],
-    own_redis: OwnRedis,
+    own_redis: OwnServer,
 ) -> None:
     settings = settings_for(redis_url=own_redis.url)
     async with client_for(settings) as client:

@@ -1,4 +1,4 @@
-"""The reservation sweeper against the real Postgres, Redis and the real orders app over HTTP.
+"""The reservation sweeper against the real Postgres and Redis, and a fake of orders over HTTP.
 
 An abandoned reservation (no order was written with it) is made to look old by moving its
 `touched_at` back past the TTL, which is exactly what waiting would do.
@@ -24,9 +24,9 @@ from catalog.config import CatalogSettings
 from catalog.sweeper import ReservationSweeper, SweepResult
 from mercato_shared.cache import Cache
 from mercato_shared.db import autocommit, create_engine, create_session_factory
+from mercato_shared.testing.loopback import free_port
 
-from .conftest import closed_port
-from .orders_upstream import OrdersUpstream
+from .fake_orders import FakeOrders
 from .test_reservations import SERVICE, make, reservation, stock_of
 
 TTL = 900
@@ -38,7 +38,7 @@ class Shop:
 
     client: httpx.AsyncClient
     product: Callable[..., dict[str, Any]]
-    upstream: OrdersUpstream
+    upstream: FakeOrders
     settings: Callable[..., CatalogSettings]
     orders_client: Callable[..., OrdersClient]
     redis: Redis
@@ -102,7 +102,7 @@ class Shop:
 def shop(
     client: httpx.AsyncClient,
     product: Callable[..., dict[str, Any]],
-    upstream: OrdersUpstream,
+    upstream: FakeOrders,
     job_settings: Callable[..., CatalogSettings],
     orders_client: Callable[..., OrdersClient],
     redis: Redis,
@@ -205,7 +205,7 @@ async def test_nothing_is_released_while_orders_cannot_answer(shop: Shop) -> Non
     rid = await shop.reserve((kettle, 5))
     await shop.age(rid, seconds=TTL + 1)
 
-    async with shop.sweeper(orders_url=f"http://127.0.0.1:{closed_port()}") as sweeper:
+    async with shop.sweeper(orders_url=f"http://127.0.0.1:{free_port()}") as sweeper:
         with pytest.raises(OrdersUnavailableError):
             await sweeper.sweep()
     assert await shop.state(rid) == (False, False)

@@ -9,17 +9,12 @@ from typing import Any
 
 import httpx
 
-from identity.config import IdentitySettings
-from identity.tokens import mint_access_token
+from mercato_shared.testing.tokens import bearer
 
 Payload = Callable[..., dict[str, Any]]
 
 
-def bearer(role: str, subject: str = "1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_access_token(subject, role, IdentitySettings())}"}
-
-
-ADMIN, CUSTOMER, SERVICE = bearer("admin"), bearer("customer", "2"), bearer("service", "orders")
+ADMIN, CUSTOMER, SERVICE = bearer(1, "admin"), bearer(2), bearer("orders", "service")
 
 
 async def make(client: httpx.AsyncClient, product: Payload, sku: str, stock: int) -> int:

@@ -1,4 +1,4 @@
-"""Checkout against real catalog and partners processes (real Postgres and Redis behind)."""
+"""Checkout against a fake of catalog and the partners process, on the real Redis."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import httpx
 from redis.asyncio import Redis
 
 from checkout.money import from_base, round_money
-from conftest import free_port
-from partners.admin_client import PartnersAdmin
-from partners.faults import overlapped
+from mercato_shared.testing.loopback import free_port
+from mercato_shared.testing.partners_admin import PartnersAdmin, overlapped
+
+from ..fake_catalog import eur_product_ids
 
 CARRIERS = ("carrier-swift", "carrier-parcelpost", "carrier-freightline")
 ALL_PARTNERS = (*CARRIERS, "tax", "fx")
@@ -35,12 +36,6 @@ def assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert error["code"] == code
     assert error["message"]
     assert "Traceback" not in response.text
-
-
-async def eur_product_ids(catalog_url: str) -> list[int]:
-    async with httpx.AsyncClient(base_url=catalog_url) as client:
-        items = (await client.get("/products", params={"limit": 20})).json()["items"]
-    return [item["id"] for item in items if item["currency"] == "EUR"]
 
 
 async def test_full_quote_adds_up(checkout: httpx.AsyncClient, partners: PartnersAdmin) -> None:
@@ -67,7 +62,7 @@ async def test_full_quote_adds_up(checkout: httpx.AsyncClient, partners: Partner
 
 
 async def test_fan_out_is_concurrent(
-    checkout_for: Any, partners: PartnersAdmin, test_redis: Redis
+    checkout_for: Any, partners: PartnersAdmin, redis: Redis
 ) -> None:
     """The five partner calls of a quote are in flight together.
 
@@ -80,7 +75,7 @@ async def test_fan_out_is_concurrent(
     for partner in ALL_PARTNERS:
         await partners.fault(partner, latency_ms=50, rendezvous=True)
     for quantity in range(1, 4):  # a new parcel each time: no carrier answer from the cache
-        await test_redis.delete("checkout:fx:EUR")  # and FX asked each time (setup only)
+        await redis.delete("checkout:fx:EUR")  # and FX asked each time (setup only)
         await partners.clear_stats()
         # A checkout that keeps no FX rates in process, so the deleted key is asked again.
         async with (
@@ -162,7 +157,7 @@ async def test_breaker_opens_stops_calls_and_recovers(
 
 
 async def test_tax_or_fx_down_is_503_in_the_error_shape(
-    checkout: httpx.AsyncClient, partners: PartnersAdmin, catalog_url: str
+    checkout: httpx.AsyncClient, partners: PartnersAdmin
 ) -> None:
     await partners.fault("tax", outage=True)
     assert_error(await checkout.post("/quote", json=cart((6, 1))), 503, "dependency_unavailable")
@@ -173,7 +168,7 @@ async def test_tax_or_fx_down_is_503_in_the_error_shape(
     assert "fx" in response.json()["error"]["message"]
 
     # A cart in EUR priced in EUR needs no conversion: FX being down does not matter.
-    eur_id = (await eur_product_ids(catalog_url))[0]
+    eur_id = eur_product_ids()[0]
     response = await checkout.post("/quote", json=cart((eur_id, 1), currency="EUR"))
     assert response.status_code == 200, response.text
     assert "fx" not in response.json()["sources"]

@@ -1,7 +1,7 @@
 """Idempotency-Key claims after failures: freed at once where the database allows it, a short
 lease where it does not; the same reservation id reused, so stock is taken once; retention.
 
-Faults are injected on the way to the real catalog (`Faults`, an httpx transport in front of
+Faults are injected on the way to the fake of catalog (`Faults`, an httpx transport in front of
 catalog's): answers lost, releases refused, a reservation held up, Postgres stopped at the
 moment the reservation passes.
 """
@@ -16,14 +16,15 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from chaos.servers import OwnPostgres
 from mercato_shared.db import create_engine
 from mercato_shared.migrations import migrate
+from mercato_shared.testing.servers import OwnServer
 from orders.config import OrdersSettings
 from orders.migrate import MIGRATIONS
 from orders.service import Claims
 
 from ..conftest import orders_app, orders_settings
+from ..fake_catalog import FakeCatalog
 from .test_orders import CUSTOMER, count, make_product, order
 
 Hook = Callable[[httpx.Request], Awaitable[httpx.Response | None]]
@@ -54,17 +55,17 @@ def unavailable() -> httpx.Response:
     return httpx.Response(503, json={"error": {"code": "dependency_unavailable"}})
 
 
-async def stock(catalog: httpx.AsyncClient, product: int) -> int:
-    return int((await catalog.get(f"/products/{product}")).json()["stock"])
+async def stock(catalog: FakeCatalog, product: int) -> int:
+    return catalog.stock(product)
 
 
 async def test_a_lost_answer_and_a_refused_release_keep_the_reservation_for_the_retry(
-    catalog: httpx.AsyncClient, migrated: OrdersSettings
+    catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     """Catalog reserved, the answer was lost and the release refused: the retry (at once)
     reuses the claim's reservation id, so the stock is taken once, not twice."""
     kettle = await make_product(catalog, "KIT-C001", stock=10)
-    faults = Faults(catalog._transport)
+    faults = Faults(catalog.transport)
 
     async def lost(request: httpx.Request) -> httpx.Response:
         await faults.forward(request)  # catalog takes the stock ...
@@ -90,10 +91,10 @@ async def test_a_lost_answer_and_a_refused_release_keep_the_reservation_for_the_
 
 
 async def test_a_refused_reservation_frees_the_key_at_once(
-    catalog: httpx.AsyncClient, migrated: OrdersSettings
+    catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     kettle = await make_product(catalog, "KIT-C002", stock=10)
-    faults = Faults(catalog._transport)
+    faults = Faults(catalog.transport)
 
     async def down(_: httpx.Request) -> httpx.Response:
         return unavailable()
@@ -111,7 +112,7 @@ async def test_a_refused_reservation_frees_the_key_at_once(
 
 
 async def test_postgres_down_mid_request_frees_the_key_seconds_after_it_is_back(
-    catalog: httpx.AsyncClient, own_postgres: OwnPostgres
+    catalog: FakeCatalog, own_postgres: OwnServer
 ) -> None:
     """Postgres stops after the claim is committed and as the stock is reserved: the order
     cannot be written (503) and neither can the claim be freed. Its lease runs out, so a
@@ -119,7 +120,7 @@ async def test_postgres_down_mid_request_frees_the_key_seconds_after_it_is_back(
     settings = orders_settings(postgres_url=own_postgres.url, idempotency_lease_seconds=2)
     await asyncio.to_thread(migrate, settings, MIGRATIONS)
     kettle = await make_product(catalog, "KIT-C003", stock=10)
-    faults = Faults(catalog._transport)
+    faults = Faults(catalog.transport)
 
     async def stop_postgres(request: httpx.Request) -> None:
         faults.hooks = {}
@@ -152,7 +153,7 @@ async def test_postgres_down_mid_request_frees_the_key_seconds_after_it_is_back(
 
 
 async def test_a_request_that_outlives_the_lease_keeps_its_claim(
-    catalog: httpx.AsyncClient, migrated: OrdersSettings
+    catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     # The catalog call is held far longer than the lease, and no attempt times out meanwhile:
     # only the renewals keep the claim.
@@ -160,7 +161,7 @@ async def test_a_request_that_outlives_the_lease_keeps_its_claim(
         idempotency_lease_seconds=3, catalog_timeout=30.0, catalog_deadline=60.0
     )
     kettle = await make_product(catalog, "KIT-C004", stock=10)
-    faults = Faults(catalog._transport)
+    faults = Faults(catalog.transport)
     parked, release = asyncio.Event(), asyncio.Event()
 
     async def slow(request: httpx.Request) -> None:
@@ -189,7 +190,7 @@ async def test_a_request_that_outlives_the_lease_keeps_its_claim(
 
 
 async def test_keys_expire_after_their_retention(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+    client: httpx.AsyncClient, catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     kettle = await make_product(catalog, "KIT-C005", stock=10)
     headers = CUSTOMER | {"Idempotency-Key": "old-key-1"}

@@ -1,9 +1,11 @@
-"""Orders against real Postgres, a real catalog and a real identity (over HTTP, in process)."""
+"""Orders against the real Postgres, and fakes of catalog and identity (over HTTP, in process)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,35 +14,27 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from identity.config import IdentitySettings
-from identity.tokens import mint_access_token
+from mercato_shared.testing.tokens import bearer
 from orders.config import OrdersSettings
 from orders.schemas import OrderCreate, OrderOut
 
 from ..conftest import orders_settings
+from ..fake_catalog import FakeCatalog
 
-
-def bearer(user_id: int, role: str = "customer") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_access_token(str(user_id), role, IdentitySettings())}"}
+ClientFor = Callable[[OrdersSettings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 def service_token() -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {mint_access_token('reports', 'service', IdentitySettings())}"
-    }
+    return bearer("reports", "service")
 
 
-ADMIN, CUSTOMER, OTHER = bearer(1, "admin"), bearer(7), bearer(8)
+CUSTOMER, OTHER = bearer(7), bearer(8)
 
 
 async def make_product(
-    catalog: httpx.AsyncClient, sku: str, stock: int = 100, price: str = "10.00", **extra: Any
+    catalog: FakeCatalog, sku: str, stock: int = 100, price: str = "10.00", currency: str = "EUR"
 ) -> int:
-    body = {"sku": sku, "name": f"Product {sku}", "price": price, "stock": stock}
-    body |= {"category": "kitchen", "currency": "EUR"} | extra
-    response = await catalog.post("/products", json=body, headers=ADMIN)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+    return catalog.add_product(sku, stock, price, currency)
 
 
 async def count(settings: OrdersSettings, table: str) -> int:
@@ -56,7 +50,7 @@ def order(*lines: tuple[int, int]) -> dict[str, Any]:
 
 
 async def test_an_order_is_priced_by_catalog_and_takes_stock(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+    client: httpx.AsyncClient, catalog: FakeCatalog
 ) -> None:
     kettle = await make_product(catalog, "KIT-O001", stock=5, price="19.90")
     mug = await make_product(catalog, "KIT-O002", stock=5, price="4.25")
@@ -69,24 +63,24 @@ async def test_an_order_is_priced_by_catalog_and_takes_stock(
         kettle: "19.90",
         mug: "4.25",
     }
-    assert (await catalog.get(f"/products/{kettle}")).json()["stock"] == 3
+    assert catalog.stock(kettle) == 3
     fetched = await client.get(f"/orders/{body['id']}", headers=CUSTOMER)
     assert fetched.json() == body
 
 
 async def test_lines_of_one_product_are_one_line(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+    client: httpx.AsyncClient, catalog: FakeCatalog
 ) -> None:
     kettle = await make_product(catalog, "KIT-O014", stock=5, price="10.00")
     response = await client.post("/orders", json=order((kettle, 2), (kettle, 1)), headers=CUSTOMER)
     assert response.status_code == 201, response.text
     assert [(i["product_id"], i["quantity"]) for i in response.json()["items"]] == [(kettle, 3)]
     assert response.json()["total"] == "30.00"
-    assert (await catalog.get(f"/products/{kettle}")).json()["stock"] == 2
+    assert catalog.stock(kettle) == 2
 
 
 async def test_idempotency_key_replays_and_refuses_another_body(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+    client: httpx.AsyncClient, catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     kettle = await make_product(catalog, "KIT-O003", stock=10)
     headers = CUSTOMER | {"Idempotency-Key": "order-abc-1"}
@@ -95,7 +89,7 @@ async def test_idempotency_key_replays_and_refuses_another_body(
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.json() == second.json()
     assert await count(migrated, "orders") == 1
-    assert (await catalog.get(f"/products/{kettle}")).json()["stock"] == 9
+    assert catalog.stock(kettle) == 9
 
     reused = await client.post("/orders", json=order((kettle, 2)), headers=headers)
     assert reused.status_code == 422
@@ -109,7 +103,7 @@ async def test_idempotency_key_replays_and_refuses_another_body(
 
 
 async def test_concurrent_duplicates_with_one_key_create_one_order(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+    client: httpx.AsyncClient, catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     kettle = await make_product(catalog, "KIT-O004", stock=10)
     headers = CUSTOMER | {"Idempotency-Key": "dup-key"}
@@ -121,21 +115,22 @@ async def test_concurrent_duplicates_with_one_key_create_one_order(
     assert {r.json()["id"] for r in created} == {created[0].json()["id"]}
     assert {r.status_code for r in responses} <= {201, 409}
     assert await count(migrated, "orders") == 1
-    assert (await catalog.get(f"/products/{kettle}")).json()["stock"] == 9
+    assert catalog.stock(kettle) == 9
 
 
 async def test_a_claim_left_by_a_dead_request_is_taken_over_without_taking_stock_twice(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+    client: httpx.AsyncClient, catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     """A request claimed its key, reserved stock in catalog, then its process died."""
     kettle = await make_product(catalog, "KIT-O010", stock=10)
     body = OrderCreate.model_validate(order((kettle, 2)))
     reservation_id = uuid.uuid4()
-    reserved = await catalog.post(
-        "/reservations",
-        json={"id": str(reservation_id), "lines": [{"product_id": kettle, "quantity": 2}]},
-        headers=service_token(),
-    )
+    async with httpx.AsyncClient(transport=catalog.transport, base_url="http://catalog") as http:
+        reserved = await http.post(
+            "/reservations",
+            json={"id": str(reservation_id), "lines": [{"product_id": kettle, "quantity": 2}]},
+            headers=service_token(),
+        )
     assert reserved.status_code == 201, reserved.text
     engine = create_async_engine(migrated.database_url)
     async with engine.begin() as conn:
@@ -152,13 +147,13 @@ async def test_a_claim_left_by_a_dead_request_is_taken_over_without_taking_stock
     retried = await client.post("/orders", json=order((kettle, 2)), headers=headers)
     assert retried.status_code == 201, retried.text
     assert await count(migrated, "orders") == 1
-    assert (await catalog.get(f"/products/{kettle}")).json()["stock"] == 8, "taken once"
+    assert catalog.stock(kettle) == 8, "taken once"
     replayed = await client.post("/orders", json=order((kettle, 2)), headers=headers)
     assert replayed.json()["id"] == retried.json()["id"]
 
 
 async def test_a_fresh_claim_in_progress_is_409(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+    client: httpx.AsyncClient, catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     kettle = await make_product(catalog, "KIT-O011", stock=10)
     body = OrderCreate.model_validate(order((kettle, 1)))
@@ -181,7 +176,7 @@ async def test_a_fresh_claim_in_progress_is_409(
 
 
 async def test_parallel_orders_never_oversell(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+    client: httpx.AsyncClient, catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     scarce = await make_product(catalog, "KIT-O005", stock=5)
     responses = await asyncio.gather(
@@ -196,7 +191,7 @@ async def test_parallel_orders_never_oversell(
         "out_of_stock"
     }
     assert await count(migrated, "orders") == 5
-    assert (await catalog.get(f"/products/{scarce}")).json()["stock"] == 0
+    assert catalog.stock(scarce) == 0
 
 
 @pytest.mark.parametrize(
@@ -218,7 +213,7 @@ async def test_parallel_orders_never_oversell(
 )
 async def test_bad_input_is_4xx_and_writes_nothing(
     client: httpx.AsyncClient,
-    catalog: httpx.AsyncClient,
+    catalog: FakeCatalog,
     migrated: OrdersSettings,
     body: dict[str, Any],
     headers: dict[str, str],
@@ -232,11 +227,11 @@ async def test_bad_input_is_4xx_and_writes_nothing(
     assert response.json()["error"]["code"] == code
     assert await count(migrated, "orders") == 0
     assert await count(migrated, "idempotency_keys") == 0
-    assert (await catalog.get(f"/products/{product}")).json()["stock"] == 5
+    assert catalog.stock(product) == 5
 
 
 async def test_mixed_currencies_are_refused_and_the_stock_given_back(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient, migrated: OrdersSettings
+    client: httpx.AsyncClient, catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     euro = await make_product(catalog, "KIT-O007", stock=5)
     dollar = await make_product(catalog, "KIT-O008", stock=5, currency="USD")
@@ -244,11 +239,11 @@ async def test_mixed_currencies_are_refused_and_the_stock_given_back(
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "mixed_currencies"
     assert await count(migrated, "orders") == 0
-    assert (await catalog.get(f"/products/{euro}")).json()["stock"] == 5
+    assert catalog.stock(euro) == 5
 
 
 async def test_another_users_order_is_404_and_auth_is_required(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+    client: httpx.AsyncClient, catalog: FakeCatalog
 ) -> None:
     kettle = await make_product(catalog, "KIT-O009")
     created = (await client.post("/orders", json=order((kettle, 1)), headers=CUSTOMER)).json()
@@ -264,7 +259,7 @@ async def test_another_users_order_is_404_and_auth_is_required(
 @pytest.mark.parametrize("orders_count", [1, 50])
 async def test_listing_costs_two_statements_whatever_the_size(
     client: httpx.AsyncClient,
-    catalog: httpx.AsyncClient,
+    catalog: FakeCatalog,
     statements: list[str],
     orders_count: int,
 ) -> None:
@@ -287,7 +282,7 @@ async def test_listing_costs_two_statements_whatever_the_size(
 
 
 async def test_keyset_pages_cover_every_order_once(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+    client: httpx.AsyncClient, catalog: FakeCatalog
 ) -> None:
     kettle = await make_product(catalog, "KIT-O010", stock=100)
     for _ in range(7):
@@ -318,9 +313,7 @@ def export_window(**extra: Any) -> dict[str, Any]:
 
 
 def export_caller() -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {mint_access_token('reports', 'service', IdentitySettings())}"
-    }
+    return bearer("reports", "service")
 
 
 async def two_export_pages(
@@ -337,9 +330,7 @@ async def two_export_pages(
     return first, second
 
 
-async def test_export_pages_for_reports(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient
-) -> None:
+async def test_export_pages_for_reports(client: httpx.AsyncClient, catalog: FakeCatalog) -> None:
     kettle = await make_product(catalog, "KIT-O011", stock=100)
     for user in (1, 2, 3):
         await client.post("/orders", json=order((kettle, 1)), headers=bearer(user))
@@ -363,7 +354,7 @@ async def test_export_pages_for_reports(
 
 
 async def test_export_of_one_user_reads_only_that_users_orders(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+    client: httpx.AsyncClient, catalog: FakeCatalog
 ) -> None:
     kettle = await make_product(catalog, "KIT-O012", stock=100)
     for user in (1, 2, 2, 3, 2):
@@ -387,11 +378,9 @@ async def test_a_sibling_route_is_not_an_order_id(client: httpx.AsyncClient) -> 
     assert (response.status_code, response.headers["allow"]) == (405, "POST")
 
 
-async def test_catalog_down_is_503_dependency_unavailable(migrated: OrdersSettings) -> None:
-    from asgi_lifespan import LifespanManager  # noqa: PLC0415
-
-    from orders.main import create_app  # noqa: PLC0415
-
+async def test_catalog_down_is_503_dependency_unavailable(
+    migrated: OrdersSettings, client_for: ClientFor
+) -> None:
     settings = migrated.model_copy(
         update={
             "catalog_url": "http://127.0.0.1:9",
@@ -399,16 +388,14 @@ async def test_catalog_down_is_503_dependency_unavailable(migrated: OrdersSettin
             "catalog_retry_attempts": 2,
         }
     )
-    async with LifespanManager(create_app(settings)) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://orders") as c:
-            response = await c.post("/orders", json=order((1, 1)), headers=CUSTOMER)
+    async with client_for(settings) as c:
+        response = await c.post("/orders", json=order((1, 1)), headers=CUSTOMER)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "dependency_unavailable"
 
 
 async def test_reservation_lookup_names_the_reservations_orders_were_written_with(
-    client: httpx.AsyncClient, catalog: httpx.AsyncClient
+    client: httpx.AsyncClient, catalog: FakeCatalog
 ) -> None:
     kettle = await make_product(catalog, "KIT-O090", stock=5)
     created = await client.post("/orders", json=order((kettle, 1)), headers=CUSTOMER)

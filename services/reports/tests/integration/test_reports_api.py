@@ -5,22 +5,21 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from mercato_shared.testing.redis_databases import redis_url_of
 from reports.config import ReportsSettings
-from reports.main import create_app
 from reports.queue import REPORTS_QUEUE, producer_app
-from tests.helpers import app_client as serve
-
-from ..conftest import IT_REDIS_URL, it_settings
 
 Auth = Callable[..., dict[str, str]]
+Settings = Callable[..., ReportsSettings]
+ClientFor = Callable[[ReportsSettings], AbstractAsyncContextManager[httpx.AsyncClient]]
 SALES = {"kind": "sales", "start": "2026-01-01", "days": 31}
 
 
@@ -33,7 +32,7 @@ async def count_jobs(settings: ReportsSettings) -> int:
 
 
 async def queued_messages() -> list[dict[str, Any]]:
-    redis = Redis.from_url(IT_REDIS_URL)
+    redis = Redis.from_url(redis_url_of("reports"))
     raw = await redis.lrange("reports", 0, -1)
     await redis.aclose()
     return [json.loads(item) for item in raw]
@@ -59,12 +58,14 @@ async def test_submit_stores_a_queued_job_and_publishes_it(
     assert shown.json()["status"] == "queued"
 
 
-async def test_location_never_comes_from_the_host_header(clean_state: None, auth: Auth) -> None:
+async def test_location_never_comes_from_the_host_header(
+    client_for: ClientFor, settings_for: Settings, auth: Auth
+) -> None:
     forged = auth("1", "admin") | {"host": "evil.example"}
-    async with serve(create_app(it_settings()), "http://reports") as client:
+    async with client_for(settings_for()) as client:
         path = (await client.post("/reports", json=SALES, headers=forged)).headers["location"]
-    settings = it_settings(public_base_url="https://shop.example.com/")
-    async with serve(create_app(settings), "http://reports") as client:
+    settings = settings_for(public_base_url="https://shop.example.com/")
+    async with client_for(settings) as client:
         response = await client.post("/reports", json=SALES, headers=forged)
     job = response.json()
     assert path.startswith("/reports/")
@@ -148,14 +149,12 @@ async def test_bad_requests_are_4xx_and_write_nothing(
 
 
 async def test_a_broker_outage_still_accepts_the_job(
-    clean_state: None, auth: Auth, migrated: ReportsSettings
+    client_for: ClientFor, settings_for: Settings, auth: Auth, migrated: ReportsSettings
 ) -> None:
     """Redis down: the job is committed as queued (the sweeper publishes it later)."""
-    settings = it_settings(celery_broker_url="redis://127.0.0.1:1/0", celery_publish_timeout=0.5)
-    async with LifespanManager(create_app(settings)) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reports") as client:
-            response = await client.post("/reports", json=SALES, headers=auth("1", "admin"))
+    settings = settings_for(celery_broker_url="redis://127.0.0.1:1/0", celery_publish_timeout=0.5)
+    async with client_for(settings) as client:
+        response = await client.post("/reports", json=SALES, headers=auth("1", "admin"))
     assert response.status_code == 202
     assert response.json()["status"] == "queued"
     assert await count_jobs(migrated) == 1
@@ -187,11 +186,11 @@ async def test_a_customer_may_have_only_so_many_reports_in_flight(
 
 
 async def test_finished_jobs_free_the_in_flight_quota_but_count_for_the_hour(
-    migrated: ReportsSettings, auth: Auth, clean_state: None
+    migrated: ReportsSettings, auth: Auth, client_for: ClientFor, settings_for: Settings
 ) -> None:
-    settings = it_settings(report_max_in_flight_per_user=1, report_max_per_hour_per_user=3)
+    settings = settings_for(report_max_in_flight_per_user=1, report_max_per_hour_per_user=3)
     engine = create_async_engine(migrated.database_url)
-    async with serve(create_app(settings), "http://reports") as client:
+    async with client_for(settings) as client:
         for _ in range(3):
             accepted = await client.post("/reports", json=PURCHASES, headers=auth("42"))
             assert accepted.status_code == 202
@@ -216,7 +215,7 @@ async def test_an_admins_job_is_taken_before_the_customers_backlog(
         for n in (40, 41, 41, 42)
     ]
     admin = (await client.post("/reports", json=SALES, headers=auth("1", "admin"))).json()["id"]
-    worker = producer_app(it_settings())
+    worker = producer_app(migrated)
     taken: list[str] = []
     with worker.connection_for_read() as connection:
         channel = connection.default_channel

@@ -1,16 +1,41 @@
-"""A typed client for the partners admin API (faults, counters, calls), for tests and demos."""
+"""A client of the partners service's admin API: the fault control of the outside world.
+
+The partners service simulates the shop's outside partners (carriers, tax, FX) and lets a
+test set their faults, read their request counters and their record of calls. Checkout's
+tests and the end-to-end tests drive it with this client, over its HTTP contract only.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
-from partners.faults import Call
+Outcome = Literal["in_flight", "answered", "failed", "abandoned"]
 
-_CALLS = TypeAdapter(list[Call])
+
+class PartnerCall(BaseModel):
+    """One request to a partner: its start and end in the partners' sequence of events."""
+
+    partner: str
+    started: int
+    ended: int | None = None
+    outcome: Outcome = "in_flight"
+
+
+_CALLS = TypeAdapter(list[PartnerCall])
+
+
+def overlapped(calls: list[PartnerCall]) -> bool:
+    """Whether the calls were all in flight together: every one started before any ended."""
+    ends = [call.ended for call in calls]
+    return (
+        bool(calls)
+        and None not in ends
+        and max(c.started for c in calls) < min(end for end in ends if end is not None)
+    )
 
 
 class PartnersAdmin:
@@ -30,13 +55,13 @@ class PartnersAdmin:
         response.raise_for_status()
         return int(response.json()["requests"][partner])
 
-    async def calls(self) -> list[Call]:
+    async def calls(self) -> list[PartnerCall]:
         """The calls recorded since the last reset, oldest first."""
         response = await self.client.get("/admin/calls")
         response.raise_for_status()
         return _CALLS.validate_json(response.content)
 
-    async def settled_calls(self, *, safety_seconds: float = 10) -> list[Call]:
+    async def settled_calls(self, *, safety_seconds: float = 10) -> list[PartnerCall]:
         """The recorded calls once none is in flight any more.
 
         The partner notices a caller's hang-up a moment after the caller's answer: wait for
