@@ -7,7 +7,10 @@ Rules (docs/decisions/0015-import-boundaries-checked.md):
   models and queue names: they are one service in two kinds of process;
 * the shared library imports no service and no worker;
 * code that is not a test never imports from `tests` (or a `conftest`), whether by an
-  `import` statement, `importlib.import_module("...")` or `python -m ...` in an argument list.
+  `import` statement, `importlib.import_module("...")` or `python -m ...` in an argument list;
+* a service's tests (`services/*/tests`) import neither another service nor the repository's
+  `tests`: they stand alone on the shared library and its pytest plugin
+  (docs/decisions/0025-service-tests-stand-alone.md).
 
 Every Python file under `services/*/src`, `workers/src`, `shared/src`, `native/`, `bench/` and
 `topology/` is read; nothing is imported or executed.
@@ -62,9 +65,34 @@ def scanned_files(root: Path) -> Iterator[tuple[Path, str | None]]:
                 yield path, None
 
 
-def check(root: Path) -> list[Violation]:
+def service_test_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every Python file of each service's tests, with the service's package name."""
+    for directory, package in service_packages(root).items():
+        tests = directory.parent.parent / "tests"
+        if directory.parts[-4] == "services" and tests.is_dir():
+            for path in sorted(tests.rglob("*.py")):
+                yield path, package
+
+
+def check_service_tests(root: Path) -> list[Violation]:
     services = set(service_packages(root).values())
     violations: list[Violation] = []
+    for path, package in service_test_files(root):
+        relative = path.relative_to(root).as_posix()
+        for line, module in imported_modules(path):
+            top = module.split(".")[0]
+            if top in TEST_ROOTS:
+                rule = f"{package}'s tests import the repository's tests"
+                violations.append(Violation(relative, line, module, rule))
+            elif top in services - {package}:
+                rule = f"{package}'s tests import another service's package"
+                violations.append(Violation(relative, line, module, rule))
+    return violations
+
+
+def check(root: Path) -> list[Violation]:
+    services = set(service_packages(root).values())
+    violations = check_service_tests(root)
     for path, package in scanned_files(root):
         relative = path.relative_to(root).as_posix()
         shared = relative.startswith("shared/")

@@ -9,6 +9,7 @@ from tests.static.import_boundaries import Violation, check, scanned_files
 
 REPO = Path(__file__).resolve().parents[2]
 COPIED = ("services", "workers", "shared", "native", "bench", "topology")
+CHECKOUT_TEST = "services/checkout/tests/conftest.py"
 
 
 def test_the_tree_keeps_its_import_boundaries() -> None:
@@ -62,6 +63,7 @@ def test_a_copy_with_violating_imports_fails_the_check(tmp_path: Path) -> None:
         "workers/src/workers/tasks.py": _append(
             root / "workers/src/workers/tasks.py", 'importlib.import_module("catalog.cache")'
         ),
+        CHECKOUT_TEST: _append(root / CHECKOUT_TEST, "from partners.api import router as _r"),
     }
     added = set(check(root)) - before
     assert added == {
@@ -79,6 +81,12 @@ def test_a_copy_with_violating_imports_fails_the_check(tmp_path: Path) -> None:
             lines["workers/src/workers/tasks.py"],
             "catalog.cache",
             "workers imports another service's package",
+        ),
+        Violation(
+            CHECKOUT_TEST,
+            lines[CHECKOUT_TEST],
+            "partners.api",
+            "checkout's tests import another service's package",
         ),
     }
 
