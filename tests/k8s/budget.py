@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.k8s.environment import environment, expanded
+from tests.k8s.environment import environment
 from tests.k8s.manifests import Rendered
 from tests.k8s.workloads import scaled_targets
 
@@ -51,56 +51,41 @@ class Budget:
     def table(self) -> str:
         rows = [f"{'workload':<18}{'pods':>5}{'procs':>6}{'pool':>6}{'conns':>7}"]
         rows += [
-            f"{line.workload:<18}{line.pods:>5}{line.processes:>6}{line.per_process:>6}{line.connections:>7}"
-            for line in self.lines
+            f"{x.workload:<18}{x.pods:>5}{x.processes:>6}{x.per_process:>6}{x.connections:>7}"
+            for x in self.lines
         ]
-        rows.append(
-            f"total {self.total} of {self.available} ({self.limit} - {self.reserved} reserved)"
-        )
+        rows.append(f"total {self.total} of {self.available} ({self.limit} - {self.reserved})")
         return "\n".join(rows)
 
 
 def _limit(rendered: Rendered) -> tuple[int, int]:
-    external = rendered.configmap_named("external-dependencies")
+    external = rendered.configmap("external-dependencies")
     if "POSTGRES_MAX_CONNECTIONS" in external:
-        return int(external["POSTGRES_MAX_CONNECTIONS"]), int(
-            external["POSTGRES_RESERVED_CONNECTIONS"]
-        )
+        reserved = int(external["POSTGRES_RESERVED_CONNECTIONS"])
+        return int(external["POSTGRES_MAX_CONNECTIONS"]), reserved
     server = rendered.container("postgres")
-    if server is None:
-        msg = f"{rendered.overlay} declares no Postgres connection limit"
-        raise LookupError(msg)
-    arguments = list(server.spec.get("args", []))
-    for argument in arguments:
-        if argument.startswith("max_connections="):
-            return int(argument.partition("=")[2]), SUPERUSER_RESERVED_CONNECTIONS
-    return 100, SUPERUSER_RESERVED_CONNECTIONS  # Postgres' default
+    arguments = [] if server is None else list(server.spec.get("args", []))
+    limits = [int(a.partition("=")[2]) for a in arguments if a.startswith("max_connections=")]
+    return (limits or [100])[0], SUPERUSER_RESERVED_CONNECTIONS  # 100: Postgres' default
 
 
 def budget(rendered: Rendered) -> Budget:
     scaled = scaled_targets(rendered)
     lines = []
-    for container in rendered.containers(init=False):
+    for container in rendered.containers():
         env, _ = environment(rendered, container)
         if "POSTGRES_URL" not in env:
             continue
-        spec = container.workload["spec"]
-        command = expanded(list(container.spec.get("command", [])), env)
-        if container.kind == "Job":
-            pods = int(spec.get("parallelism", 1))
-        else:
-            pods = scaled.get(container.name, (0, int(spec.get("replicas", 1))))[1]
-        per_process = int(env.get("DB_POOL_SIZE", "10")) + int(env.get("DB_MAX_OVERFLOW", "0"))
-        if command[:1] == ["uvicorn"]:
-            processes = (
-                int(command[command.index("--workers") + 1]) if "--workers" in command else 1
-            )
-        elif command[:1] == ["celery"] and "worker" in command:
-            processes = int(env.get("WORKER_CONCURRENCY", "2"))
+        spec, command = container.workload["spec"], list(container.spec.get("command", []))
+        replicas = scaled.get(container.name, (0, int(spec.get("replicas", 1))))[1]
+        pods = int(spec.get("parallelism", 1)) if container.workload["kind"] == "Job" else replicas
+        per_process = int(env["DB_POOL_SIZE"]) + int(env["DB_MAX_OVERFLOW"])
+        if command[:1] == ["celery"] and "worker" in command:
+            processes = int(env["WORKER_CONCURRENCY"])
         elif command[2:3] and command[2].endswith(".migrate"):
             processes, per_process = 1, 1
-        else:
-            processes = 1
+        else:  # an HTTP service's pod (`python -m mercato_shared.serve`), or a seed
+            processes = int(env.get("SERVICE_WORKERS", "1"))
         lines.append(Line(container.name, pods, processes, per_process))
     limit, reserved = _limit(rendered)
     return Budget(limit, reserved, tuple(lines))

@@ -20,7 +20,7 @@ def stack() -> Stack:
 
 @pytest.fixture(scope="session")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A pristine copy of the manifests, with the secrets files a user would write."""
+    """A copy of the manifests, with the secrets files a user would write."""
     return copy_tree(tmp_path_factory.mktemp("k8s"))
 
 

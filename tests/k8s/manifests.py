@@ -1,19 +1,19 @@
 """Render the Kubernetes manifests (deploy/k8s) offline and look objects up in the result.
 
 `kubectl kustomize` renders an overlay without a cluster. The tests render a copy of the
-tree in a temporary directory: the git-ignored secrets files are made there (dev's from its
-example, prod's with freshly generated keys), and a deliberately broken copy can be edited
-without touching the repository.
+tree in a temporary directory, where the git-ignored secrets files are made as a user would
+(dev's from its example, prod's with freshly generated keys).
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = Path("deploy") / "k8s"
+PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 
 Object = dict[str, Any]
 
@@ -52,18 +53,15 @@ def production_secrets() -> str:
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    orders, reports = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    catalog = secrets.token_urlsafe(24)
+    clients = {name: secrets.token_urlsafe(24) for name in ("orders", "reports", "catalog")}
     values = {
         "POSTGRES_URL": f"postgresql+asyncpg://mercato:{secrets.token_urlsafe(16)}@db.example:5432",
         "REDIS_URL": f"rediss://:{secrets.token_urlsafe(16)}@redis.example:6379/0",
         "JWT_PUBLIC_KEY": _escaped(public),
         "JWT_PRIVATE_KEY": _escaped(private),
         "ADMIN_PASSWORD": secrets.token_urlsafe(16),
-        "SERVICE_CLIENTS": f"orders:{orders},reports:{reports},catalog:{catalog}",
-        "ORDERS_CLIENT_SECRET": orders,
-        "REPORTS_CLIENT_SECRET": reports,
-        "CATALOG_CLIENT_SECRET": catalog,
+        "SERVICE_CLIENTS": ",".join(f"{name}:{value}" for name, value in clients.items()),
+        **{f"{name.upper()}_CLIENT_SECRET": value for name, value in clients.items()},
         # What components/keda's TriggerAuthentication reads.
         "REDIS_ADDRESS": "redis.example:6379",
         "REDIS_PASSWORD": secrets.token_urlsafe(16),
@@ -72,10 +70,8 @@ def production_secrets() -> str:
 
 
 def copy_tree(destination: Path) -> Path:
-    """A copy of deploy/k8s (and observability/, which the dev overlay packages) to edit."""
-    shutil.copytree(
-        ROOT / K8S, destination / K8S, ignore=shutil.ignore_patterns("secrets.env", "*.pyc")
-    )
+    """A copy of deploy/k8s (and observability/, which the dev overlay packages)."""
+    shutil.copytree(ROOT / K8S, destination / K8S, ignore=shutil.ignore_patterns("secrets.env"))
     shutil.copytree(ROOT / "observability", destination / "observability")
     overlays = destination / K8S / "overlays"
     dev = overlays / "dev" / "secrets"
@@ -85,7 +81,7 @@ def copy_tree(destination: Path) -> Path:
 
 
 def add_component(root: Path, overlay: str, component: str) -> None:
-    """Add `components/<component>` to an overlay, as its README tells a user to."""
+    """Add `components/<component>` to an overlay, as the README tells a user to."""
     path = root / K8S / "overlays" / overlay / "kustomization.yaml"
     document = yaml.safe_load(path.read_text())
     document.setdefault("components", []).append(f"../../components/{component}")
@@ -106,17 +102,15 @@ def kustomize(directory: Path) -> list[Object]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
+def where(obj: Object) -> str:
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
 @dataclass(frozen=True)
 class Container:
-    """A container of a workload's pod template, with the workload it belongs to."""
+    """The first container of a workload's pod template, with the workload."""
 
     workload: Object
-    spec: Object
-    init: bool = False
-
-    @property
-    def kind(self) -> str:
-        return str(self.workload["kind"])
 
     @property
     def name(self) -> str:
@@ -128,8 +122,17 @@ class Container:
         return spec
 
     @property
+    def spec(self) -> Object:
+        first: Object = self.pod["containers"][0]
+        return first
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.workload["spec"]["template"]["metadata"].get("labels", {}))
+
+    @property
     def where(self) -> str:
-        return f"{self.kind}/{self.name} container {self.spec['name']}"
+        return where(self.workload)
 
     @property
     def image_name(self) -> str:
@@ -143,16 +146,13 @@ class Container:
         return None
 
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
-
-
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
     """The objects of one rendered overlay, plus the Secret its secrets/ kustomization makes."""
 
     overlay: str
     objects: list[Object]
-    secrets: list[Object] = field(default_factory=list)
+    secrets: list[Object]
 
     def all(self) -> list[Object]:
         return [*self.objects, *self.secrets]
@@ -161,56 +161,33 @@ class Rendered:
         return [obj for obj in self.all() if obj["kind"] == kind]
 
     def get(self, kind: str, name: str) -> Object | None:
-        for obj in self.kind(kind):
-            if obj["metadata"]["name"] == name:
-                return obj
-        return None
+        return next((o for o in self.kind(kind) if o["metadata"]["name"] == name), None)
 
-    def workloads(self) -> list[Object]:
-        return [obj for obj in self.objects if obj["kind"] in WORKLOAD_KINDS]
-
-    def containers(self, *, init: bool = True) -> Iterator[Container]:
-        for workload in self.workloads():
-            pod = workload["spec"]["template"]["spec"]
-            for spec in pod.get("containers", []):
-                yield Container(workload, spec)
-            if init:
-                for spec in pod.get("initContainers", []):
-                    yield Container(workload, spec, init=True)
+    def containers(self) -> Iterator[Container]:
+        for obj in self.objects:
+            if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
+                yield Container(obj)
 
     def container(self, workload: str) -> Container | None:
-        """The first container of the workload of that name."""
-        for container in self.containers(init=False):
-            if container.name == workload:
-                return container
-        return None
+        return next((c for c in self.containers() if c.name == workload), None)
 
     def configmap(self, name: str) -> dict[str, str]:
-        found = self.get("ConfigMap", name)
-        return {} if found is None else dict(found.get("data", {}))
-
-    def configmap_named(self, prefix: str) -> dict[str, str]:
-        """A generated ConfigMap by the name it was given (before kustomize's hash suffix)."""
+        """A ConfigMap by the name it was given (before kustomize's hash suffix)."""
         for obj in self.kind("ConfigMap"):
-            name = obj["metadata"]["name"]
-            if name == prefix or name.rsplit("-", 1)[0] == prefix:
+            given = obj["metadata"]["name"]
+            if name in (given, given.rsplit("-", 1)[0]):
                 return dict(obj.get("data", {}))
         return {}
+
+    def secret_data(self) -> dict[str, str]:
+        return {
+            key: base64.b64decode(value).decode()
+            for secret in self.secrets
+            for key, value in secret.get("data", {}).items()
+        }
 
 
 def render(root: Path, overlay: str) -> Rendered:
     """Render overlay `overlay` of the tree copied to `root` (see copy_tree)."""
     directory = root / K8S / "overlays" / overlay
     return Rendered(overlay, kustomize(directory), kustomize(directory / "secrets"))
-
-
-PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
-
-
-def where(obj: Object) -> str:
-    return f"{obj['kind']}/{obj['metadata']['name']}"
-
-
-def flag(command: list[str], name: str) -> str | None:
-    """The value after `name` in a command line (`--port 8002`), or None."""
-    return command[command.index(name) + 1] if name in command[:-1] else None
