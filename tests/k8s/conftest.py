@@ -9,7 +9,7 @@ import pytest
 
 import topology
 from tests.k8s.environment import introspect, introspection_requests
-from tests.k8s.manifests import Rendered, add_component, copy_tree, render
+from tests.k8s.manifests import Rendered, copy_tree, render
 from topology import Stack
 
 
@@ -37,9 +37,7 @@ def prod(tree: Path) -> Rendered:
 @pytest.fixture(scope="session")
 def prod_keda(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     """prod with the optional KEDA component added, as the README says."""
-    root = copy_tree(tmp_path_factory.mktemp("k8s-keda"))
-    add_component(root, "prod", "keda")
-    return render(root, "prod")
+    return render(copy_tree(tmp_path_factory.mktemp("k8s-keda"), "keda"), "prod")
 
 
 @pytest.fixture(scope="session")

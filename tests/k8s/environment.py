@@ -1,8 +1,6 @@
-"""The environment each container starts with, and what its process's settings read.
-
-The settings classes are pydantic-settings: the variables they read are their fields. The
-fields, the settings' verdict on the environment and the app's answers to its probe paths
-are found in a child process (tests.k8s.introspect).
+"""What stack.toml says each container is, the environment it starts with, and what its
+process's settings read: their fields (pydantic-settings), their verdict on the environment
+and the app's answers to its probe paths, found in a child process (tests.k8s.introspect).
 """
 
 from __future__ import annotations
@@ -10,12 +8,44 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.k8s.manifests import PROBES, ROOT, Container, Rendered
-from tests.k8s.roles import package, role
 from topology import Stack
+
+# The workspace members an image can be built for (docker/python-service.Dockerfile PACKAGE).
+PACKAGES = frozenset(
+    {path.parent.name for path in ROOT.glob("services/*/pyproject.toml")} | {"workers"}
+)
+
+
+@dataclass(frozen=True)
+class Role:
+    database: bool
+    redis: bool
+    calls: tuple[str, ...] = ()
+    app: str | None = None  # the app factory an HTTP service's pods serve
+
+
+def role(stack: Stack, workload: str) -> Role | None:
+    """A service's pods, its migration or seed Job, or a worker's pods; None otherwise."""
+    for service in stack.services:
+        if workload == service.name:
+            return Role(service.database, service.redis, service.calls, service.app)
+        if workload in (f"migrate-{service.name}", f"seed-{service.name}"):
+            return Role(service.database, redis=False)
+    for worker in stack.workers:
+        if workload == worker.name:
+            return Role(worker.database is not None, worker.redis, worker.calls)
+    return None
+
+
+def package(container: Container) -> str | None:
+    """The workspace member a Mercato Python image was built for, from its name."""
+    name = container.image_name.removeprefix("mercato-")
+    return name if container.image_name.startswith("mercato-") and name in PACKAGES else None
 
 
 def environment(rendered: Rendered, container: Container) -> tuple[dict[str, str], list[str]]:
@@ -33,11 +63,8 @@ def environment(rendered: Rendered, container: Container) -> tuple[dict[str, str
             env[variable["name"]] = str(variable["value"])
             continue
         source = variable["valueFrom"]
-        if "secretKeyRef" in source:
-            ref, data = source["secretKeyRef"], secret
-        else:
-            ref = source["configMapKeyRef"]
-            data = rendered.configmap(ref["name"])
+        ref = source.get("secretKeyRef") or source["configMapKeyRef"]
+        data = secret if "secretKeyRef" in source else rendered.configmap(ref["name"])
         if ref["key"] in data:
             env[variable["name"]] = data[ref["key"]]
         else:

@@ -1,15 +1,11 @@
 """What a container's process would read and serve, found without I/O in a child process.
 
 `python -m tests.k8s.introspect` reads a JSON list of {"key", "package", "app", "paths",
-"env"} on standard input; for each it loads the package's settings class
-(`<package>.config`) with exactly `env` as the environment (no `.env` file), and, when `app`
-names an app factory, builds the app (telemetry off) and sends it a GET for each of `paths`
-through ASGI, without starting its lifespan (so nothing connects anywhere). It prints a JSON
-object keyed by "key": {"variables": [...], "optional": [...], "error": str | null,
-"status": {path: HTTP status}}. A 404 or 405 means the app serves no GET on that path.
-
-A child process, because building an app configures process-wide logging and telemetry,
-and settings read the process environment.
+"env"}; for each it loads the package's settings class (`<package>.config`) with exactly
+`env` as the environment, and, when `app` names an app factory, builds the app (telemetry
+off) and asks it a GET of each path through ASGI, without its lifespan (nothing connects).
+It prints {key: {"variables", "optional" (unset means None), "error", "status"}}. A child
+process, because building an app configures process-wide logging and telemetry.
 """
 
 from __future__ import annotations
@@ -30,31 +26,15 @@ from mercato_shared.settings import BaseServiceSettings
 
 def settings_class(package: str) -> type[BaseServiceSettings]:
     module = importlib.import_module(f"{package}.config")
-    found = [
+    (found,) = [
         cls
         for _, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, BaseServiceSettings) and cls.__module__ == module.__name__
     ]
-    if len(found) != 1:
-        msg = f"{package}.config defines {len(found)} settings classes"
-        raise LookupError(msg)
-    return found[0]
-
-
-def variables(cls: type[BaseServiceSettings]) -> tuple[list[str], list[str]]:
-    """Every environment variable the class reads, and those whose unset value means None."""
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    names, optional = [], []
-    for name, info in cls.model_fields.items():
-        variable = (prefix + (info.alias or name)).upper()
-        names.append(variable)
-        if info.default is None:
-            optional.append(variable)
-    return sorted(names), sorted(optional)
+    return found
 
 
 def statuses(factory: str, paths: list[str]) -> dict[str, int]:
-    """The status of a GET of each path, asked of the app in this process."""
     module, _, attribute = factory.partition(":")
     app = getattr(importlib.import_module(module), attribute)()
 
@@ -68,19 +48,22 @@ def statuses(factory: str, paths: list[str]) -> dict[str, int]:
 
 def inspect_one(request: dict[str, Any]) -> dict[str, Any]:
     cls = settings_class(request["package"])
-    names, optional = variables(cls)
-    result: dict[str, Any] = {"variables": names, "optional": optional, "error": None}
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    fields = {(prefix + (i.alias or n)).upper(): i.default for n, i in cls.model_fields.items()}
+    result: dict[str, Any] = {
+        "variables": sorted(fields),
+        "optional": sorted(name for name, default in fields.items() if default is None),
+        "error": None,
+    }
     os.environ.clear()
     os.environ.update(request["env"])
     try:
         cls(_env_file=None)
     except ValidationError as exc:
-        result["error"] = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-    if request.get("app") and result["error"] is None:
+        result["error"] = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors())
+    if request["app"] and result["error"] is None:
         os.environ["OTEL_SDK_DISABLED"] = "true"
-        result["status"] = statuses(request["app"], request.get("paths", []))
+        result["status"] = statuses(request["app"], request["paths"])
     return result
 
 
@@ -89,7 +72,7 @@ def main() -> int:
     requests = json.load(sys.stdin)
     for request in requests:  # import everything before the environment is replaced
         settings_class(request["package"])
-        if request.get("app"):
+        if request["app"]:
             importlib.import_module(request["app"].partition(":")[0])
     saved = dict(os.environ)
     out = {}

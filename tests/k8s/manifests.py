@@ -69,23 +69,20 @@ def production_secrets() -> str:
     return "".join(f"{name}={value}\n" for name, value in values.items())
 
 
-def copy_tree(destination: Path) -> Path:
-    """A copy of deploy/k8s (and observability/, which the dev overlay packages)."""
+def copy_tree(destination: Path, *prod_components: str) -> Path:
+    """A copy of deploy/k8s (and observability/, which the dev overlay packages), with the
+    secrets files and prod's optional components added as the README tells a user to."""
     shutil.copytree(ROOT / K8S, destination / K8S, ignore=shutil.ignore_patterns("secrets.env"))
     shutil.copytree(ROOT / "observability", destination / "observability")
     overlays = destination / K8S / "overlays"
     dev = overlays / "dev" / "secrets"
     shutil.copy(dev / "secrets.env.example", dev / "secrets.env")
     (overlays / "prod" / "secrets" / "secrets.env").write_text(production_secrets())
-    return destination
-
-
-def add_component(root: Path, overlay: str, component: str) -> None:
-    """Add `components/<component>` to an overlay, as the README tells a user to."""
-    path = root / K8S / "overlays" / overlay / "kustomization.yaml"
+    path = overlays / "prod" / "kustomization.yaml"
     document = yaml.safe_load(path.read_text())
-    document.setdefault("components", []).append(f"../../components/{component}")
+    document["components"] += [f"../../components/{name}" for name in prod_components]
     path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return destination
 
 
 def kustomize(directory: Path) -> list[Object]:
@@ -108,27 +105,19 @@ def where(obj: Object) -> str:
 
 @dataclass(frozen=True)
 class Container:
-    """The first container of a workload's pod template, with the workload."""
+    """The (first) container of a workload's pod template, with the workload."""
 
     workload: Object
+    name: str
+    pod: Object
+    spec: Object
+    labels: dict[str, str]  # the pod's
 
-    @property
-    def name(self) -> str:
-        return str(self.workload["metadata"]["name"])
-
-    @property
-    def pod(self) -> Object:
-        spec: Object = self.workload["spec"]["template"]["spec"]
-        return spec
-
-    @property
-    def spec(self) -> Object:
-        first: Object = self.pod["containers"][0]
-        return first
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return dict(self.workload["spec"]["template"]["metadata"].get("labels", {}))
+    @classmethod
+    def of(cls, workload: Object) -> Container:
+        template = workload["spec"]["template"]
+        pod, labels = template["spec"], dict(template["metadata"].get("labels", {}))
+        return cls(workload, workload["metadata"]["name"], pod, pod["containers"][0], labels)
 
     @property
     def where(self) -> str:
@@ -140,10 +129,9 @@ class Container:
         return str(self.spec["image"]).rsplit("/", 1)[-1].split(":", 1)[0]
 
     def port(self, name_or_number: int | str) -> int | None:
-        for port in self.spec.get("ports", []):
-            if name_or_number in (port.get("name"), port["containerPort"]):
-                return int(port["containerPort"])
-        return None
+        ports = self.spec.get("ports", [])
+        found = [p["containerPort"] for p in ports if name_or_number in p.values()]
+        return int(found[0]) if found else None
 
 
 @dataclass(frozen=True)
@@ -166,7 +154,7 @@ class Rendered:
     def containers(self) -> Iterator[Container]:
         for obj in self.objects:
             if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
-                yield Container(obj)
+                yield Container.of(obj)
 
     def container(self, workload: str) -> Container | None:
         return next((c for c in self.containers() if c.name == workload), None)

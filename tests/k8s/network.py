@@ -15,14 +15,25 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from tests.k8s.environment import role
 from tests.k8s.manifests import Object, Rendered
-from tests.k8s.roles import role
 from topology import Stack
 
 # An address on the internet (TEST-NET-3), standing for any client outside the cluster.
 OUTSIDE = "203.0.113.7"
 # Components of the pods that run Mercato's Python code (and export telemetry).
 PYTHON_COMPONENTS = frozenset({"http-service", "worker", "scheduler", "migration", "seed"})
+# The dev overlay's Grafana stack: the collector exports to the stores, Prometheus scrapes,
+# Grafana queries.
+DEV_OBSERVABILITY = {
+    *(("otel-collector", b, p) for b, p in (("tempo", 4317), ("loki", 3100), ("prometheus", 9090))),
+    *(("prometheus", b, p) for b, p in (("otel-collector", 8888), ("tempo", 3200), ("loki", 3100))),
+    *(("grafana", b, p) for b, p in (("tempo", 3200), ("loki", 3100), ("prometheus", 9090))),
+}
+# prod's dependencies outside the cluster: their ranges in external-dependencies, and port.
+EXTERNAL = {"postgres": 5432, "redis": 6379, "partners": 443, "otlp": 443}
+
+Edge = tuple[str, str, int, str]  # source, target, port, protocol
 
 
 @dataclass(frozen=True)
@@ -35,107 +46,76 @@ class Endpoint:
 
 
 def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
-        return False
-    for expression in selector.get("matchExpressions", []):
-        key, operator = expression["key"], expression["operator"]
-        inside = labels.get(key) in expression.get("values", [])
-        if operator == "In" and not inside:
-            return False
-        if operator == "NotIn" and inside:
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-    return True
+    """matchLabels and matchExpressions (In, NotIn: what the manifests use)."""
+    expressions = selector.get("matchExpressions", [])
+    if any(e["operator"] not in ("In", "NotIn") for e in expressions):
+        raise NotImplementedError(expressions)
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()) and all(
+        (labels.get(e["key"]) in e["values"]) == (e["operator"] == "In") for e in expressions
+    )
 
 
 def _peer_matches(peer: dict[str, Any], namespace: str, other: Endpoint) -> bool:
     if "ipBlock" in peer:
-        if other.address is None:
-            return False
-        address = ipaddress.ip_address(other.address)
-        block = peer["ipBlock"]
-        return address in ipaddress.ip_network(block["cidr"]) and not any(
-            address in ipaddress.ip_network(e) for e in block.get("except", [])
-        )
+        cidr = ipaddress.ip_network(peer["ipBlock"]["cidr"])
+        return other.address is not None and ipaddress.ip_address(other.address) in cidr
     if other.namespace is None:
         return False
-    if "namespaceSelector" in peer:
-        names = {"kubernetes.io/metadata.name": other.namespace}
-        if not _matches(peer["namespaceSelector"], names):
-            return False
-    elif other.namespace != namespace:
+    names = {"kubernetes.io/metadata.name": other.namespace}
+    if not _matches(peer.get("namespaceSelector", {}), names):
         return False
-    return "podSelector" not in peer or _matches(peer["podSelector"], dict(other.labels))
-
-
-def _port_matches(rule: dict[str, Any], port: int, protocol: str) -> bool:
-    wanted = rule.get("port")
-    if rule.get("protocol", "TCP") != protocol:
+    if "namespaceSelector" not in peer and other.namespace != namespace:
         return False
-    return wanted is None or int(wanted) <= port <= int(rule.get("endPort", wanted))
+    return _matches(peer.get("podSelector", {}), dict(other.labels))
 
 
-def _side(
+def _allows(
     policies: list[Object], direction: str, end: Endpoint, other: Endpoint, port: int, proto: str
 ) -> bool:
     """Whether the policies selecting `end` let it talk to `other` in `direction`."""
-    if end.namespace is None:  # outside the cluster: no policy applies
-        return True
     selecting = [
         p
         for p in policies
-        if p["metadata"].get("namespace") == end.namespace
-        and direction in p["spec"].get("policyTypes", ["Ingress"])
-        and _matches(p["spec"].get("podSelector", {}), dict(end.labels))
+        if p["metadata"]["namespace"] == end.namespace
+        and direction in p["spec"]["policyTypes"]
+        and _matches(p["spec"]["podSelector"], dict(end.labels))
     ]
     key, peers_key = ("egress", "to") if direction == "Egress" else ("ingress", "from")
-    for policy in selecting:
-        for rule in policy["spec"].get(key, []):
-            peers, ports = rule.get(peers_key), rule.get("ports")
-            namespace = policy["metadata"]["namespace"]
-            if peers and not any(_peer_matches(p, namespace, other) for p in peers):
-                continue
-            if ports and not any(_port_matches(p, port, proto) for p in ports):
-                continue
-            return True
-    return not selecting
 
+    def rule_allows(namespace: str, rule: dict[str, Any]) -> bool:
+        peers, ports = rule.get(peers_key), rule.get("ports")
+        return (not peers or any(_peer_matches(x, namespace, other) for x in peers)) and (
+            not ports or any((x["protocol"], x["port"]) == (proto, port) for x in ports)
+        )
 
-Edge = tuple[str, str, int, str]  # source, target, port, protocol
+    return not selecting or any(
+        rule_allows(p["metadata"]["namespace"], rule)
+        for p in selecting
+        for rule in p["spec"].get(key, [])
+    )
 
 
 def endpoints(rendered: Rendered) -> list[Endpoint]:
     """The pods of the overlay, kube-dns, an ingress controller, a client on the internet, and
-    (prod) the external dependencies at an address of their configured ranges."""
-    found = []
-    for container in rendered.containers():
-        ports = tuple(
-            (int(p["containerPort"]), p.get("protocol", "TCP"))
-            for c in container.pod["containers"]
-            for p in c.get("ports", [])
+    (prod) the dependencies outside at an address of their configured ranges."""
+    found = [
+        Endpoint(
+            c.name,
+            c.workload["metadata"]["namespace"],
+            tuple(sorted(c.labels.items())),
+            tuple((p["containerPort"], p.get("protocol", "TCP")) for p in c.spec.get("ports", [])),
         )
-        namespace = container.workload["metadata"].get("namespace")
-        found.append(
-            Endpoint(container.name, namespace, tuple(sorted(container.labels.items())), ports)
-        )
+        for c in rendered.containers()
+    ]
     found += [
         Endpoint("kube-dns", "kube-system", (("k8s-app", "kube-dns"),), ((53, "UDP"), (53, "TCP"))),
         Endpoint("ingress-controller", "ingress-nginx"),
         Endpoint("internet", None, address=OUTSIDE),
     ]
     external = rendered.configmap("external-dependencies")
-    for name, key, port in (
-        ("postgres", "POSTGRES_CIDR", 5432),
-        ("redis", "REDIS_CIDR", 6379),
-        ("partners", "PARTNERS_CIDR", 443),
-        ("otlp-backend", "OTLP_CIDR", 443),
-    ):
-        if key in external and name not in {e.name for e in found}:
-            network = ipaddress.ip_network(external[key])
-            address = str(next(network.hosts(), network.network_address))
+    for name, port in EXTERNAL.items():
+        if (cidr := external.get(f"{name.upper()}_CIDR")) is not None:
+            address = str(next(ipaddress.ip_network(cidr).hosts()))
             found.append(Endpoint(name, None, ports=((port, "TCP"),), address=address))
     return found
 
@@ -143,35 +123,18 @@ def endpoints(rendered: Rendered) -> list[Endpoint]:
 def actual_edges(rendered: Rendered) -> set[Edge]:
     policies = rendered.kind("NetworkPolicy")
     every = endpoints(rendered)
-    namespace = every[0].namespace  # the overlay's (its workloads come first)
-    edges = set()
-    for source in every:
-        for target in every:
-            if source is target or namespace not in (source.namespace, target.namespace):
-                continue
-            if source.name == "kube-dns" or (target.address and source.address):
-                continue
-            for port, protocol in target.ports:
-                if _side(policies, "Egress", source, target, port, protocol) and _side(
-                    policies, "Ingress", target, source, port, protocol
-                ):
-                    edges.add((source.name, target.name, port, protocol))
-    return edges
-
-
-DEV_OBSERVABILITY: frozenset[tuple[str, str, int]] = frozenset(
-    {
-        ("otel-collector", "tempo", 4317),
-        ("otel-collector", "loki", 3100),
-        ("otel-collector", "prometheus", 9090),
-        ("prometheus", "otel-collector", 8888),
-        ("prometheus", "tempo", 3200),
-        ("prometheus", "loki", 3100),
-        ("grafana", "tempo", 3200),
-        ("grafana", "loki", 3100),
-        ("grafana", "prometheus", 9090),
+    return {
+        (source.name, target.name, port, protocol)
+        for source in every
+        for target in every
+        if source is not target
+        and source.name != "kube-dns"
+        and (source.namespace == every[0].namespace or target.namespace == every[0].namespace)
+        and not (source.address and target.address)
+        for port, protocol in target.ports
+        if _allows(policies, "Egress", source, target, port, protocol)
+        and _allows(policies, "Ingress", target, source, port, protocol)
     }
-)
 
 
 def expected_edges(rendered: Rendered, stack: Stack) -> set[Edge]:
@@ -191,7 +154,7 @@ def expected_edges(rendered: Rendered, stack: Stack) -> set[Edge]:
         if what.redis:
             edges.add((name, "redis", 6379, "TCP"))
         for callee in map(stack.service, what.calls):
-            port = callee.port if callee.name in names else 443  # outside: over HTTPS
+            port = callee.port if callee.name in names else EXTERNAL[callee.name]
             edges.add((name, callee.name, port, "TCP"))
     edges |= {("gateway", s.name, s.port, "TCP") for s in stack.routed}
     edges.add(("ingress-controller", "gateway", stack.gateway.port, "TCP"))
@@ -199,7 +162,7 @@ def expected_edges(rendered: Rendered, stack: Stack) -> set[Edge]:
         edges.add(("internet", "gateway", stack.gateway.port, "TCP"))
         edges |= {(a, b, port, "TCP") for a, b, port in DEV_OBSERVABILITY}
     else:
-        edges.add(("otel-collector", "otlp-backend", 443, "TCP"))
+        edges.add(("otel-collector", "otlp", 443, "TCP"))
     return edges
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from native.render import PLACEHOLDER
 from tests.k8s import environment, schemas, workloads
 from tests.k8s.manifests import ROOT, Rendered
 from tests.k8s.network import network_problems, reachable_from_outside
@@ -81,10 +82,12 @@ def test_every_probe_asks_a_served_path(
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_gateway_renders_its_template_onto_the_services(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack
+def test_the_gateway_renders_its_whole_template(
+    overlays: dict[str, Rendered], overlay: str
 ) -> None:
-    assert workloads.gateway_problems(overlays[overlay], stack) == []
+    config = workloads.gateway_config(overlays[overlay])
+    assert PLACEHOLDER.findall(config) == []
+    assert not re.search(r"^\s*resolver\s+127\.0\.0\.11", config, re.M), "Docker's resolver"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
