@@ -1,24 +1,33 @@
 """What stack.toml says each container is, the environment it starts with, and what its
-process's settings read: their fields (pydantic-settings), their verdict on the environment
-and the app's answers to its probe paths, found in a child process (tests.k8s.introspect).
+process's settings read (their fields: pydantic-settings) and its app serves.
+
+`python -m tests.k8s.environment` reads a JSON list of {"key", "package", "app", "paths",
+"env"}; for each it loads the package's settings class (`<package>.config`) with exactly
+`env` as the environment, and, when `app` names an app factory, builds the app (telemetry
+off) and asks it a GET of each path through ASGI, without its lifespan (nothing connects).
+It prints {key: {"variables", "optional" (unset means None), "error", "status"}}. A child
+process, because building an app configures process-wide logging and telemetry.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import inspect
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+from pydantic import ValidationError
+
+from mercato_shared.settings import BaseServiceSettings
 from tests.k8s.manifests import PROBES, ROOT, Container, Rendered
 from topology import Stack
-
-# The workspace members an image can be built for (docker/python-service.Dockerfile PACKAGE).
-PACKAGES = frozenset(
-    {path.parent.name for path in ROOT.glob("services/*/pyproject.toml")} | {"workers"}
-)
 
 
 @dataclass(frozen=True)
@@ -43,9 +52,9 @@ def role(stack: Stack, workload: str) -> Role | None:
 
 
 def package(container: Container) -> str | None:
-    """The workspace member a Mercato Python image was built for, from its name."""
+    """The workspace member a Mercato Python image was built for (its PACKAGE), from its name."""
     name = container.image_name.removeprefix("mercato-")
-    return name if container.image_name.startswith("mercato-") and name in PACKAGES else None
+    return name if name == "workers" or (ROOT / "services" / name / "src").is_dir() else None
 
 
 def environment(rendered: Rendered, container: Container) -> tuple[dict[str, str], list[str]]:
@@ -68,59 +77,44 @@ def environment(rendered: Rendered, container: Container) -> tuple[dict[str, str
         if ref["key"] in data:
             env[variable["name"]] = data[ref["key"]]
         else:
-            missing.append(
-                f"{container.where}: {variable['name']} refers to {ref['name']} key "
-                f"{ref['key']}, which does not exist"
-            )
+            missing.append(f"{container.where}: {ref['name']} has no key {ref['key']}")
     return env, missing
 
 
-def introspect(requests: list[dict[str, Any]], cwd: Path) -> dict[str, Any]:
-    """Run tests.k8s.introspect in a child process (see its docstring)."""
+def introspect(rendered: Rendered, stack: Stack, cwd: Path) -> dict[str, Any]:
+    """What each Mercato process of the overlay reads and serves (in a child process: see the
+    module's docstring), by workload name."""
+    requests = [
+        {
+            "key": c.name,
+            "package": package(c),
+            "app": getattr(role(stack, c.name), "app", None),
+            "paths": [
+                p["httpGet"]["path"] for p in map(c.spec.get, PROBES) if p and "httpGet" in p
+            ],
+            "env": environment(rendered, c)[0],
+        }
+        for c in rendered.containers()
+        if package(c) is not None
+    ]
     result = subprocess.run(
-        [sys.executable, "-m", "tests.k8s.introspect"],
+        [sys.executable, "-m", "tests.k8s.environment"],
         input=json.dumps(requests),
         capture_output=True,
         text=True,
         check=False,
         cwd=cwd,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        timeout=120,
     )
-    if result.returncode != 0:
-        msg = f"introspection failed:\n{result.stderr}"
-        raise RuntimeError(msg)
+    assert result.returncode == 0, f"introspection failed:\n{result.stderr}"
     found: dict[str, Any] = json.loads(result.stdout)
     return found
 
 
-def introspection_requests(rendered: Rendered, stack: Stack) -> list[dict[str, Any]]:
-    requests = []
-    for container in rendered.containers():
-        member = package(container)
-        if member is None:
-            continue
-        what = role(stack, container.name)
-        probes = [container.spec.get(kind, {}) for kind in PROBES]
-        requests.append(
-            {
-                "key": container.name,
-                "package": member,
-                "app": None if what is None else what.app,
-                "paths": sorted({p["httpGet"]["path"] for p in probes if "httpGet" in p}),
-                "env": environment(rendered, container)[0],
-            }
-        )
-    return requests
-
-
 def variable_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -> list[str]:
-    """Every variable a process's settings read is provided, and the settings accept it.
-
-    A variable whose unset value means None (derived from another, or "unpredictable") may
-    be left out; so may POSTGRES_URL and REDIS_URL where stack.toml says the process uses
-    no database or no Redis: those pods are not given the credentials on purpose.
-    """
+    """Every variable a process's settings read is provided (but those whose unset value means
+    None, and the URLs of a database or Redis it does not use: withheld on purpose), and the
+    settings accept them."""
     problems = []
     for container in rendered.containers():
         if package(container) is None:
@@ -131,14 +125,76 @@ def variable_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -
         if what is None or info is None:
             problems.append(f"{container.where}: not a process of stack.toml")
             continue
-        withheld = {"POSTGRES_URL"} if not what.database else set()
-        if not what.redis:
-            withheld.add("REDIS_URL")
+        withheld = {"POSTGRES_URL": not what.database, "REDIS_URL": not what.redis}
         for variable in sorted(set(info["variables"]) - set(env) - set(info["optional"])):
-            if variable not in withheld:
+            if not withheld.get(variable):
                 problems.append(f"{container.where}: {variable} (read by its settings) is unset")
         if info["error"]:
             problems.append(f"{container.where}: its settings refuse: {info['error']}")
         if "OTEL_SERVICE_NAME" not in env:
             problems.append(f"{container.where}: OTEL_SERVICE_NAME is not set")
     return problems
+
+
+def settings_class(package: str) -> type[BaseServiceSettings]:
+    module = importlib.import_module(f"{package}.config")
+    (found,) = [
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, BaseServiceSettings) and cls.__module__ == module.__name__
+    ]
+    return found
+
+
+def statuses(factory: str, paths: list[str]) -> dict[str, int]:
+    module, _, attribute = factory.partition(":")
+    app = getattr(importlib.import_module(module), attribute)()
+
+    async def ask() -> dict[str, int]:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return {path: (await client.get(path)).status_code for path in paths}
+
+    return asyncio.run(ask())
+
+
+def inspect_one(request: dict[str, Any]) -> dict[str, Any]:
+    cls = settings_class(request["package"])
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    fields = {(prefix + (i.alias or n)).upper(): i.default for n, i in cls.model_fields.items()}
+    result: dict[str, Any] = {
+        "variables": sorted(fields),
+        "optional": sorted(name for name, default in fields.items() if default is None),
+        "error": None,
+    }
+    os.environ.clear()
+    os.environ.update(request["env"])
+    try:
+        cls(_env_file=None)
+    except ValidationError as exc:
+        result["error"] = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors())
+    if request["app"] and result["error"] is None:
+        os.environ["OTEL_SDK_DISABLED"] = "true"
+        result["status"] = statuses(request["app"], request["paths"])
+    return result
+
+
+def main() -> int:
+    result_stream, sys.stdout = sys.stdout, sys.stderr  # the apps log JSON to stdout
+    requests = json.load(sys.stdin)
+    for request in requests:  # import everything before the environment is replaced
+        settings_class(request["package"])
+        if request["app"]:
+            importlib.import_module(request["app"].partition(":")[0])
+    saved = dict(os.environ)
+    out = {}
+    for request in requests:
+        out[request["key"]] = inspect_one(request)
+        os.environ.clear()
+        os.environ.update(saved)
+    json.dump(out, result_stream)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

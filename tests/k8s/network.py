@@ -1,18 +1,16 @@
 """NetworkPolicy semantics, evaluated offline: which pod may open which port of which peer.
 
-A connection from A to port P of B is allowed when A's egress allows it and B's ingress
-allows it. A side no policy selects (for that direction) allows everything; a side that is
-selected allows only what one of its rules allows (a rule with no peers matches every peer,
-with no ports every port). Peers are pods chosen by podSelector (in the policy's namespace)
-and/or namespaceSelector, or addresses in an ipBlock, which stand for what is outside the
-cluster. `expected_edges` says what stack.toml needs; `network_problems` compares the two
-over every pair of endpoints and every port.
+A connection from A to port P of B is allowed when A's egress and B's ingress allow it. A
+side no policy selects (in that direction) allows everything; a selected side only what one
+of its rules allows (no peers: every peer; no ports: every port). Peers are pods (podSelector
+in the policy's namespace, and/or namespaceSelector) or addresses in an ipBlock, standing for
+what is outside the cluster. `network_problems` compares every allowed edge with stack.toml's.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.k8s.environment import role
@@ -36,12 +34,12 @@ EXTERNAL = {"postgres": 5432, "redis": 6379, "partners": 443, "otlp": 443}
 Edge = tuple[str, str, int, str]  # source, target, port, protocol
 
 
-@dataclass(frozen=True)
+@dataclass
 class Endpoint:
     name: str
     namespace: str | None  # None: an address outside the cluster
-    labels: tuple[tuple[str, str], ...] = ()
-    ports: tuple[tuple[int, str], ...] = ()  # (number, protocol)
+    labels: dict[str, str] = field(default_factory=dict)
+    ports: list[tuple[int, str]] = field(default_factory=list)  # (number, protocol)
     address: str | None = None
 
 
@@ -62,11 +60,12 @@ def _peer_matches(peer: dict[str, Any], namespace: str, other: Endpoint) -> bool
     if other.namespace is None:
         return False
     names = {"kubernetes.io/metadata.name": other.namespace}
-    if not _matches(peer.get("namespaceSelector", {}), names):
+    if "namespaceSelector" in peer:
+        if not _matches(peer["namespaceSelector"], names):
+            return False
+    elif other.namespace != namespace:
         return False
-    if "namespaceSelector" not in peer and other.namespace != namespace:
-        return False
-    return _matches(peer.get("podSelector", {}), dict(other.labels))
+    return _matches(peer.get("podSelector", {}), other.labels)
 
 
 def _allows(
@@ -78,7 +77,7 @@ def _allows(
         for p in policies
         if p["metadata"]["namespace"] == end.namespace
         and direction in p["spec"]["policyTypes"]
-        and _matches(p["spec"]["podSelector"], dict(end.labels))
+        and _matches(p["spec"]["podSelector"], end.labels)
     ]
     key, peers_key = ("egress", "to") if direction == "Egress" else ("ingress", "from")
 
@@ -102,13 +101,13 @@ def endpoints(rendered: Rendered) -> list[Endpoint]:
         Endpoint(
             c.name,
             c.workload["metadata"]["namespace"],
-            tuple(sorted(c.labels.items())),
-            tuple((p["containerPort"], p.get("protocol", "TCP")) for p in c.spec.get("ports", [])),
+            c.labels,
+            [(p["containerPort"], p.get("protocol", "TCP")) for p in c.spec.get("ports", [])],
         )
         for c in rendered.containers()
     ]
     found += [
-        Endpoint("kube-dns", "kube-system", (("k8s-app", "kube-dns"),), ((53, "UDP"), (53, "TCP"))),
+        Endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, [(53, "UDP"), (53, "TCP")]),
         Endpoint("ingress-controller", "ingress-nginx"),
         Endpoint("internet", None, address=OUTSIDE),
     ]
@@ -116,7 +115,7 @@ def endpoints(rendered: Rendered) -> list[Endpoint]:
     for name, port in EXTERNAL.items():
         if (cidr := external.get(f"{name.upper()}_CIDR")) is not None:
             address = str(next(ipaddress.ip_network(cidr).hosts()))
-            found.append(Endpoint(name, None, ports=((port, "TCP"),), address=address))
+            found.append(Endpoint(name, None, ports=[(port, "TCP")], address=address))
     return found
 
 
@@ -172,7 +171,3 @@ def network_problems(rendered: Rendered, stack: Stack) -> list[str]:
         *(f"allowed but not in stack.toml: {a} -> {b}:{p}/{x}" for a, b, p, x in actual - expected),
         *(f"needed but blocked: {a} -> {b}:{p}/{x}" for a, b, p, x in expected - actual),
     ]
-
-
-def reachable_from_outside(rendered: Rendered) -> set[str]:
-    return {b for a, b, _, _ in actual_edges(rendered) if a in ("internet", "ingress-controller")}

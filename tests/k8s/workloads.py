@@ -20,28 +20,27 @@ GATEWAY = ROOT / "gateway"
 COMPONENT = "app.kubernetes.io/component"
 # An HTTP service's startup, liveness and readiness probes (mercato_shared's health routes).
 HTTP_PROBE_PATHS = ["/healthz", "/healthz", "/readyz"]
+SECCOMP = "RuntimeDefault"
 
 
 def hardening_problems(rendered: Rendered) -> list[str]:
     problems = []
     for c in rendered.containers():
-        pod, own = c.pod.get("securityContext", {}), c.spec.get("securityContext", {})
-        context = pod | own
-        resources = c.spec.get("resources", {})
-        kind = "gateway" if c.image_name == "mercato-gateway" else "python"
+        own = c.spec.get("securityContext", {})
+        context = c.pod.get("securityContext", {}) | own
+        requests, limits = (c.spec.get("resources", {}).get(k, {}) for k in ("requests", "limits"))
+        user = IMAGE_USERS["gateway" if c.image_name == "mercato-gateway" else "python"]
         found = {
             "runs as root": context.get("runAsNonRoot") is True,
             "may escalate privileges": own.get("allowPrivilegeEscalation") is False,
             "has a writable root filesystem": own.get("readOnlyRootFilesystem") is True,
             "keeps capabilities": own.get("capabilities") == {"drop": ["ALL"]},
-            "has no RuntimeDefault seccomp profile": context.get("seccompProfile")
-            == {"type": "RuntimeDefault"},
+            "has no RuntimeDefault seccomp": context.get("seccompProfile") == {"type": SECCOMP},
             "mounts a service-account token": c.pod.get("automountServiceAccountToken") is False,
-            "lacks cpu and memory requests": {"cpu", "memory"}
-            <= set(resources.get("requests", {})),
-            "lacks a memory limit": "memory" in resources.get("limits", {}),
-            "does not run as its image's user": not c.image_name.startswith("mercato-")
-            or context.get("runAsUser") == IMAGE_USERS[kind],
+            "lacks cpu and memory requests": {"cpu", "memory"} <= set(requests),
+            "lacks a memory limit": "memory" in limits,
+            "is not its image's user": not c.image_name.startswith("mercato-")
+            or context.get("runAsUser") == user,
         }
         problems += [f"{c.where}: {problem}" for problem, ok in found.items() if not ok]
     return problems
@@ -88,15 +87,13 @@ def probe_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -> l
 
 def scaled_targets(rendered: Rendered) -> dict[str, tuple[int, int]]:
     """Deployment name -> (minimum, maximum) replicas of whatever autoscales it."""
-    targets = {}
-    for hpa in rendered.kind("HorizontalPodAutoscaler"):
-        spec = hpa["spec"]
-        targets[spec["scaleTargetRef"]["name"]] = (spec["minReplicas"], spec["maxReplicas"])
-    for scaled in rendered.kind("ScaledObject"):
-        spec = scaled["spec"]
-        bounds = (spec["minReplicaCount"], spec["maxReplicaCount"])
-        targets[spec["scaleTargetRef"]["name"]] = bounds
-    return targets
+    hpas = [
+        (h["spec"], "minReplicas", "maxReplicas") for h in rendered.kind("HorizontalPodAutoscaler")
+    ]
+    keda = [
+        (k["spec"], "minReplicaCount", "maxReplicaCount") for k in rendered.kind("ScaledObject")
+    ]
+    return {s["scaleTargetRef"]["name"]: (s[low], s[high]) for s, low, high in hpas + keda}
 
 
 def _drain_problem(c: Container) -> str | None:
