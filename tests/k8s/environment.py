@@ -1,13 +1,11 @@
 """What stack.toml says each container is, the environment it starts with, and what its
 process's settings read (their fields: pydantic-settings) and its app serves.
 
-`python -m tests.k8s.environment` reads a JSON list of {"key", "package", "app", "paths",
-"env"}; for each it loads the package's settings class (`<package>.config`) with exactly
-`env` as the environment, and, when `app` names an app factory, builds the app (telemetry
-off) and asks it a GET of each path through ASGI, without its lifespan (nothing connects).
-It prints {key: {"variables", "optional" (unset means None), "error", "status"}}. A child
-process, because building an app configures process-wide logging and telemetry.
-"""
+`python -m tests.k8s.environment` (a child process: building an app configures process-wide
+logging and telemetry) loads each package's settings class with exactly the container's
+environment and builds its app (telemetry off) to ask it a GET of each probe path through
+ASGI, without its lifespan (nothing connects). It prints {workload: {"variables", "optional"
+(unset means None), "error", "status"}}."""
 
 from __future__ import annotations
 
@@ -38,8 +36,8 @@ class Role:
     app: str | None = None  # the app factory an HTTP service's pods serve
 
 
-def role(stack: Stack, workload: str) -> Role | None:
-    """A service's pods, its migration or seed Job, or a worker's pods; None otherwise."""
+def role(stack: Stack, workload: str) -> Role:
+    """A service's pods, its migration or seed Job, a worker's pods, or none of stack.toml's."""
     for service in stack.services:
         if workload == service.name:
             return Role(service.database, service.redis, service.calls, service.app)
@@ -48,7 +46,7 @@ def role(stack: Stack, workload: str) -> Role | None:
     for worker in stack.workers:
         if workload == worker.name:
             return Role(worker.database is not None, worker.redis, worker.calls)
-    return None
+    return Role(database=False, redis=False)
 
 
 def package(container: Container) -> str | None:
@@ -64,7 +62,7 @@ def environment(rendered: Rendered, container: Container) -> tuple[dict[str, str
     secret = rendered.secret_data()
     for source in container.spec.get("envFrom", []):
         name = source["configMapRef"]["name"]
-        if rendered.get("ConfigMap", name) is None:
+        if not rendered.configmap(name):
             missing.append(f"{container.where}: ConfigMap {name} does not exist")
         env |= rendered.configmap(name)
     for variable in container.spec.get("env", []):
@@ -82,29 +80,24 @@ def environment(rendered: Rendered, container: Container) -> tuple[dict[str, str
 
 
 def introspect(rendered: Rendered, stack: Stack, cwd: Path) -> dict[str, Any]:
-    """What each Mercato process of the overlay reads and serves (in a child process: see the
-    module's docstring), by workload name."""
+    """What each Mercato process of the overlay reads and serves (see the module's docstring)."""
     requests = [
         {
             "key": c.name,
             "package": package(c),
-            "app": getattr(role(stack, c.name), "app", None),
+            "app": role(stack, c.name).app,
             "paths": [
-                p["httpGet"]["path"] for p in map(c.spec.get, PROBES) if p and "httpGet" in p
+                c.spec[k]["httpGet"]["path"] for k in PROBES if "httpGet" in c.spec.get(k, {})
             ],
             "env": environment(rendered, c)[0],
         }
         for c in rendered.containers()
         if package(c) is not None
     ]
+    command, env = [sys.executable, "-m", "tests.k8s.environment"], {"PYTHONPATH": str(ROOT)}
+    stdin = json.dumps(requests)
     result = subprocess.run(
-        [sys.executable, "-m", "tests.k8s.environment"],
-        input=json.dumps(requests),
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        command, input=stdin, capture_output=True, text=True, cwd=cwd, env=env, check=False
     )
     assert result.returncode == 0, f"introspection failed:\n{result.stderr}"
     found: dict[str, Any] = json.loads(result.stdout)
@@ -121,10 +114,7 @@ def variable_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -
             continue
         env, missing = environment(rendered, container)
         problems.extend(missing)
-        what, info = role(stack, container.name), facts.get(container.name)
-        if what is None or info is None:
-            problems.append(f"{container.where}: not a process of stack.toml")
-            continue
+        what, info = role(stack, container.name), facts[container.name]
         withheld = {"POSTGRES_URL": not what.database, "REDIS_URL": not what.redis}
         for variable in sorted(set(info["variables"]) - set(env) - set(info["optional"])):
             if not withheld.get(variable):
@@ -146,16 +136,12 @@ def settings_class(package: str) -> type[BaseServiceSettings]:
     return found
 
 
-def statuses(factory: str, paths: list[str]) -> dict[str, int]:
+async def statuses(factory: str, paths: list[str]) -> dict[str, int]:
     module, _, attribute = factory.partition(":")
     app = getattr(importlib.import_module(module), attribute)()
-
-    async def ask() -> dict[str, int]:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
-            return {path: (await client.get(path)).status_code for path in paths}
-
-    return asyncio.run(ask())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        return {path: (await client.get(path)).status_code for path in paths}
 
 
 def inspect_one(request: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +161,7 @@ def inspect_one(request: dict[str, Any]) -> dict[str, Any]:
         result["error"] = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors())
     if request["app"] and result["error"] is None:
         os.environ["OTEL_SDK_DISABLED"] = "true"
-        result["status"] = statuses(request["app"], request["paths"])
+        result["status"] = asyncio.run(statuses(request["app"], request["paths"]))
     return result
 
 
@@ -186,13 +172,7 @@ def main() -> int:
         settings_class(request["package"])
         if request["app"]:
             importlib.import_module(request["app"].partition(":")[0])
-    saved = dict(os.environ)
-    out = {}
-    for request in requests:
-        out[request["key"]] = inspect_one(request)
-        os.environ.clear()
-        os.environ.update(saved)
-    json.dump(out, result_stream)
+    json.dump({request["key"]: inspect_one(request) for request in requests}, result_stream)
     return 0
 
 

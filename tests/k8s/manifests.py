@@ -1,9 +1,5 @@
-"""Render the Kubernetes manifests (deploy/k8s) offline and look objects up in the result.
-
-`kubectl kustomize` renders an overlay without a cluster. The tests render a copy of the
-tree in a temporary directory, where the git-ignored secrets files are made as a user would
-(dev's from its example, prod's with freshly generated keys).
-"""
+"""The Kubernetes manifests (deploy/k8s) rendered offline by `kubectl kustomize`, from a copy
+with the git-ignored secrets files a user makes (dev's from its example, prod's new keys)."""
 
 from __future__ import annotations
 
@@ -33,17 +29,17 @@ def production_secrets() -> str:
     private = key.private_bytes(pem.Encoding.PEM, pem.PrivateFormat.PKCS8, pem.NoEncryption())
     public = key.public_key().public_bytes(pem.Encoding.PEM, pem.PublicFormat.SubjectPublicKeyInfo)
     clients = {name: secrets.token_urlsafe(24) for name in ("orders", "reports", "catalog")}
+    password = secrets.token_urlsafe(16)
     values = {
-        "POSTGRES_URL": f"postgresql+asyncpg://mercato:{secrets.token_urlsafe(16)}@db.example:5432",
-        "REDIS_URL": f"rediss://:{secrets.token_urlsafe(16)}@redis.example:6379/0",
+        "POSTGRES_URL": f"postgresql+asyncpg://mercato:{password}@db.example:5432",
+        "REDIS_URL": f"rediss://:{password}@redis.example:6379/0",
         "JWT_PUBLIC_KEY": public.decode().strip().replace("\n", "\\n"),
         "JWT_PRIVATE_KEY": private.decode().strip().replace("\n", "\\n"),
-        "ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        "ADMIN_PASSWORD": password,
         "SERVICE_CLIENTS": ",".join(f"{name}:{value}" for name, value in clients.items()),
         **{f"{name.upper()}_CLIENT_SECRET": value for name, value in clients.items()},
         # What components/keda's TriggerAuthentication reads.
-        "REDIS_ADDRESS": "redis.example:6379",
-        "REDIS_PASSWORD": secrets.token_urlsafe(16),
+        **{"REDIS_ADDRESS": "redis.example:6379", "REDIS_PASSWORD": password},
     }
     return "".join(f"{name}={value}\n" for name, value in values.items())
 
@@ -121,15 +117,17 @@ class Rendered:
     def kind(self, kind: str) -> list[Object]:
         return [obj for obj in [*self.objects, *self.secrets] if obj["kind"] == kind]
 
-    def get(self, kind: str, name: str) -> Object | None:
-        return next((o for o in self.kind(kind) if o["metadata"]["name"] == name), None)
+    def get(self, kind: str, name: str) -> Object:
+        (found,) = [o for o in self.kind(kind) if o["metadata"]["name"] == name]
+        return found
 
     def containers(self) -> list[Container]:
         workloads = ("Deployment", "StatefulSet", "Job")
         return [Container.of(obj) for obj in self.objects if obj["kind"] in workloads]
 
-    def container(self, workload: str) -> Container | None:
-        return next((c for c in self.containers() if c.name == workload), None)
+    def container(self, workload: str) -> Container:
+        (found,) = [c for c in self.containers() if c.name == workload]
+        return found
 
     def configmap(self, name: str) -> dict[str, str]:
         """A ConfigMap by the name it was given (before kustomize's hash suffix)."""

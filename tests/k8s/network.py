@@ -21,16 +21,14 @@ from topology import Stack
 OUTSIDE = "203.0.113.7"
 # Components of the pods that run Mercato's Python code (and export telemetry).
 PYTHON_COMPONENTS = frozenset({"http-service", "worker", "scheduler", "migration", "seed"})
-# The dev overlay's Grafana stack: the collector exports to the stores, Prometheus scrapes,
-# Grafana queries.
+# dev's Grafana stack: the collector exports to the stores, Prometheus scrapes, Grafana queries.
 DEV_OBSERVABILITY = {
     *(("otel-collector", b, p) for b, p in (("tempo", 4317), ("loki", 3100), ("prometheus", 9090))),
     *(("prometheus", b, p) for b, p in (("otel-collector", 8888), ("tempo", 3200), ("loki", 3100))),
     *(("grafana", b, p) for b, p in (("tempo", 3200), ("loki", 3100), ("prometheus", 9090))),
 }
-# prod's dependencies outside the cluster: their ranges in external-dependencies, and port.
+# prod's dependencies outside the cluster (NAME_CIDR in external-dependencies), and port.
 EXTERNAL = {"postgres": 5432, "redis": 6379, "partners": 443, "otlp": 443}
-
 Edge = tuple[str, str, int, str]  # source, target, port, protocol
 
 
@@ -146,8 +144,6 @@ def expected_edges(rendered: Rendered, stack: Stack) -> set[Edge]:
         if container.labels.get("app.kubernetes.io/component") in PYTHON_COMPONENTS:
             edges.add((name, "otel-collector", 4318, "TCP"))
         what = role(stack, name)
-        if what is None:
-            continue
         if what.database:
             edges.add((name, "postgres", 5432, "TCP"))
         if what.redis:

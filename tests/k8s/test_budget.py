@@ -40,8 +40,7 @@ def budget(rendered: Rendered) -> tuple[Lines, int]:
     if "POSTGRES_MAX_CONNECTIONS" in external:
         room = int(external["POSTGRES_MAX_CONNECTIONS"])
         return lines, room - int(external["POSTGRES_RESERVED_CONNECTIONS"])
-    server = rendered.container("postgres")
-    arguments = [] if server is None else server.spec.get("args", [])
+    arguments = rendered.container("postgres").spec.get("args", [])
     limits = [int(a.partition("=")[2]) for a in arguments if a.startswith("max_connections=")]
     return lines, (limits or [100])[0] - 3  # Postgres' defaults: 100, 3 for superusers
 

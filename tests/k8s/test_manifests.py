@@ -143,8 +143,7 @@ def test_schemas_refuse_a_bad_type_and_an_unknown_field(prod_keda: Rendered) -> 
 
 
 def test_a_policy_off_stack_toml_is_seen(prod: Rendered, stack: Stack) -> None:
-    """Without orders' own policy its calls are blocked; Postgres opened to every pod lets
-    checkout, which has no database, reach it."""
+    """orders' own policy removed, and Postgres' opened to pods without a database."""
     policy = prod.get("NetworkPolicy", "orders")
     objects = [copy.deepcopy(o) for o in prod.objects if o is not policy]
     for obj in objects:
@@ -168,17 +167,13 @@ def test_dev_runs_everything_once_in_the_cluster(dev: Rendered, stack: Stack) ->
 
 def test_keda_scales_the_worker_on_its_celery_queues(prod_keda: Rendered, stack: Stack) -> None:
     command = next(w for w in stack.workers if w.name == "worker").command
-    scaled, worker = prod_keda.get("ScaledObject", "worker"), prod_keda.container("worker")
-    assert scaled is not None
-    assert worker is not None
-    spec = scaled["spec"]
+    spec, worker = prod_keda.get("ScaledObject", "worker")["spec"], prod_keda.container("worker")
     assert spec["scaleTargetRef"]["name"] == "worker"
     assert spec["minReplicaCount"] >= 1, "a minimum of 0 would leave reports waiting for a pod"
     queues = {t["metadata"]["listName"] for t in spec["triggers"]}
     assert queues == set(command[command.index("-Q") + 1].split(","))
     assert "replicas" not in worker.workload["spec"], "KEDA owns the replica count"
     auth = prod_keda.get("TriggerAuthentication", "worker-redis")
-    assert auth is not None
     assert {ref["key"] for ref in auth["spec"]["secretTargetRef"]} <= set(prod_keda.secret_data())
     # The lists are in the Redis database of the broker (CELERY_BROKER_URL unset: REDIS_URL).
     env, _ = environment.environment(prod_keda, worker)
@@ -190,7 +185,7 @@ def test_keda_scales_the_worker_on_its_celery_queues(prod_keda: Rendered, stack:
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 
 
-def test_every_file_compose_mounts_is_in_a_dev_configmap(dev: Rendered) -> None:
+def test_dev_runs_compose_s_grafana_stack_with_every_file_it_mounts(dev: Rendered) -> None:
     packaged = {value for cm in dev.kind("ConfigMap") for value in cm.get("data", {}).values()}
     sources = [str(v).split(":", 1)[0] for s in COMPOSE.values() for v in s.get("volumes", [])]
     paths = [ROOT / source for source in sources if source.startswith("./observability/")]
@@ -198,10 +193,5 @@ def test_every_file_compose_mounts_is_in_a_dev_configmap(dev: Rendered) -> None:
     assert len(files) >= 9  # the collector, Tempo, Loki, Prometheus, Grafana and 5 dashboards
     missing = [str(f.relative_to(ROOT)) for f in files if f.read_text() not in packaged]
     assert missing == [], "add them to observability/kustomization.yaml"
-
-
-def test_dev_runs_the_grafana_stack_of_compose_s_images(dev: Rendered) -> None:
     for name in ("tempo", "loki", "prometheus", "grafana", "otel-collector"):
-        container = dev.container(name)
-        assert container is not None, name
-        assert container.spec["image"] == COMPOSE[name]["image"]
+        assert dev.container(name).spec["image"] == COMPOSE[name]["image"], name

@@ -53,8 +53,7 @@ def gateway_config(rendered: Rendered) -> str:
     for line in re.sub(r"\\\n", " ", (GATEWAY / "Dockerfile").read_text()).splitlines():
         if line.startswith("ENV "):
             env |= dict(item.partition("=")[::2] for item in shlex.split(line[4:]))
-    if (gateway := rendered.container("gateway")) is not None:
-        env |= environment(rendered, gateway)[0]
+    env |= environment(rendered, rendered.container("gateway"))[0]
     template = (GATEWAY / "templates" / "mercato.conf.template").read_text()
     return PLACEHOLDER.sub(lambda m: env.get(m.group(1), m.group(0)), template)
 
@@ -78,9 +77,8 @@ def probe_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -> l
                 problems.append(f"{at}: not a GET route of the app")
             if c.image_name == "mercato-gateway" and probe["path"] not in gateway_paths:
                 problems.append(f"{at}: no location of the gateway")
-        what = role(stack, c.name)
         paths = [asked.get(kind, {}).get("path") for kind in PROBES]
-        if what is not None and what.app is not None and paths != HTTP_PROBE_PATHS:
+        if role(stack, c.name).app is not None and paths != HTTP_PROBE_PATHS:
             problems.append(f"{c.where}: its probes ask {paths}, not {HTTP_PROBE_PATHS}")
     return problems
 
@@ -97,8 +95,8 @@ def scaled_targets(rendered: Rendered) -> dict[str, tuple[int, int]]:
 
 
 def _drain_problem(c: Container) -> str | None:
-    """A terminating pod keeps serving while it leaves the endpoints (a preStop pause longer
-    than the readiness period), then shuts down gracefully, all within its grace period."""
+    """A terminating pod serves while it leaves the endpoints (a preStop pause longer than the
+    readiness period), then shuts down gracefully, within its grace period."""
     pause = c.spec.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
     period = c.spec.get("readinessProbe", {}).get("periodSeconds", 10)
     grace = c.pod.get("terminationGracePeriodSeconds", 30)
@@ -113,16 +111,15 @@ def _drain_problem(c: Container) -> str | None:
 def lifecycle_problems(rendered: Rendered, stack: Stack) -> list[str]:
     problems = []
     for c in rendered.containers():
-        what = role(stack, c.name)
-        serves = (what is not None and what.app is not None) or c.name == "gateway"
+        serves = role(stack, c.name).app is not None or c.name == "gateway"
         if serves and (problem := _drain_problem(c)):
             problems.append(f"{c.where}: {problem}")
-    if (worker := rendered.container("worker")) is not None:
-        hard = float(environment(rendered, worker)[0]["REPORT_HARD_TIME_LIMIT"])
-        if worker.pod.get("terminationGracePeriodSeconds", 30) <= hard:
-            problems.append(f"{worker.where}: a scale-down would cut a report ({hard} s) short")
+    worker = rendered.container("worker")
+    hard = float(environment(rendered, worker)[0]["REPORT_HARD_TIME_LIMIT"])
+    if worker.pod.get("terminationGracePeriodSeconds", 30) <= hard:
+        problems.append(f"{worker.where}: a scale-down would cut a report ({hard} s) short")
     beat = rendered.get("Deployment", "beat")
-    if beat is None or beat["spec"].get("replicas") != 1 or "beat" in scaled_targets(rendered):
+    if beat["spec"].get("replicas") != 1 or "beat" in scaled_targets(rendered):
         problems.append("Deployment/beat: exactly one replica (two would run each job twice)")
     elif beat["spec"].get("strategy", {}).get("type") != "Recreate":
         problems.append("Deployment/beat: strategy must be Recreate (a rolling update runs two)")
@@ -153,10 +150,9 @@ def prod_problems(rendered: Rendered, stack: Stack) -> list[str]:
     problems = []
     scaled = scaled_targets(rendered)
     for name in [*(s.name for s in stack.routed), "gateway"]:
-        pod = rendered.get("Deployment", name) or {"spec": {"template": {"spec": {}}}}
         if scaled.get(name, (0, 0))[0] < 2:
             problems.append(f"Deployment/{name}: needs an autoscaler from 2 replicas")
-        if "podAntiAffinity" not in pod["spec"]["template"]["spec"].get("affinity", {}):
+        if "podAntiAffinity" not in rendered.container(name).pod.get("affinity", {}):
             problems.append(f"Deployment/{name}: no pod anti-affinity")
     for hpa in rendered.kind("HorizontalPodAutoscaler"):
         if [m["resource"]["name"] for m in hpa["spec"]["metrics"]] != ["cpu"]:
@@ -173,10 +169,9 @@ def prod_problems(rendered: Rendered, stack: Stack) -> list[str]:
     }
     if not ingresses or not all(i["spec"].get("tls") for i in ingresses) or backends != {"gateway"}:
         problems.append("prod needs an Ingress with TLS in front of the gateway")
-    collector = rendered.container("otel-collector")
     config = rendered.configmap("otel-collector-config").get("config.yaml", "")
     exports = re.findall(r"endpoint:\s*\$\{env:([A-Z_]+)\}", config)
-    env = {} if collector is None else environment(rendered, collector)[0]
+    env = environment(rendered, rendered.container("otel-collector"))[0]
     if not exports or not all(env.get(name, "").startswith("https://") for name in exports):
         problems.append("prod: the collector must export to an https endpoint it is given")
     return problems
