@@ -20,7 +20,6 @@ GATEWAY = ROOT / "gateway"
 COMPONENT = "app.kubernetes.io/component"
 # An HTTP service's startup, liveness and readiness probes (mercato_shared's health routes).
 HTTP_PROBE_PATHS = ["/healthz", "/healthz", "/readyz"]
-SECCOMP = "RuntimeDefault"
 
 
 def hardening_problems(rendered: Rendered) -> list[str]:
@@ -35,7 +34,8 @@ def hardening_problems(rendered: Rendered) -> list[str]:
             "may escalate privileges": own.get("allowPrivilegeEscalation") is False,
             "has a writable root filesystem": own.get("readOnlyRootFilesystem") is True,
             "keeps capabilities": own.get("capabilities") == {"drop": ["ALL"]},
-            "has no RuntimeDefault seccomp": context.get("seccompProfile") == {"type": SECCOMP},
+            "has no RuntimeDefault seccomp": context.get("seccompProfile")
+            == {"type": "RuntimeDefault"},
             "mounts a service-account token": c.pod.get("automountServiceAccountToken") is False,
             "lacks cpu and memory requests": {"cpu", "memory"} <= set(requests),
             "lacks a memory limit": "memory" in limits,
@@ -66,9 +66,7 @@ def probe_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -> l
     gateway_paths = set(re.findall(r"^\s*location\s+=\s+(\S+)\s*\{", config, re.M))
     for c in rendered.containers():
         served = facts.get(c.name, {}).get("status")
-        asked = {
-            kind: c.spec[kind]["httpGet"] for kind in PROBES if "httpGet" in c.spec.get(kind, {})
-        }
+        asked = {k: c.spec[k]["httpGet"] for k in PROBES if "httpGet" in c.spec.get(k, {})}
         for kind, probe in asked.items():
             at = f"{c.where}: {kind} {probe['path']}"
             if c.port(probe["port"]) is None:
@@ -85,13 +83,10 @@ def probe_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -> l
 
 def scaled_targets(rendered: Rendered) -> dict[str, tuple[int, int]]:
     """Deployment name -> (minimum, maximum) replicas of whatever autoscales it."""
-    hpas = [
-        (h["spec"], "minReplicas", "maxReplicas") for h in rendered.kind("HorizontalPodAutoscaler")
-    ]
-    keda = [
-        (k["spec"], "minReplicaCount", "maxReplicaCount") for k in rendered.kind("ScaledObject")
-    ]
-    return {s["scaleTargetRef"]["name"]: (s[low], s[high]) for s, low, high in hpas + keda}
+    hpa = ("HorizontalPodAutoscaler", "minReplicas", "maxReplicas")
+    keda = ("ScaledObject", "minReplicaCount", "maxReplicaCount")
+    specs = [(o["spec"], low, high) for kind, low, high in (hpa, keda) for o in rendered.kind(kind)]
+    return {s["scaleTargetRef"]["name"]: (s[low], s[high]) for s, low, high in specs}
 
 
 def _drain_problem(c: Container) -> str | None:
