@@ -18,6 +18,8 @@ STACK_FILE = ROOT / "stack.toml"
 
 #: A container's memory request and limit in Kubernetes unless its `memory` says otherwise.
 DEFAULT_MEMORY = ("128Mi", "256Mi")
+#: The prod autoscaler's maximum for a routed service unless its `max_pods` says otherwise.
+DEFAULT_MAX_PODS = 4
 _QUANTITY = re.compile(r"[1-9][0-9]*(Mi|Gi)")
 _SECRET_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
 # The keys every process gets from its `database`, `redis` and token verification.
@@ -51,7 +53,7 @@ class Service:
     #: Kubernetes: its container's memory request and limit.
     memory: tuple[str, str] = DEFAULT_MEMORY
     #: Kubernetes (routed services): the most pods the prod overlay's autoscaler runs; the
-    #: Postgres connection budget is summed from it.
+    #: Postgres connection budget is summed from it. None for a service that is not routed.
     max_pods: int | None = None
 
     @property
@@ -172,9 +174,9 @@ def _service(name: str, table: dict[str, Any]) -> Service:
         not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or max_in_flight < 1
     ):
         raise StackFileError(f"services.{name}.max_in_flight must be a positive integer")
-    max_pods = table.get("max_pods")
-    if table["routed"] != (max_pods is not None):
-        raise StackFileError(f"services.{name}: a routed service, and only one, has max_pods")
+    if "max_pods" in table and not table["routed"]:
+        raise StackFileError(f"services.{name}: only a routed service has max_pods")
+    max_pods = table.get("max_pods", DEFAULT_MAX_PODS if table["routed"] else None)
     if max_pods is not None and (
         not isinstance(max_pods, int) or isinstance(max_pods, bool) or max_pods < 2
     ):
