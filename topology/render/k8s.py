@@ -2,8 +2,9 @@
 
 What stack.toml says of a service becomes, in `base/rendered/`, its Deployment (the image's
 command reads PORT; no `command`), Service, PodDisruptionBudget, NetworkPolicies and
-migration Job; the gateway's and the workers' NetworkPolicies (from `routed` and `calls`);
-the services' URLs (`NAME_URL` of each service something calls) and the gateway's upstreams.
+migration Job; of a worker, its Deployment (its `command`; base/WORKER.yaml patches in what is
+particular to it), budget and NetworkPolicies; of the gateway, its NetworkPolicy; and the
+services' URLs (`NAME_URL` of each service something calls) and the gateway's upstreams.
 A service that is not routed stands for the outside world: it runs in the dev overlay only
 (`overlays/dev/rendered/`), with the seed Jobs. The prod overlay's autoscalers and the
 spreading of each routed service over nodes are `overlays/prod/rendered/` (a Component).
@@ -279,20 +280,15 @@ def _port(number: int) -> Object:
 
 
 def network_policy(
-    name: str, *, ingress: Object | None = None, egress: Iterable[Service] = ()
-) -> Object | None:
-    """The pods of `name` accept `ingress` (a rule) and reach `egress`; None: nothing to allow
-    (the hand-written default-deny already denies everything else)."""
+    name: str, pods: str, *, ingress: Object | None = None, egress: Iterable[Service] = ()
+) -> Object:
+    """A policy of the pods of `pods`: they accept `ingress` (one rule) and reach `egress`;
+    the hand-written default-deny denies everything no policy allows."""
     egress_rules = [{"to": [_peer(s.name)], "ports": [_port(s.port)]} for s in egress]
     spec: Object = {
-        "podSelector": {"matchLabels": {NAME: name}},
-        "policyTypes": [
-            *(["Ingress"] if ingress else []),
-            *(["Egress"] if egress_rules else []),
-        ],
+        "podSelector": {"matchLabels": {NAME: pods}},
+        "policyTypes": [*(["Ingress"] if ingress else []), *(["Egress"] if egress_rules else [])],
     }
-    if not spec["policyTypes"]:
-        return None
     if ingress:
         spec["ingress"] = [ingress]
     if egress_rules:
@@ -313,46 +309,33 @@ def callers(stack: Stack, service: Service) -> list[str]:
     return ["gateway", *found] if service.routed else found
 
 
-def _calls(stack: Stack, caller: Service | Worker) -> tuple[list[Service], list[Service]]:
-    """What a process calls: the routed services (always pods) and the others, which are
-    outside the cluster in prod and get a policy of their own that prod points at addresses."""
-    called = [stack.service(name) for name in caller.calls]
-    return [s for s in called if s.routed], [s for s in called if not s.routed]
-
-
-def policies(stack: Stack, caller: Service | Worker) -> list[tuple[Object, str]]:
-    """The NetworkPolicies of a process, each with the comment that says what it allows."""
-    inside, outside = _calls(stack, caller)
-    ingress = None
-    who = "nobody"
-    if isinstance(caller, Service) and (sources := callers(stack, caller)):
-        ingress = {"from": [_peer(name) for name in sources], "ports": [_port(caller.port)]}
-        who = ", ".join(sources)
+def policies(stack: Stack, process: Service | Worker) -> list[tuple[Object, str]]:
+    """The NetworkPolicies of a process, each with the comment that says what it allows: its
+    callers in and its calls to routed services (always pods) out; a call to a service that
+    is not routed (outside the cluster in prod) has a policy of its own, NAME-CALLEE, that
+    the prod overlay points at addresses."""
+    called = [stack.service(name) for name in process.calls]
+    inside, outside = [s for s in called if s.routed], [s for s in called if not s.routed]
+    sources = callers(stack, process) if isinstance(process, Service) else []
     found = []
-    own = network_policy(caller.name, ingress=ingress, egress=inside)
-    if own is not None:
-        calls = ", ".join(s.name for s in inside) or "nobody"
-        found.append((own, f"{caller.name}: called by {who}; calls {calls} in the cluster."))
+    if sources or inside:
+        ingress = None
+        if isinstance(process, Service) and sources:
+            ingress = {"from": [_peer(name) for name in sources], "ports": [_port(process.port)]}
+        who, calls = ", ".join(sources) or "nobody", ", ".join(s.name for s in inside) or "nobody"
+        own = network_policy(process.name, process.name, ingress=ingress, egress=inside)
+        found.append((own, f"{process.name}: called by {who}; calls {calls} in the cluster."))
     for callee in outside:
-        policy = network_policy(caller.name, egress=[callee])
-        if policy is not None:
-            policy["metadata"]["name"] = f"{caller.name}-{callee.name}"
-            found.append(
-                (policy, f"{caller.name} -> {callee.name}: a pod in dev, addresses in prod.")
-            )
+        policy = network_policy(f"{process.name}-{callee.name}", process.name, egress=[callee])
+        found.append((policy, f"{process.name} -> {callee.name}: a pod in dev, addresses in prod."))
     return found
 
 
 def gateway_policy(stack: Stack) -> Object:
     """The gateway: reachable from anywhere on its port (prod narrows the sources to the
     ingress controller), and reaching the routed services only."""
-    policy = network_policy(
-        "gateway", ingress={"ports": [_port(stack.gateway.port)]}, egress=stack.routed
-    )
-    if policy is None:
-        msg = "the gateway's policy has an ingress rule"
-        raise AssertionError(msg)
-    return policy
+    ingress = {"ports": [_port(stack.gateway.port)]}
+    return network_policy("gateway", "gateway", ingress=ingress, egress=stack.routed)
 
 
 def autoscaler(service: Service) -> Object:
@@ -486,15 +469,14 @@ def base_files(stack: Stack) -> dict[str, str]:
 def dev_files(stack: Stack) -> dict[str, str]:
     outside = [s for s in stack.services if not s.routed]
     files = {f"{DEV}/{s.name}.yaml": _service_file(stack, s) for s in outside}
-    seeded = [s for s in stack.services if s.seed]
-    files[f"{DEV}/seeds.yaml"] = _file(
-        (_document(job(s, "seed")) for s in seeded),
-        "Development data (stack.toml's `seed`), applied with the Deployments after the\n"
-        "migrations; each seed adds only what is missing.",
-    )
-    files[f"{DEV}/kustomization.yaml"] = _kustomization(
-        [*(f"{s.name}.yaml" for s in outside), "seeds.yaml"]
-    )
+    if seeded := [s for s in stack.services if s.seed]:
+        files[f"{DEV}/seeds.yaml"] = _file(
+            (_document(job(s, "seed")) for s in seeded),
+            "Development data (stack.toml's `seed`), applied with the Deployments after the\n"
+            "migrations; each seed adds only what is missing.",
+        )
+    resources = [path.rsplit("/", 1)[1] for path in files]
+    files[f"{DEV}/kustomization.yaml"] = _kustomization(resources)
     return files
 
 
