@@ -111,6 +111,8 @@ def variable_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -
     problems = []
     for container in rendered.containers():
         if package(container) is None:
+            if container.image_name.startswith("mercato-") and container.name != "gateway":
+                problems.append(f"{container.where}: no workspace member is {container.image_name}")
             continue
         env, missing = environment(rendered, container)
         problems.extend(missing)
