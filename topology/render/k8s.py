@@ -425,7 +425,7 @@ def _env(values: dict[str, str], comment: str) -> str:
 
 def _worker_file(stack: Stack, worker: Worker) -> str:
     what = [
-        *([f"{worker.database}'s Postgres database"] if worker.database else []),
+        *([f"the Postgres database of {worker.database}"] if worker.database else []),
         *(["Redis"] if worker.redis else []),
     ]
     documents = [
