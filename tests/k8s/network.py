@@ -1,11 +1,7 @@
-"""NetworkPolicy semantics, evaluated offline: which pod may open which port of which peer.
-
-A connection from A to port P of B is allowed when A's egress and B's ingress allow it. A
-side no policy selects (in that direction) allows everything; a selected side only what one
-of its rules allows (no peers: every peer; no ports: every port). Peers are pods (podSelector
-in the policy's namespace, and/or namespaceSelector) or addresses in an ipBlock, standing for
-what is outside the cluster. `network_problems` compares every allowed edge with stack.toml's.
-"""
+"""NetworkPolicy semantics, offline: A may open port P of B when A's egress and B's ingress
+allow it. A side no policy selects (in that direction) allows everything, a selected side only
+what a rule of it allows (no peers: any peer; no ports: any port); peers are pods (podSelector,
+namespaceSelector) or addresses (ipBlock: outside the cluster). Compared with stack.toml's."""
 
 from __future__ import annotations
 

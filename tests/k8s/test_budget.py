@@ -1,9 +1,9 @@
-"""The Postgres connection budget: every pod given POSTGRES_URL opens at worst DB_POOL_SIZE +
-DB_MAX_OVERFLOW connections per process (one SQLAlchemy pool each: mercato_shared/db.py),
-SERVICE_WORKERS processes per HTTP pod, WORKER_CONCURRENCY children per worker pod (the
-Celery parent opens none), one per migration (NullPool), times its pods at the autoscaler's
-maximum. The sum must fit the server's max_connections less those reserved: dev's in-cluster
-`-c max_connections` (3 for superusers), prod's external-dependencies. `-s` prints it."""
+"""The Postgres connection budget: a pod given POSTGRES_URL opens at worst DB_POOL_SIZE +
+DB_MAX_OVERFLOW connections per process (mercato_shared/db.py): SERVICE_WORKERS processes per
+HTTP pod, WORKER_CONCURRENCY children per worker pod (the Celery parent opens none), one per
+migration (NullPool); times its pods at the autoscaler's maximum, the sum must fit the
+server's max_connections less those reserved (dev: `-c max_connections`, 3 for superusers;
+prod: external-dependencies). `-s` prints it."""
 
 from __future__ import annotations
 
