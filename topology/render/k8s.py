@@ -18,7 +18,7 @@ termination to every pod.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -37,6 +37,8 @@ CREDENTIALS = "mercato-secrets"
 WORKERS_IMAGE = "mercato-workers"
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"
+# What components/pod-defaults hardens (every Mercato Python pod).
+RUNTIME = "mercato.io/runtime"
 # Applied only after the migration Jobs have completed (deploy/k8s/README.md, "Deploy").
 AFTER = "mercato.io/after"
 # Pod labels the hand-written NetworkPolicies postgres-clients and redis-clients select.
@@ -135,7 +137,7 @@ def _pod_labels(name: str, component: str, *, postgres: bool, redis: bool) -> di
 def _deployment(
     name: str, component: str, container: Object, *, postgres: bool, redis: bool, after: bool
 ) -> Object:
-    labels = {NAME: name, COMPONENT: component, "mercato.io/runtime": "python"}
+    labels = {NAME: name, COMPONENT: component, RUNTIME: "python"}
     if after:
         labels[AFTER] = "migrations"
     return {
@@ -227,13 +229,13 @@ def disruption_budget(name: str) -> Object:
     }
 
 
-def job(service: Service, kind: str) -> Object:
+def job(service: Service, kind: Literal["migrate", "seed"]) -> Object:
     """`migrate-NAME` (stack.toml's `migrate`) or `seed-NAME` (its `seed`, dev only)."""
     name = f"{kind}-{service.name}"
     seed = kind == "seed"
     argv = list(service.seed) if seed else [str(service.migrate)]
     component = "seed" if seed else "migration"
-    labels = {NAME: name, COMPONENT: component, "mercato.io/runtime": "python"}
+    labels = {NAME: name, COMPONENT: component, RUNTIME: "python"}
     if seed:
         labels[AFTER] = "migrations"
     return {
