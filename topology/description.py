@@ -7,6 +7,7 @@ reads it through :func:`load`.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_FILE = ROOT / "stack.toml"
+
+#: A container's memory request and limit in Kubernetes unless its `memory` says otherwise.
+DEFAULT_MEMORY = ("128Mi", "256Mi")
+#: The prod autoscaler's maximum for a routed service unless its `max_pods` says otherwise.
+DEFAULT_MAX_PODS = 4
+_QUANTITY = re.compile(r"[1-9][0-9]*(Mi|Gi)")
+_SECRET_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
+# The keys every process gets from its `database`, `redis` and token verification.
+_GIVEN_SECRETS = frozenset({"POSTGRES_URL", "REDIS_URL", "JWT_PUBLIC_KEY"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +46,15 @@ class Service:
     #: more at once with a fast 503 (nginx's `max_conns` on each upstream server). None for
     #: a service that is not routed.
     max_in_flight: int | None = None
+    #: Keys of the Secret `mercato-secrets` it reads besides POSTGRES_URL and REDIS_URL
+    #: (given by `database` and `redis`) and JWT_PUBLIC_KEY (every process verifies tokens);
+    #: its migration and seed read them too.
+    secrets: tuple[str, ...] = ()
+    #: Kubernetes: its container's memory request and limit.
+    memory: tuple[str, str] = DEFAULT_MEMORY
+    #: Kubernetes (routed services): the most pods the prod overlay's autoscaler runs; the
+    #: Postgres connection budget is summed from it. None for a service that is not routed.
+    max_pods: int | None = None
 
     @property
     def route(self) -> str | None:
@@ -56,6 +75,8 @@ class Worker:
     redis: bool
     calls: tuple[str, ...]
     database: str | None = None
+    #: Keys of the Secret it reads besides POSTGRES_URL, REDIS_URL and JWT_PUBLIC_KEY.
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +116,22 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _memory(value: Any, where: str) -> tuple[str, str]:
+    if value is None:
+        return DEFAULT_MEMORY
+    quantities = _strings(value, where)
+    if len(quantities) != 2 or not all(_QUANTITY.fullmatch(q) for q in quantities):
+        raise StackFileError(f'{where} must be [request, limit], such as ["128Mi", "256Mi"]')
+    return quantities[0], quantities[1]
+
+
+def _secrets(value: Any, where: str) -> tuple[str, ...]:
+    keys = _strings(value, where)
+    if bad := [key for key in keys if not _SECRET_KEY.fullmatch(key) or key in _GIVEN_SECRETS]:
+        raise StackFileError(f"{where}: {bad} are not extra keys of the Secret (NAME_IN_CAPITALS)")
+    return keys
+
+
 def _service(name: str, table: dict[str, Any]) -> Service:
     known = {
         "port",
@@ -107,6 +144,9 @@ def _service(name: str, table: dict[str, Any]) -> Service:
         "seed",
         "replicas",
         "max_in_flight",
+        "secrets",
+        "memory",
+        "max_pods",
     }
     if unknown := set(table) - known:
         raise StackFileError(f"services.{name}: unknown keys {sorted(unknown)}")
@@ -134,6 +174,13 @@ def _service(name: str, table: dict[str, Any]) -> Service:
         not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or max_in_flight < 1
     ):
         raise StackFileError(f"services.{name}.max_in_flight must be a positive integer")
+    if "max_pods" in table and not table["routed"]:
+        raise StackFileError(f"services.{name}: only a routed service has max_pods")
+    max_pods = table.get("max_pods", DEFAULT_MAX_PODS if table["routed"] else None)
+    if max_pods is not None and (
+        not isinstance(max_pods, int) or isinstance(max_pods, bool) or max_pods < 2
+    ):
+        raise StackFileError(f"services.{name}.max_pods must be an integer of 2 or more")
     return Service(
         name=name,
         port=port,
@@ -146,11 +193,14 @@ def _service(name: str, table: dict[str, Any]) -> Service:
         seed=_strings(table.get("seed", []), f"services.{name}.seed"),
         replicas=replicas,
         max_in_flight=max_in_flight,
+        secrets=_secrets(table.get("secrets", []), f"services.{name}.secrets"),
+        memory=_memory(table.get("memory"), f"services.{name}.memory"),
+        max_pods=max_pods,
     )
 
 
 def _worker(name: str, table: dict[str, Any]) -> Worker:
-    known = {"command", "database", "redis", "calls"}
+    known = {"command", "database", "redis", "calls", "secrets"}
     if unknown := set(table) - known:
         raise StackFileError(f"workers.{name}: unknown keys {sorted(unknown)}")
     database = table.get("database")
@@ -162,6 +212,7 @@ def _worker(name: str, table: dict[str, Any]) -> Worker:
         redis=bool(table.get("redis", False)),
         calls=_strings(table.get("calls", []), f"workers.{name}.calls"),
         database=database,
+        secrets=_secrets(table.get("secrets", []), f"workers.{name}.secrets"),
     )
 
 

@@ -1,15 +1,14 @@
-"""Rendered overlays, shared by the Kubernetes tests (each rendered once per session)."""
+"""The overlays rendered once per session, and what their processes read and serve."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import topology
-from tests.k8s.environment import introspect, introspection_requests
-from tests.k8s.manifests import Rendered, add_component, copy_tree, render
+from tests.k8s.environment import introspect
+from tests.k8s.manifests import Rendered, copy_tree, render
 from topology import Stack
 
 
@@ -19,41 +18,35 @@ def stack() -> Stack:
 
 
 @pytest.fixture(scope="session")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A pristine copy of the manifests, with the secrets files a user would write."""
-    return copy_tree(tmp_path_factory.mktemp("k8s"))
+def overlays(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
+    """dev, prod, and prod with the optional KEDA component (as the README adds it)."""
+    tree = copy_tree(tmp_path_factory.mktemp("k8s"))
+    keda = copy_tree(tmp_path_factory.mktemp("k8s-keda"), "keda")
+    return {
+        "dev": render(tree, "dev"),
+        "prod": render(tree, "prod"),
+        "prod+keda": render(keda, "prod"),
+    }
 
 
 @pytest.fixture(scope="session")
-def dev(tree: Path) -> Rendered:
-    return render(tree, "dev")
+def dev(overlays: dict[str, Rendered]) -> Rendered:
+    return overlays["dev"]
 
 
 @pytest.fixture(scope="session")
-def prod(tree: Path) -> Rendered:
-    return render(tree, "prod")
+def prod(overlays: dict[str, Rendered]) -> Rendered:
+    return overlays["prod"]
 
 
 @pytest.fixture(scope="session")
-def prod_keda(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    """prod with the optional KEDA component added, as the README says."""
-    root = copy_tree(tmp_path_factory.mktemp("k8s-keda"))
-    add_component(root, "prod", "keda")
-    return render(root, "prod")
-
-
-@pytest.fixture(scope="session")
-def overlays(dev: Rendered, prod: Rendered, prod_keda: Rendered) -> dict[str, Rendered]:
-    return {"dev": dev, "prod": prod, "prod+keda": prod_keda}
+def prod_keda(overlays: dict[str, Rendered]) -> Rendered:
+    return overlays["prod+keda"]
 
 
 @pytest.fixture(scope="session")
 def facts(
     overlays: dict[str, Rendered], stack: Stack, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, dict[str, Any]]:
-    """What each overlay's processes read and serve (tests.k8s.introspect), per overlay."""
     cwd = tmp_path_factory.mktemp("introspect")
-    return {
-        name: introspect(introspection_requests(rendered, stack), cwd)
-        for name, rendered in overlays.items()
-    }
+    return {name: introspect(rendered, stack, cwd) for name, rendered in overlays.items()}

@@ -1,162 +1,182 @@
-"""The environment each container starts with, and what its process's settings read.
+"""What stack.toml says each container is, the environment it starts with, and what its
+process's settings read (their fields: pydantic-settings) and its app serves.
 
-The settings classes are pydantic-settings: the variables they read are their fields. The
-fields, the settings' verdict on the environment and the app's answers to its probe paths
-are found in a child process (tests.k8s.introspect).
-"""
+`python -m tests.k8s.environment` (a child process: building an app configures process-wide
+logging and telemetry) loads each package's settings class with exactly the container's
+environment and builds its app (telemetry off) to ask it a GET of each probe path through
+ASGI, without its lifespan (nothing connects). It prints {workload: {"variables", "optional"
+(unset means None), "error", "status"}}."""
 
 from __future__ import annotations
 
-import base64
+import asyncio
+import importlib
+import inspect
 import json
-import re
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.k8s.manifests import PROBES, ROOT, Container, Object, Rendered
-from tests.k8s.roles import package, role
+import httpx
+from pydantic import ValidationError
+
+from mercato_shared.settings import BaseServiceSettings
+from tests.k8s.manifests import PROBES, ROOT, Container, Rendered
 from topology import Stack
 
 
-def _decoded(secret: Object) -> dict[str, str]:
-    data = {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
-    return data | dict(secret.get("stringData", {}))
+@dataclass(frozen=True)
+class Role:
+    database: bool
+    redis: bool
+    calls: tuple[str, ...] = ()
+    app: str | None = None  # the app factory an HTTP service's pods serve
+
+
+def role(stack: Stack, workload: str) -> Role:
+    """A service's pods, its migration or seed Job, a worker's pods, or none of stack.toml's."""
+    for service in stack.services:
+        if workload == service.name:
+            return Role(service.database, service.redis, service.calls, service.app)
+        if workload in (f"migrate-{service.name}", f"seed-{service.name}"):
+            return Role(service.database, redis=False)
+    for worker in stack.workers:
+        if workload == worker.name:
+            return Role(worker.database is not None, worker.redis, worker.calls)
+    return Role(database=False, redis=False)
+
+
+def package(container: Container) -> str | None:
+    """The workspace member a Mercato Python image was built for (its PACKAGE), from its name."""
+    name = container.image_name.removeprefix("mercato-")
+    return name if name == "workers" or (ROOT / "services" / name / "src").is_dir() else None
 
 
 def environment(rendered: Rendered, container: Container) -> tuple[dict[str, str], list[str]]:
     """The environment the container starts with (envFrom, then env), and what is missing."""
     env: dict[str, str] = {}
     missing = []
+    secret = rendered.secret_data()
     for source in container.spec.get("envFrom", []):
-        for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
-            if key in source:
-                ref = source[key]
-                found = rendered.get(kind, ref["name"])
-                if found is None:
-                    if not ref.get("optional"):
-                        missing.append(f"{container.where}: {kind} {ref['name']} does not exist")
-                    continue
-                data = _decoded(found) if kind == "Secret" else dict(found.get("data", {}))
-                env.update({source.get("prefix", "") + k: v for k, v in data.items()})
+        name = source["configMapRef"]["name"]
+        if not rendered.configmap(name):
+            missing.append(f"{container.where}: ConfigMap {name} does not exist")
+        env |= rendered.configmap(name)
     for variable in container.spec.get("env", []):
-        name = variable["name"]
         if "value" in variable:
-            env[name] = str(variable["value"])
+            env[variable["name"]] = str(variable["value"])
             continue
-        value_from = variable.get("valueFrom", {})
-        for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
-            if key in value_from:
-                ref = value_from[key]
-                found = rendered.get(kind, ref["name"])
-                data = (
-                    {}
-                    if found is None
-                    else (_decoded(found) if kind == "Secret" else found.get("data", {}))
-                )
-                if ref["key"] in data:
-                    env[name] = data[ref["key"]]
-                elif not ref.get("optional"):
-                    missing.append(
-                        f"{container.where}: {name} refers to {kind} {ref['name']} key "
-                        f"{ref['key']}, which does not exist"
-                    )
+        source = variable["valueFrom"]
+        ref = source.get("secretKeyRef") or source["configMapKeyRef"]
+        data = secret if "secretKeyRef" in source else rendered.configmap(ref["name"])
+        if ref["key"] in data:
+            env[variable["name"]] = data[ref["key"]]
+        else:
+            missing.append(f"{container.where}: {ref['name']} has no key {ref['key']}")
     return env, missing
 
 
-REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
-
-
-def expanded(command: list[str], env: dict[str, str]) -> list[str]:
-    """The command as the kubelet runs it: $(VAR) replaced from the container's environment."""
-    return [REFERENCE.sub(lambda m: env.get(m.group(1), m.group(0)), part) for part in command]
-
-
-def introspect(requests: list[dict[str, Any]], cwd: Path) -> dict[str, Any]:
-    """Run tests.k8s.introspect in a child process (see its docstring)."""
-    if not requests:
-        return {}
+def introspect(rendered: Rendered, stack: Stack, cwd: Path) -> dict[str, Any]:
+    """What each Mercato process of the overlay reads and serves (see the module's docstring)."""
+    requests = [
+        {
+            "key": c.name,
+            "package": package(c),
+            "app": role(stack, c.name).app,
+            "paths": [
+                c.spec[k]["httpGet"]["path"] for k in PROBES if "httpGet" in c.spec.get(k, {})
+            ],
+            "env": environment(rendered, c)[0],
+        }
+        for c in rendered.containers()
+        if package(c) is not None
+    ]
+    command, env = [sys.executable, "-m", "tests.k8s.environment"], {"PYTHONPATH": str(ROOT)}
+    stdin = json.dumps(requests)
     result = subprocess.run(
-        [sys.executable, "-m", "tests.k8s.introspect"],
-        input=json.dumps(requests),
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        timeout=120,
+        command, input=stdin, capture_output=True, text=True, cwd=cwd, env=env, check=False
     )
-    if result.returncode != 0:
-        msg = f"introspection failed:\n{result.stderr}"
-        raise RuntimeError(msg)
+    assert result.returncode == 0, f"introspection failed:\n{result.stderr}"
     found: dict[str, Any] = json.loads(result.stdout)
     return found
 
 
-def introspection_requests(rendered: Rendered, stack: Stack) -> list[dict[str, Any]]:
-    requests = []
-    for container in rendered.containers(init=False):
-        member = package(container)
-        if member is None:
-            continue
-        env, _ = environment(rendered, container)
-        what = role(stack, container.name)
-        app = what.service.app if what and what.service and what.job is None else None
-        paths = sorted(
-            {
-                probe["httpGet"]["path"]
-                for kind in PROBES
-                if "httpGet" in (probe := container.spec.get(kind, {}))
-            }
-        )
-        requests.append(
-            {
-                "key": container.name,
-                "package": member,
-                "app": app,
-                "paths": paths,
-                "env": env,
-            }
-        )
-    return requests
-
-
 def variable_problems(rendered: Rendered, stack: Stack, facts: dict[str, Any]) -> list[str]:
-    """Every variable a process's settings read is provided, and the settings accept it.
-
-    A variable whose unset value means None (derived from another, or "unpredictable") may
-    be left out; so may POSTGRES_URL and REDIS_URL where stack.toml says the process uses
-    no database or no Redis: those pods are not given the credentials on purpose.
-    """
+    """Every variable a process's settings read is provided (but those whose unset value means
+    None, and the URLs of a database or Redis it does not use: withheld on purpose), and the
+    settings accept them."""
     problems = []
-    for container in rendered.containers(init=False):
+    for container in rendered.containers():
         if package(container) is None:
+            if container.image_name.startswith("mercato-") and container.name != "gateway":
+                problems.append(f"{container.where}: no workspace member is {container.image_name}")
             continue
         env, missing = environment(rendered, container)
         problems.extend(missing)
-        what = role(stack, container.name)
-        if what is None:
-            problems.append(f"{container.where}: not a process of stack.toml")
-            continue
-        info = facts.get(container.name)
-        if info is None:
-            problems.append(f"{container.where}: its settings were not introspected")
-            continue
-        withheld = {"POSTGRES_URL"} if not what.database else set()
-        if not what.redis:
-            withheld.add("REDIS_URL")
-        for variable in sorted(
-            set(info["variables"]) - set(env) - set(info["optional"]) - withheld
-        ):
-            problems.append(f"{container.where}: {variable} (read by its settings) is not set")
+        what, info = role(stack, container.name), facts[container.name]
+        withheld = {"POSTGRES_URL": not what.database, "REDIS_URL": not what.redis}
+        for variable in sorted(set(info["variables"]) - set(env) - set(info["optional"])):
+            if not withheld.get(variable):
+                problems.append(f"{container.where}: {variable} (read by its settings) is unset")
         if info["error"]:
-            problems.append(
-                f"{container.where}: its settings refuse the environment: {info['error']}"
-            )
-        for part in expanded(list(container.spec.get("command", [])), env):
-            for name in REFERENCE.findall(part):
-                problems.append(f"{container.where}: $({name}) in its command is not set")
+            problems.append(f"{container.where}: its settings refuse: {info['error']}")
         if "OTEL_SERVICE_NAME" not in env:
             problems.append(f"{container.where}: OTEL_SERVICE_NAME is not set")
     return problems
+
+
+def settings_class(package: str) -> type[BaseServiceSettings]:
+    module = importlib.import_module(f"{package}.config")
+    (found,) = [
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, BaseServiceSettings) and cls.__module__ == module.__name__
+    ]
+    return found
+
+
+async def statuses(factory: str, paths: list[str]) -> dict[str, int]:
+    module, _, attribute = factory.partition(":")
+    app = getattr(importlib.import_module(module), attribute)()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        return {path: (await client.get(path)).status_code for path in paths}
+
+
+def inspect_one(request: dict[str, Any]) -> dict[str, Any]:
+    cls = settings_class(request["package"])
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    fields = {(prefix + (i.alias or n)).upper(): i.default for n, i in cls.model_fields.items()}
+    result: dict[str, Any] = {
+        "variables": sorted(fields),
+        "optional": sorted(name for name, default in fields.items() if default is None),
+        "error": None,
+    }
+    os.environ.clear()
+    os.environ.update(request["env"])
+    try:
+        cls(_env_file=None)
+    except ValidationError as exc:
+        result["error"] = "; ".join(f"{e['loc']}: {e['msg']}" for e in exc.errors())
+    if request["app"] and result["error"] is None:
+        os.environ["OTEL_SDK_DISABLED"] = "true"
+        result["status"] = asyncio.run(statuses(request["app"], request["paths"]))
+    return result
+
+
+def main() -> int:
+    result_stream, sys.stdout = sys.stdout, sys.stderr  # the apps log JSON to stdout
+    requests = json.load(sys.stdin)
+    for request in requests:  # import everything before the environment is replaced
+        settings_class(request["package"])
+        if request["app"]:
+            importlib.import_module(request["app"].partition(":")[0])
+    json.dump({request["key"]: inspect_one(request) for request in requests}, result_stream)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

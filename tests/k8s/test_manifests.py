@@ -1,123 +1,127 @@
-"""The Kubernetes manifests (deploy/k8s), rendered offline, against the Kubernetes schemas
-and against stack.toml: images, variables, ports, probes, network policies, hardening,
-termination, single writers, migrations, and prod's scale-out. No cluster, no network.
-"""
+"""The Kubernetes manifests (deploy/k8s), rendered offline (no cluster, no network): valid
+objects, processes that start with what they read, probes on served paths, network policies
+of exactly stack.toml's edges, hardening, termination, single writers, migrations first,
+prod's scale-out, dev's Grafana stack. Each check returns the problems it finds."""
 
 from __future__ import annotations
 
+import copy
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
+import yaml
+from cloudcoil.models.keda import v1alpha1
+from pydantic import ValidationError
 
-from tests.k8s import checks, env_example, environment, gateway, schemas, workloads
-from tests.k8s.manifests import Rendered, kubectl
-from tests.k8s.network import network_problems, reachable_from_outside
+from native.render import PLACEHOLDER
+from tests.k8s import environment, workloads
+from tests.k8s.manifests import ROOT, Object, Rendered, where
+from tests.k8s.network import network_problems
 from topology import Stack
 
-OVERLAYS = ("dev", "prod", "prod+keda")
+# The Kubernetes version validated against: the preStop `sleep` action needs 1.30 or later.
+KUBERNETES_VERSION = "1.32.0"
 
 
-def test_kubectl_renders_with_kustomize() -> None:
-    assert kubectl()
+def _unknown_fields(given: Any, kept: Any, path: str) -> list[str]:
+    """Keys of `given` that the model dropped: fields the schema does not have."""
+    if isinstance(given, dict) and isinstance(kept, dict):
+        return [
+            unknown
+            for key, value in given.items()
+            for unknown in (
+                _unknown_fields(value, kept[key], f"{path}.{key}")
+                if key in kept
+                else [f"{path}.{key}"]
+            )
+        ]
+    if isinstance(given, list) and isinstance(kept, list):
+        pairs = enumerate(zip(given, kept, strict=False))
+        return [u for i, (a, b) in pairs for u in _unknown_fields(a, b, f"{path}[{i}]")]
+    return []
 
 
-def test_schemas_of_the_stated_version_are_installed() -> None:
-    """kubernetes-validate ships the OpenAPI schemas: validation needs no network."""
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "x"},
-        "spec": {"ports": [{"port": 80}]},
-    }
-    kubernetes_validate.validate(service, schemas.KUBERNETES_VERSION, strict=True)
+def keda_problems(obj: Object) -> list[str]:
+    """A KEDA object against the model cloudcoil-models-keda generates from KEDA's CRD; what
+    the model drops when the object is dumped again is an unknown field."""
+    model_class = getattr(v1alpha1, str(obj["kind"]), None)
+    if model_class is None or obj["apiVersion"] != "keda.sh/v1alpha1":
+        return [f"{where(obj)}: no published KEDA schema for {obj['apiVersion']}"]
+    try:
+        model = model_class.model_validate(obj)
+    except ValidationError as exc:
+        return [f"{where(obj)}: {error['loc']}: {error['msg']}" for error in exc.errors()]
+    kept = model.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    return [f"{where(obj)}: unknown field {path}" for path in _unknown_fields(obj, kept, "")]
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_object_validates(overlays: dict[str, Rendered], overlay: str) -> None:
-    rendered = overlays[overlay]
-    assert rendered.objects
-    assert schemas.schema_problems(rendered.all()) == []
+def schema_problems(objects: Iterable[Object]) -> list[str]:
+    """Every object against the OpenAPI schema of its kind (kubernetes-validate, strict)."""
+    problems = []
+    for obj in objects:
+        if str(obj["apiVersion"]).startswith("keda.sh/"):
+            problems.extend(keda_problems(obj))
+            continue
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            location = ".".join(str(part) for part in exc.path) or "top level"
+            problems.append(f"{where(obj)}: {exc.message} (at {location})")
+        except kubernetes_validate.SchemaNotFoundError:
+            problems.append(f"{where(obj)}: no schema for {obj['apiVersion']}")
+    return problems
 
 
-def test_keda_objects_are_checked_against_keda_schemas(prod_keda: Rendered) -> None:
-    kinds = {obj["kind"] for obj in prod_keda.objects if obj["apiVersion"].startswith("keda.sh/")}
-    assert kinds == {"ScaledObject", "TriggerAuthentication"}
+def service_port_problems(rendered: Rendered) -> list[str]:
+    """Every Service selects pods and sends to a port they listen on (PORT, for Mercato's)."""
+    problems = []
+    for svc in rendered.kind("Service"):
+        selector = svc["spec"]["selector"].items()
+        pods = [c for c in rendered.containers() if selector <= c.labels.items()]
+        problems += [f"Service/{svc['metadata']['name']} selects no pod"] if not pods else []
+        for port, pod in [(p["targetPort"], c) for p in svc["spec"]["ports"] for c in pods]:
+            env, listens = (
+                {v["name"]: v.get("value") for v in pod.spec.get("env", [])},
+                pod.port(port),
+            )
+            if listens is None or env.get("PORT", str(listens)) != str(listens):
+                problems.append(f"{pod.where}: does not listen on the Service's {port}")
+    return problems
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_image_is_built_here_or_pinned_like_compose(
-    overlays: dict[str, Rendered], overlay: str
+def gateway_problems(rendered: Rendered) -> list[str]:
+    config = workloads.gateway_config(rendered)
+    problems = [f"gateway: ${{{name}}} is not rendered" for name in PLACEHOLDER.findall(config)]
+    if re.search(r"^\s*resolver\s+127\.0\.0\.11", config, re.M):
+        problems.append("gateway: Docker's resolver does not exist in a cluster")
+    return problems
+
+
+Check = Callable[[Rendered, Stack, dict[str, Any]], list[str]]
+CHECKS: dict[str, Check] = {
+    "objects validate": lambda r, s, f: schema_problems([*r.objects, *r.secrets]),
+    "settings get what they read": environment.variable_problems,
+    "services reach their pods": lambda r, s, f: service_port_problems(r),
+    "probes ask served paths": workloads.probe_problems,
+    "gateway template renders": lambda r, s, f: gateway_problems(r),
+    # Only the gateway is reachable from outside: another would be an edge off stack.toml.
+    "policies allow stack.toml's edges": lambda r, s, f: network_problems(r, s),
+    "containers are hardened and sized": lambda r, s, f: workloads.hardening_problems(r),
+    "pods drain, beat is single, budgets": lambda r, s, f: workloads.lifecycle_problems(r, s),
+    "migrations run first": lambda r, s, f: workloads.job_problems(r),
+}
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod", "prod+keda"])
+@pytest.mark.parametrize("check", CHECKS)
+def test_the_overlay_passes(
+    overlays: dict[str, Rendered], facts: dict[str, Any], stack: Stack, check: str, overlay: str
 ) -> None:
-    assert checks.image_problems(overlays[overlay]) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_ports_and_commands_are_stack_toml_s(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack
-) -> None:
-    assert checks.port_problems(overlays[overlay], stack) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_variable_the_settings_read_is_provided(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack, facts: dict[str, Any]
-) -> None:
-    assert environment.variable_problems(overlays[overlay], stack, facts[overlay]) == []
-
-
-def test_configuration_is_the_variable_list_of_env_example(
-    overlays: dict[str, Rendered],
-) -> None:
-    assert env_example.env_example_problems(overlays.values()) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_probe_asks_a_served_path(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack, facts: dict[str, Any]
-) -> None:
-    assert checks.probe_problems(overlays[overlay], stack, facts[overlay]) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_gateway_renders_the_shared_template_onto_the_services(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack
-) -> None:
-    assert gateway.gateway_problems(overlays[overlay], stack) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_network_policies_allow_exactly_the_calls_of_stack_toml(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack
-) -> None:
-    assert network_problems(overlays[overlay], stack) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_only_the_gateway_is_reachable_from_outside(
-    overlays: dict[str, Rendered], overlay: str
-) -> None:
-    assert reachable_from_outside(overlays[overlay]) == {"gateway"}
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_container_is_hardened_and_sized(overlays: dict[str, Rendered], overlay: str) -> None:
-    assert workloads.hardening_problems(overlays[overlay]) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_termination_single_writers_and_disruption_budgets(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack
-) -> None:
-    assert workloads.lifecycle_problems(overlays[overlay], stack) == []
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_migrations_are_jobs_before_the_schema_s_users(
-    overlays: dict[str, Rendered], overlay: str, stack: Stack
-) -> None:
-    assert workloads.job_problems(overlays[overlay], stack) == []
+    assert CHECKS[check](overlays[overlay], stack, facts[overlay]) == []
 
 
 @pytest.mark.parametrize("overlay", ["prod", "prod+keda"])
@@ -127,12 +131,34 @@ def test_prod_scales_out_behind_tls_with_external_data(
     assert workloads.prod_problems(overlays[overlay], stack) == []
 
 
-def test_dev_runs_everything_once_in_the_cluster(dev: Rendered) -> None:
-    names = {w["metadata"]["name"] for w in dev.workloads()}
-    assert {"postgres", "redis", "partners", "tempo", "loki", "prometheus", "grafana"} <= names
-    for kind in ("StatefulSet",):
-        for obj in dev.kind(kind):
-            assert obj["spec"]["volumeClaimTemplates"], obj["metadata"]["name"]
+def test_schemas_refuse_a_bad_type_and_an_unknown_field(prod_keda: Rendered) -> None:
+    beat, scaled = copy.deepcopy(
+        [prod_keda.kind("Deployment")[0], prod_keda.kind("ScaledObject")[0]]
+    )
+    beat["spec"]["replicas"] = "one"
+    scaled["spec"]["maxReplicas"] = scaled["spec"].pop("maxReplicaCount")
+    problems = schema_problems([beat, scaled])
+    assert any(f"{where(beat)}: 'one' is not of type" in p for p in problems)
+    assert any("ScaledObject/worker: unknown field .spec.maxReplicas" in p for p in problems)
+
+
+def test_a_policy_off_stack_toml_is_seen(prod: Rendered, stack: Stack) -> None:
+    """orders' own policy removed, and Postgres' opened to pods without a database."""
+    policy = prod.get("NetworkPolicy", "orders")
+    objects = [copy.deepcopy(o) for o in prod.objects if o is not policy]
+    for obj in objects:
+        if obj["kind"] == "NetworkPolicy" and obj["metadata"]["name"] == "postgres-clients":
+            obj["spec"]["podSelector"] = {}
+    problems = network_problems(Rendered("prod", objects, prod.secrets), stack)
+    assert "needed but blocked: orders -> identity:8001/TCP" in problems
+    assert "allowed but not in stack.toml: checkout -> postgres:5432/TCP" in problems
+
+
+def test_dev_runs_everything_once_in_the_cluster(dev: Rendered, stack: Stack) -> None:
+    names = {c.name for c in dev.containers()}
+    seeds = [f"seed-{s.name}" for s in stack.services if s.seed]
+    assert {"postgres", "redis", "grafana", *seeds, *(s.name for s in stack.services)} <= names
+    assert all(s["spec"]["volumeClaimTemplates"] for s in dev.kind("StatefulSet"))
     assert not dev.kind("HorizontalPodAutoscaler")
     assert all(d["spec"].get("replicas") == 1 for d in dev.kind("Deployment"))
     # Small CPU requests, to fit a laptop's cluster.
@@ -140,37 +166,32 @@ def test_dev_runs_everything_once_in_the_cluster(dev: Rendered) -> None:
 
 
 def test_keda_scales_the_worker_on_its_celery_queues(prod_keda: Rendered, stack: Stack) -> None:
-    worker = next(w for w in stack.workers if w.name == "worker")
-    queues = set(worker.command[worker.command.index("-Q") + 1].split(","))
-    scaled = prod_keda.get("ScaledObject", "worker")
-    assert scaled is not None
-    spec = scaled["spec"]
+    command = next(w for w in stack.workers if w.name == "worker").command
+    spec, worker = prod_keda.get("ScaledObject", "worker")["spec"], prod_keda.container("worker")
     assert spec["scaleTargetRef"]["name"] == "worker"
     assert spec["minReplicaCount"] >= 1, "a minimum of 0 would leave reports waiting for a pod"
-    assert {t["metadata"]["listName"] for t in spec["triggers"] if t["type"] == "redis"} == queues
-    deployment = prod_keda.get("Deployment", "worker")
-    assert deployment is not None
-    assert "replicas" not in deployment["spec"], "KEDA owns the replica count"
-    assert not [
-        h
-        for h in prod_keda.kind("HorizontalPodAutoscaler")
-        if h["spec"]["scaleTargetRef"]["name"] == "worker"
-    ]
-    keys = {k for secret in prod_keda.secrets for k in secret.get("data", {})}
+    queues = {t["metadata"]["listName"] for t in spec["triggers"]}
+    assert queues == set(command[command.index("-Q") + 1].split(","))
+    assert "replicas" not in worker.workload["spec"], "KEDA owns the replica count"
     auth = prod_keda.get("TriggerAuthentication", "worker-redis")
-    assert auth is not None
-    assert {ref["key"] for ref in auth["spec"]["secretTargetRef"]} <= keys
-    assert all(ref["name"] == "mercato-secrets" for ref in auth["spec"]["secretTargetRef"])
-
-
-def test_keda_watches_the_broker_s_database(prod_keda: Rendered) -> None:
-    """The lists are in the Redis database of the broker URL (CELERY_BROKER_URL is unset, so
-    it is REDIS_URL)."""
-    worker = prod_keda.container("worker")
-    assert worker is not None
+    assert {ref["key"] for ref in auth["spec"]["secretTargetRef"]} <= set(prod_keda.secret_data())
+    # The lists are in the Redis database of the broker (CELERY_BROKER_URL unset: REDIS_URL).
     env, _ = environment.environment(prod_keda, worker)
     assert "CELERY_BROKER_URL" not in env
     database = urlsplit(env["REDIS_URL"]).path.lstrip("/") or "0"
-    scaled = prod_keda.get("ScaledObject", "worker")
-    assert scaled is not None
-    assert {t["metadata"]["databaseIndex"] for t in scaled["spec"]["triggers"]} == {database}
+    assert {t["metadata"]["databaseIndex"] for t in spec["triggers"]} == {database}
+
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+
+def test_dev_runs_compose_s_grafana_stack_with_every_file_it_mounts(dev: Rendered) -> None:
+    packaged = {value for cm in dev.kind("ConfigMap") for value in cm.get("data", {}).values()}
+    sources = [str(v).split(":", 1)[0] for s in COMPOSE.values() for v in s.get("volumes", [])]
+    paths = [ROOT / source for source in sources if source.startswith("./observability/")]
+    files = [f for p in paths for f in (sorted(p.rglob("*")) if p.is_dir() else [p]) if f.is_file()]
+    assert len(files) >= 9  # the collector, Tempo, Loki, Prometheus, Grafana and 5 dashboards
+    missing = [str(f.relative_to(ROOT)) for f in files if f.read_text() not in packaged]
+    assert missing == [], "add them to observability/kustomization.yaml"
+    for name in ("tempo", "loki", "prometheus", "grafana", "otel-collector"):
+        assert dev.container(name).spec["image"] == COMPOSE[name]["image"], name

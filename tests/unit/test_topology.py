@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 import topology
-from topology.description import STACK_FILE, StackFileError, parse
+from topology.description import (
+    DEFAULT_MAX_PODS,
+    DEFAULT_MEMORY,
+    STACK_FILE,
+    StackFileError,
+    parse,
+)
 
 
 def _document() -> dict[str, Any]:
@@ -70,3 +76,34 @@ def test_every_routed_service_and_only_they_have_an_admission_cap(
 
     with pytest.raises(StackFileError, match=message):
         parse(document)
+
+
+@pytest.mark.parametrize(
+    ("service", "key", "value", "message"),
+    [
+        ("partners", "max_pods", 4, "only a routed service has max_pods"),
+        ("orders", "max_pods", 1, "2 or more"),
+        ("orders", "memory", ["128Mi"], r"\[request, limit\]"),
+        ("orders", "memory", ["128MB", "256Mi"], r"\[request, limit\]"),
+        ("orders", "secrets", ["REDIS_URL"], "not extra keys"),
+        ("orders", "secrets", ["orders_secret"], "not extra keys"),
+    ],
+)
+def test_kubernetes_keys_are_validated(service: str, key: str, value: object, message: str) -> None:
+    document = _document()
+    table = document["services"][service]
+    table.pop(key, None)
+    if value is not None:
+        table[key] = value
+
+    with pytest.raises(StackFileError, match=message):
+        parse(document)
+
+
+def test_a_service_without_memory_or_max_pods_gets_the_defaults() -> None:
+    stack = topology.load()
+
+    assert stack.service("catalog").memory == DEFAULT_MEMORY
+    assert stack.service("identity").memory != DEFAULT_MEMORY
+    assert stack.service("reports").max_pods == DEFAULT_MAX_PODS
+    assert stack.service("partners").max_pods is None

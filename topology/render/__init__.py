@@ -14,7 +14,7 @@ from typing import cast
 
 from topology.description import ROOT, Stack
 
-MODULES = ("compose", "gateway", "env_example", "dependencies")
+MODULES = ("compose", "gateway", "env_example", "dependencies", "k8s")
 
 #: The first line of every rendered file, after its comment marker.
 NOTICE = "Generated from stack.toml by `make render` (python -m topology.render); do not edit."
