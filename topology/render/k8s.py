@@ -61,7 +61,7 @@ MIGRATION_DEADLINE_SECONDS = 600
 SEED_DEADLINE_SECONDS = 900
 
 
-# A mapping or list of a few scalars is written on one line ({name: http, port: 8002}).
+# A mapping or list of a few scalars is written on one line ({name: http, port: 8080}).
 FLOW_WIDTH = 64
 
 

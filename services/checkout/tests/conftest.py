@@ -27,7 +27,7 @@ from mercato_shared.testing.suite import ServiceSuite
 from .fake_catalog import fake_catalog
 
 SUITE: Final = ServiceSuite(CheckoutSettings, create_app)
-PARTNERS_APP: Final = "partners.main:create_app"
+PARTNERS: Final = "partners"
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +37,7 @@ def suite() -> ServiceSuite[CheckoutSettings]:
 
 @pytest.fixture(scope="session")
 def partners_url() -> Iterator[str]:
-    with served_process(PARTNERS_APP, {"LOG_LEVEL": "WARNING", "PARTNERS_RANDOM_SEED": "7"}) as url:
+    with served_process(PARTNERS, {"LOG_LEVEL": "WARNING", "PARTNERS_RANDOM_SEED": "7"}) as url:
         yield url
 
 

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Final
 
 import httpx
@@ -22,7 +21,6 @@ from mercato_shared.testing.loopback import free_port
 
 #: A guard against a process that never answers, not a measurement.
 READY_GUARD_SECONDS: Final = 30
-UVICORN: Final = Path(sys.executable).parent / "uvicorn"
 
 
 class ProcessNotReadyError(RuntimeError):
@@ -46,20 +44,21 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def served_process(factory: str, env: Mapping[str, str] = {}) -> Iterator[str]:
-    """Run `factory` (`package.module:create_app`) until the block ends; yields its base URL.
+def served_process(service: str, env: Mapping[str, str] = {}) -> Iterator[str]:
+    """Run the service named `service` as every runtime does (`python -m
+    mercato_shared.serve`) on a free loopback port until the block ends; yields its base URL.
 
     The process gets this environment (without OpenTelemetry's variables) plus `env`; it is
     ready once its `/readyz` answers 200.
     """
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter's uvicorn
-        [
-            *(str(UVICORN), factory, "--factory", "--host", "127.0.0.1", "--port", str(port)),
-            *("--timeout-graceful-shutdown", "1", "--log-level", "warning"),
-        ],
-        env=inherited | dict(env or {}),
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mercato_shared.serve"],
+        env=inherited
+        | {"MERCATO_SERVICE": service, "HOST": "127.0.0.1", "PORT": str(port)}
+        | {"SERVICE_WORKERS": "1"}
+        | dict(env or {}),
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
