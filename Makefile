@@ -11,7 +11,7 @@ RENDER = $(if $(shell command -v uv 2>/dev/null),$(RUN) python,python3) -m topol
 # The Docker stack where an engine answers, else the native one (up, down, ps and logs agree).
 DOCKER_ENGINE = docker info >/dev/null 2>&1
 # Each member's src/ is a root for mypy, so `shared/src/mercato_shared/x.py` is `mercato_shared.x`.
-MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src services/*/src workers/src packages/*/src) observability/grafana)
+MYPYPATH = $(subst $(eval) ,:,$(wildcard shared/src shop/src services/*/src workers/src packages/*/src) observability/grafana)
 
 .PHONY: help
 help: ## Show this help
@@ -96,9 +96,9 @@ chaos: deps ## Faults under load on a stack of its own (own Postgres and Redis),
 lint: ## ruff check, ruff format --check, mypy --strict
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src $(wildcard services/*/src) $(wildcard workers/src) \
+	@MYPYPATH=$(MYPYPATH) $(RUN) mypy shared/src shop/src $(wildcard services/*/src) $(wildcard workers/src) \
 		$(wildcard packages/*/src) topology devtools \
-		$(wildcard shared/tests services/*/tests services/*/migrations workers/tests packages/*/tests) \
+		$(wildcard shared/tests shop/tests services/*/tests services/*/migrations workers/tests packages/*/tests) \
 		$(wildcard packages/*/measure) native tests bench chaos conftest.py observability/grafana
 
 .PHONY: fmt

@@ -41,6 +41,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 #    package itself and the members it depends on, installed editable.
 COPY pyproject.toml uv.lock ./
 COPY shared/ shared/
+COPY shop/ shop/
 COPY services/ services/
 COPY workers/ workers/
 RUN --mount=type=cache,target=/root/.cache/uv \

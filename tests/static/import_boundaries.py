@@ -5,7 +5,8 @@ Rules (docs/decisions/0015-import-boundaries-checked.md):
 * a service's `src` imports no other service's package: it reaches other services over
   HTTP. The one exception is the report worker (`workers`), which shares `reports`'
   models and queue names: they are one service in two kinds of process;
-* the shared library imports no service and no worker;
+* the shared library (the platform) imports no service, no worker and not the shop's
+  package (`mercato_shop`, the facts of this shop: a fork for another business replaces it);
 * code that is not a test never imports from `tests` (or a `conftest`), whether by an
   `import` statement, `importlib.import_module("...")` or `python -m ...` in an argument list;
 * a service's tests (`services/*/tests`) import neither another service nor the repository's
@@ -27,6 +28,7 @@ from pathlib import Path
 # A package that may import another service's package: the importer and what it may import.
 ALLOWED: dict[str, frozenset[str]] = {"workers": frozenset({"reports"})}
 SHARED = "mercato_shared"
+SHOP = "mercato_shop"
 TOOL_DIRS = ("native", "bench", "topology", "devtools", "chaos")
 TEST_ROOTS = frozenset({"tests", "conftest"})
 
@@ -105,6 +107,9 @@ def check(root: Path) -> list[Violation]:
                 violations.append(Violation(relative, line, module, rule))
             elif shared and top in services:
                 violations.append(Violation(relative, line, module, "shared imports a service"))
+            elif shared and top == SHOP:
+                rule = "the platform imports the shop"
+                violations.append(Violation(relative, line, module, rule))
     return sorted(violations)
 
 

@@ -16,7 +16,6 @@ from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.testing.app_client import mounted
 from mercato_shared.testing.database import truncate
 from mercato_shared.testing.fakes import ServiceCaller, fake_identity
-from mercato_shared.testing.partners_admin import PartnerCall, overlapped
 from mercato_shared.testing.redis_databases import NOT_FOR_SUITES, SUITE_DATABASES, redis_url_of
 from mercato_shared.testing.suite import ServiceSuite
 from mercato_shared.testing.tokens import DEV_JWT_PRIVATE_KEY, bearer, mint_token
@@ -106,18 +105,6 @@ async def test_a_fake_upstream_admits_the_service_token_fake_identity_issues() -
         assert refused == [401, 403, 401]
         no_secret = await http.post("http://identity/token", data=form | {"client_secret": ""})
         assert no_secret.status_code in (400, 422)
-
-
-def call(started: int, ended: int | None) -> PartnerCall:
-    outcome = "in_flight" if ended is None else "answered"
-    return PartnerCall(partner="tax", started=started, ended=ended, outcome=outcome)
-
-
-def test_calls_overlap_only_when_every_start_precedes_every_end() -> None:
-    assert overlapped([call(1, 4), call(2, 5), call(3, 6)])
-    assert not overlapped([call(1, 2), call(3, 4)])
-    assert not overlapped([call(1, None), call(2, 3)])
-    assert not overlapped([])
 
 
 async def test_mounted_routes_each_base_url_to_its_app() -> None:

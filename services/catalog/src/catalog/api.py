@@ -15,6 +15,7 @@ from catalog.errors import (
     ReservationConflictError,
     UnknownProductError,
 )
+from catalog.http_cache import public_json
 from catalog.pagination import PRODUCTS
 from catalog.schemas import (
     Category,
@@ -27,7 +28,6 @@ from catalog.schemas import (
     ReservationOut,
 )
 from mercato_shared.auth import AdminUser, require_roles
-from mercato_shared.http_cache import public_json
 from mercato_shared.json_types import MAX_ROW_ID
 from mercato_shared.near_cache import Entry
 from mercato_shared.pagination import InvalidCursorError
@@ -40,7 +40,7 @@ router = APIRouter(prefix="/products", tags=["products"])
 # PATCH /products/popular is a 405 (Allow: GET), not an update of product "popular".
 register_id_segment("product_id", siblings=("popular",))
 
-# Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see mercato_shared.http_cache).
+# Reads are public and cacheable for PUBLIC_MAX_AGE_SECONDS (see catalog.http_cache).
 READ_RESPONSES = conditional_read()
 IfNoneMatch = Annotated[
     str | None,

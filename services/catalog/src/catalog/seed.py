@@ -1,6 +1,6 @@
 """`python -m catalog.seed [--count N]`: load realistic products (idempotent, deterministic).
 
-The rows come from `mercato_shared.demo_products.generate`, which orders' seed uses too.
+The rows come from `mercato_shop.demo_products.generate`, which orders' seed uses too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from catalog.config import CatalogSettings
 from catalog.models import Product
 from mercato_shared.db import create_engine
-from mercato_shared.demo_products import generate
+from mercato_shop.demo_products import generate
 
 
 async def seed(settings: CatalogSettings, count: int) -> int:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from catalog.schemas import ProductCreate, ProductUpdate
-from mercato_shared.demo_products import generate
+from mercato_shop.demo_products import generate
 
 
 def valid(**overrides: object) -> dict[str, object]:

@@ -16,9 +16,9 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from checkout.money import SUPPORTED_CURRENCIES
-from mercato_shared.countries import Country
 from mercato_shared.json_types import JSON_INTEGER, RowId
-from mercato_shared.lines import one_line_per_product
+from mercato_shop.countries import Country
+from mercato_shop.lines import one_line_per_product
 
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
 # Any three capitals parse (so the service can say which it supports, 422

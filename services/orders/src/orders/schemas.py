@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mercato_shared.json_types import JSON_INTEGER, RowId
-from mercato_shared.lines import one_line_per_product
+from mercato_shop.lines import one_line_per_product
 
 MAX_LINES = 100
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,255}$"

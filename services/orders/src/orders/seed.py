@@ -1,6 +1,6 @@
 """`python -m orders.seed`: ~5,000 demo orders over the last 120 days (deterministic).
 
-Products and prices come from `mercato_shared.demo_products.generate(1000)`, the rows the
+Products and prices come from `mercato_shop.demo_products.generate(1000)`, the rows the
 catalog seed inserts with ids 1..1000 into a fresh catalog database, so this seed needs no
 running service, runs before the stack starts and imports nothing of catalog's. Demo orders
 are history: they take no stock. Users are the identity seed's demo customers (ids 2..201
@@ -24,7 +24,7 @@ from typing import Any, Final
 from sqlalchemy.dialects.postgresql import insert
 
 from mercato_shared.db import create_engine
-from mercato_shared.demo_products import generate
+from mercato_shop.demo_products import generate
 from orders.config import OrdersSettings
 from orders.models import Order, OrderItem
 

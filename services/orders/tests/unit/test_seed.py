@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mercato_shared.demo_products import generate as catalog_rows
+from mercato_shop.demo_products import generate as catalog_rows
 from orders.seed import demo_orders
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from mercato_shared.countries import Country
+from mercato_shop.countries import Country
 from partners.deps import FaultBoardDep, require_loopback
 from partners.faults import Call, FaultBoard, FaultProfile, PartnerName
 from partners.hangup import unless_caller_leaves

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from mercato_shared.countries import Country
+from mercato_shop.countries import Country
 
 PostalCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
 Carrier = Literal["swift", "parcelpost", "freightline"]

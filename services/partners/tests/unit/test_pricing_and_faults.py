@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from mercato_shared.countries import COUNTRIES
+from mercato_shop.countries import COUNTRIES
 from partners.faults import FaultBoard, FaultProfile, PartnerFailureError, PartnerOutageError
 from partners.pricing import VAT_RATES, ZONES, freightline_quote, parcelpost_quote, swift_quote
 

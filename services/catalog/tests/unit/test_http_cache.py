@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato_shared.http_cache import matches, public_json
+from catalog.http_cache import matches, public_json
 from mercato_shared.near_cache import Entry
 
 ENTRY = Entry.of(b'{"id":7}')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mercato_shared.lines import one_line_per_product
+from mercato_shop.lines import one_line_per_product
 
 
 @dataclass(frozen=True)
