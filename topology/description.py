@@ -32,7 +32,6 @@ class Service:
 
     name: str
     port: int
-    app: str
     routed: bool
     database: bool
     redis: bool
@@ -55,6 +54,11 @@ class Service:
     #: Kubernetes (routed services): the most pods the prod overlay's autoscaler runs; the
     #: Postgres connection budget is summed from it. None for a service that is not routed.
     max_pods: int | None = None
+
+    @property
+    def app(self) -> str:
+        """Its ASGI application factory: every service's package has `main.create_app`."""
+        return f"{self.name}.main:create_app"
 
     @property
     def route(self) -> str | None:
@@ -135,7 +139,6 @@ def _secrets(value: Any, where: str) -> tuple[str, ...]:
 def _service(name: str, table: dict[str, Any]) -> Service:
     known = {
         "port",
-        "app",
         "routed",
         "database",
         "redis",
@@ -153,9 +156,6 @@ def _service(name: str, table: dict[str, Any]) -> Service:
     port = table.get("port")
     if not isinstance(port, int) or not 1024 <= port <= 65535:
         raise StackFileError(f"services.{name}.port must be an unprivileged port number")
-    app = table.get("app")
-    if not isinstance(app, str) or ":" not in app:
-        raise StackFileError(f"services.{name}.app must be 'module:factory'")
     migrate = table.get("migrate")
     if migrate is not None and not isinstance(migrate, str):
         raise StackFileError(f"services.{name}.migrate must be a module name")
@@ -184,7 +184,6 @@ def _service(name: str, table: dict[str, Any]) -> Service:
     return Service(
         name=name,
         port=port,
-        app=app,
         routed=table["routed"],
         database=table["database"],
         redis=table["redis"],

@@ -19,7 +19,6 @@ STACK = parse(
         "services": {
             "shop": {
                 "port": 9001,
-                "app": "shop.main:create_app",
                 "routed": True,
                 "max_in_flight": 8,
                 "max_pods": 5,
@@ -33,7 +32,6 @@ STACK = parse(
             },
             "ledger": {
                 "port": 9002,
-                "app": "ledger.main:create_app",
                 "routed": True,
                 "max_in_flight": 8,
                 "max_pods": 3,
@@ -43,7 +41,6 @@ STACK = parse(
             },
             "bank": {
                 "port": 9003,
-                "app": "bank.main:create_app",
                 "routed": False,
                 "database": False,
                 "redis": False,

@@ -17,12 +17,12 @@ STACK = parse(
     {
         "gateway": {"port": 8080},
         "services": {
-            "shop": {"port": 9001, "app": "shop.main:create_app", "routed": True,
+            "shop": {"port": 9001, "routed": True,
                      "max_in_flight": 8, "database": True, "redis": True,
                      "migrate": "shop.migrate", "seed": ["shop.seed"], "calls": ["stock"]},
-            "stock": {"port": 9002, "app": "stock.main:create_app", "routed": True,
+            "stock": {"port": 9002, "routed": True,
                       "max_in_flight": 4, "database": False, "redis": False, "calls": ["shop"]},
-            "outside": {"port": 9090, "app": "outside.main:create_app", "routed": False,
+            "outside": {"port": 9090, "routed": False,
                         "database": False, "redis": False},
         },
         "workers": {"mailer": {"command": ["celery", "-A", "shop.mail", "worker", "-Q", "a,b"],
