@@ -26,7 +26,7 @@ from hypothesis import find
 from hypothesis import strategies as st
 
 import topology
-from identity.config import DEV_JWT_PRIVATE_KEY
+from mercato_shared.dev_keys import DEV_JWT_PRIVATE_KEY
 from tests.e2e.conftest import E2EStack
 from tests.e2e.test_gateway_catalog import assert_error_shape
 from tests.e2e.test_identity_orders import admin, new_customer

@@ -13,7 +13,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from identity.config import DEV_JWT_PRIVATE_KEY
+from mercato_shared.dev_keys import DEV_JWT_PRIVATE_KEY
 from tests.e2e.test_gateway_catalog import assert_error_shape
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from identity.config import DEV_JWT_PRIVATE_KEY
+from mercato_shared.dev_keys import DEV_JWT_PRIVATE_KEY
 from native.exposure import exposure_warning, is_loopback
 from native.gateway import STREAM_TEMPLATE, gateway_values
 from native.render import render

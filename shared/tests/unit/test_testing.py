@@ -11,14 +11,14 @@ from cryptography.hazmat.primitives.serialization import (
 from fastapi import FastAPI
 
 from mercato_shared.auth import InvalidTokenError, verifier_for
-from mercato_shared.dev_keys import DEV_JWT_PUBLIC_KEY
+from mercato_shared.dev_keys import DEV_JWT_PRIVATE_KEY, DEV_JWT_PUBLIC_KEY
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.testing.app_client import mounted
 from mercato_shared.testing.database import truncate
 from mercato_shared.testing.fakes import ServiceCaller, fake_identity
 from mercato_shared.testing.redis_databases import NOT_FOR_SUITES, SUITE_DATABASES, redis_url_of
 from mercato_shared.testing.suite import ServiceSuite
-from mercato_shared.testing.tokens import DEV_JWT_PRIVATE_KEY, bearer, mint_token
+from mercato_shared.testing.tokens import bearer, mint_token
 
 
 class ShopSettings(BaseServiceSettings):

@@ -14,14 +14,9 @@ from cryptography.hazmat.primitives.serialization import (
 from limits import parse_many
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
+from mercato_shared.dev_keys import DEV_JWT_PRIVATE_KEY
 from mercato_shared.settings import BaseServiceSettings
 
-# The development signing key. It is public (it is in this repository), so
-# ENVIRONMENT=production refuses it; its public half is mercato_shared.dev_keys.
-DEV_JWT_PRIVATE_KEY: Final = """-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIJnzFtZ4OWXqZHl0RTaCavPDT9PKWuCshCoqcgNmpsav
------END PRIVATE KEY-----
-"""
 DEV_ADMIN_PASSWORD: Final = "admin-dev-password"  # noqa: S105 - refused in production
 DEV_SERVICE_CLIENTS: Final = (
     "orders:orders-dev-secret,reports:reports-dev-secret,catalog:catalog-dev-secret"

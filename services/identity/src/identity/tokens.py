@@ -1,10 +1,7 @@
 """Access tokens (EdDSA JWTs) and opaque refresh tokens.
 
-`mint_access_token` is also what other services' tests use to act as a user, an admin or a
-machine client with the development key:
-
-    from identity.tokens import mint_access_token
-    headers = {"Authorization": f"Bearer {mint_access_token('1', 'admin', IdentitySettings())}"}
+Other services' tests do not use this module: `mercato_shared.testing` signs their tokens with
+the development key (`mercato_shared.dev_keys`).
 """
 
 from __future__ import annotations

@@ -20,13 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from mercato_shared.auth import ALGORITHM, ROLES, Role
+from mercato_shared.dev_keys import DEV_JWT_PRIVATE_KEY
 
-#: The private half of `mercato_shared.dev_keys.DEV_JWT_PUBLIC_KEY` (identity's default
-#: signing key). Public, as its other half: production refuses both.
-DEV_JWT_PRIVATE_KEY: Final = """-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIJnzFtZ4OWXqZHl0RTaCavPDT9PKWuCshCoqcgNmpsav
------END PRIVATE KEY-----
-"""
 #: The issuer and audience every service expects by default (`BaseServiceSettings`).
 ISSUER: Final = "mercato-identity"
 AUDIENCE: Final = "mercato"
