@@ -56,6 +56,11 @@ logs: ## Show recent logs of each process (FOLLOW=1 to follow)
 		$(NATIVE) logs $(if $(FOLLOW),--follow,); \
 	fi
 
+.PHONY: new-service
+new-service: ## Make services/NAME/ from the template, add it to stack.toml, render, install (NAME=...)
+	@test -n "$(NAME)" || { echo "usage: make new-service NAME=<name>" >&2; exit 2; }
+	@$(RUN) python -m devtools.new_service $(NAME)
+
 .PHONY: test
 test: deps ## Install what is missing, then run unit, integration, end-to-end (schemathesis, short chaos) and static tests
 	@$(RUN) pytest

@@ -74,7 +74,8 @@ async def flush(redis_url: str) -> None:
 async def clean_state(suite: Suite, migrated: BaseServiceSettings) -> None:
     if suite.migrations is not None:
         await truncate(migrated.database_url, suite.tables)
-    await flush(suite.redis_url)
+    if suite.has_redis:
+        await flush(suite.redis_url)
 
 
 @pytest.fixture

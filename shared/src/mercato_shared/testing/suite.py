@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from mercato_shared.migrations import Migrations
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.testing.database import DATABASE_PREFIX
-from mercato_shared.testing.redis_databases import redis_url_of
+from mercato_shared.testing.redis_databases import SUITE_DATABASES, redis_url_of
 
 SettingsT = TypeVar("SettingsT", bound=BaseServiceSettings)
 
@@ -41,6 +41,12 @@ class ServiceSuite(Generic[SettingsT]):
         return self.settings.service_name
 
     @property
+    def has_redis(self) -> bool:
+        """Whether a Redis database is allocated to it (a suite of a service that uses no
+        Redis needs none)."""
+        return self.name in SUITE_DATABASES
+
+    @property
     def redis_url(self) -> str:
         return redis_url_of(self.name)
 
@@ -49,7 +55,9 @@ class ServiceSuite(Generic[SettingsT]):
         return f"http://{self.name}"
 
     def settings_for(self, **overrides: Any) -> SettingsT:
-        values = {"database_prefix": DATABASE_PREFIX, "redis_url": self.redis_url}
+        values: dict[str, Any] = {"database_prefix": DATABASE_PREFIX}
+        if self.has_redis:
+            values["redis_url"] = self.redis_url
         return self.settings(**(values | dict(self.overrides) | overrides))
 
     def app(self, settings: SettingsT) -> FastAPI:
