@@ -29,7 +29,11 @@ STEP_TIMEOUT = 900
 def _environment() -> dict[str, str]:
     """This environment without the variables that would point uv or pytest at this tree."""
     drop = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTEST_ADDOPTS", "PYTHONPATH"}
-    return {key: value for key, value in os.environ.items() if key not in drop}
+    env = {key: value for key, value in os.environ.items() if key not in drop}
+    ours = str(REPO / ".venv")
+    paths = os.environ.get("PATH", "").split(os.pathsep)
+    env["PATH"] = os.pathsep.join(path for path in paths if not path.startswith(ours))
+    return env
 
 
 def _run(copy: Path, *argv: str) -> subprocess.CompletedProcess[str]:
