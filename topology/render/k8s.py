@@ -35,6 +35,10 @@ Object = dict[str, Any]
 CREDENTIALS = "mercato-secrets"
 # The image of the workspace member `workers` (docker/python-service.Dockerfile, PACKAGE).
 WORKERS_IMAGE = "mercato-workers"
+GATEWAY_IMAGE = "mercato-gateway"
+# Where production pulls the images from, and the release's tag: set both for your registry.
+PROD_REGISTRY = "registry.example.com"
+PROD_TAG = "0.1.0"
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"
 # What components/pod-defaults hardens (every Mercato Python pod).
@@ -468,6 +472,12 @@ def base_files(stack: Stack) -> dict[str, str]:
     return files
 
 
+def images(stack: Stack) -> list[str]:
+    """Every image the stack builds: one per service, the workers', the gateway's."""
+    workers = [WORKERS_IMAGE] if stack.workers else []
+    return [*(f"mercato-{s.name}" for s in stack.services), *workers, GATEWAY_IMAGE]
+
+
 def dev_files(stack: Stack) -> dict[str, str]:
     outside = [s for s in stack.services if not s.routed]
     files = {f"{DEV}/{s.name}.yaml": _service_file(stack, s) for s in outside}
@@ -478,7 +488,9 @@ def dev_files(stack: Stack) -> dict[str, str]:
             "migrations; each seed adds only what is missing.",
         )
     resources = [path.rsplit("/", 1)[1] for path in files]
-    files[f"{DEV}/kustomization.yaml"] = _kustomization(resources)
+    # Built locally and loaded into the cluster (kind load docker-image NAME:dev).
+    tagged = [{"name": image, "newTag": "dev"} for image in images(stack)]
+    files[f"{DEV}/kustomization.yaml"] = _kustomization(resources, component=True, images=tagged)
     return files
 
 
@@ -487,7 +499,13 @@ def prod_files(stack: Stack) -> dict[str, str]:
         f"{PROD}/hpa.yaml": _file(_document(autoscaler(s)) for s in stack.routed),
         f"{PROD}/spread.yaml": _file(_document(spread(s)) for s in stack.routed),
         f"{PROD}/kustomization.yaml": _kustomization(
-            ["hpa.yaml"], component=True, patches=[{"path": "spread.yaml"}]
+            ["hpa.yaml"],
+            component=True,
+            patches=[{"path": "spread.yaml"}],
+            images=[
+                {"name": image, "newName": f"{PROD_REGISTRY}/{image}", "newTag": PROD_TAG}
+                for image in images(stack)
+            ],
         ),
     }
 
