@@ -89,10 +89,19 @@ class Gateway:
 
 
 @dataclass(frozen=True, slots=True)
+class Images:
+    """Where production pulls the stack's images (`mercato-<name>`) from, and at which tag."""
+
+    registry: str = "registry.example.com"
+    tag: str = "0.1.0"
+
+
+@dataclass(frozen=True, slots=True)
 class Stack:
     gateway: Gateway
     services: tuple[Service, ...]
     workers: tuple[Worker, ...]
+    images: Images = Images()
 
     def service(self, name: str) -> Service:
         for service in self.services:
@@ -233,7 +242,17 @@ def parse(document: dict[str, Any]) -> Stack:
     for worker in workers:
         if worker.database is not None and worker.database not in names:
             raise StackFileError(f"workers.{worker.name}.database: no service {worker.database}")
-    return Stack(gateway=Gateway(port=gateway["port"]), services=services, workers=workers)
+    images = document.get("images", {})
+    if not isinstance(images, dict) or set(images) - {"registry", "tag"}:
+        raise StackFileError("images has the keys registry and tag")
+    if not all(isinstance(value, str) and value for value in images.values()):
+        raise StackFileError("images.registry and images.tag must be non-empty strings")
+    return Stack(
+        gateway=Gateway(port=gateway["port"]),
+        services=services,
+        workers=workers,
+        images=Images(**images),
+    )
 
 
 def load(path: Path = STACK_FILE) -> Stack:

@@ -107,3 +107,12 @@ def test_a_service_without_memory_or_max_pods_gets_the_defaults() -> None:
     assert stack.service("identity").memory != DEFAULT_MEMORY
     assert stack.service("reports").max_pods == DEFAULT_MAX_PODS
     assert stack.service("partners").max_pods is None
+
+
+def test_images_name_a_registry_and_a_tag() -> None:
+    document = tomllib.loads(STACK_FILE.read_text())
+    assert parse(document).images.registry == "registry.example.com"
+    with pytest.raises(StackFileError, match="registry and tag"):
+        parse(document | {"images": {"registry": "r", "digest": "sha256:0"}})
+    with pytest.raises(StackFileError, match="non-empty"):
+        parse(document | {"images": {"tag": ""}})

@@ -36,9 +36,6 @@ CREDENTIALS = "mercato-secrets"
 # The image of the workspace member `workers` (docker/python-service.Dockerfile, PACKAGE).
 WORKERS_IMAGE = "mercato-workers"
 GATEWAY_IMAGE = "mercato-gateway"
-# Where production pulls the images from, and the release's tag: set both for your registry.
-PROD_REGISTRY = "registry.example.com"
-PROD_TAG = "0.1.0"
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"
 # What components/pod-defaults hardens (every Mercato Python pod).
@@ -503,7 +500,11 @@ def prod_files(stack: Stack) -> dict[str, str]:
             component=True,
             patches=[{"path": "spread.yaml"}],
             images=[
-                {"name": image, "newName": f"{PROD_REGISTRY}/{image}", "newTag": PROD_TAG}
+                {
+                    "name": image,
+                    "newName": f"{stack.images.registry}/{image}",
+                    "newTag": stack.images.tag,
+                }
                 for image in images(stack)
             ],
         ),
