@@ -3,9 +3,8 @@
 Why not the SDK's `Histogram.record`: every call builds a `Measurement`, hashes the
 attributes into a frozenset, walks the reader storages and the view matches, asks the
 exemplar filter and takes the aggregation's lock. For `http.server.request.duration` that
-is once per request, and on a catalog product read it cost about 50 us of the request's
-~700 us of CPU in the running server (30 interleaved rounds side by side, `bench/README.md`;
-about 10 us in isolation). Here a record is a dict lookup, a `bisect` and a few additions.
+is once per request, a visible share of a cached read's CPU (`bench/README.md` has the
+figures). Here a record is a dict lookup, a `bisect` and a few additions.
 
 What the SDK still does: `HistogramMetricExporter` (the SDK's OTLP/HTTP metric exporter)
 adds this histogram's points to each export of the process's `PeriodicExportingMetricReader`,

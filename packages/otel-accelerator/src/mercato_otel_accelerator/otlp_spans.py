@@ -3,10 +3,8 @@
 Why not the exporter's own encoder (`opentelemetry-exporter-otlp-proto-common`): it builds a
 protobuf message object per span, attribute and value, and groups the spans of a batch by
 hashing their `Resource`, which serialises the resource's attributes to JSON once per span.
-py-spy on a catalog product read at 100% sampling put the export thread at 17% of the
-process's CPU, almost all of it in that encoder. On a batch of 512 spans like a product
-read's (server span and Redis span), one core: 58 us per span there, 18.5 us here
-(`bench/README.md`).
+A profile of a catalog product read at 100% sampling put most of the export thread's CPU in
+that encoder; the figures, before and after, are in `bench/README.md`.
 
 The output is the OTLP trace protocol (`opentelemetry/proto/trace/v1/trace.proto`): a unit
 test parses it with the official `opentelemetry-proto` messages and checks it equals what the
