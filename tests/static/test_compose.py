@@ -84,7 +84,10 @@ def compose_config(compose_file: Path, home: Path) -> subprocess.CompletedProces
 
 
 def test_compose_accepts_the_file_and_refuses_a_broken_copy(tmp_path: Path) -> None:
-    assert compose_config(COMPOSE_FILE, tmp_path).returncode == 0
+    accepted = compose_config(COMPOSE_FILE, tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    # Without a .env every variable has its default: Compose warns of none "not set".
+    assert "is not set" not in accepted.stderr, accepted.stderr
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(
         COMPOSE_FILE.read_text("utf-8").replace("redis: {condition", "rediss: {condition"),
@@ -148,8 +151,6 @@ def test_every_container_is_bounded_and_the_docs_give_the_total() -> None:
             assert service["restart"] == "unless-stopped", name
             total += memory_bytes(service["mem_limit"])
     assert f"{total >> 20} MiB of limits for the long-running containers" in DOCKER_DOC
-    assert memory_bytes("1g") == 1024**3
-    assert memory_bytes(1000) == 1000
 
 
 def test_start_interval_comes_with_the_minimum_versions_in_the_docs() -> None:
@@ -158,17 +159,6 @@ def test_start_interval_comes_with_the_minimum_versions_in_the_docs() -> None:
     assert any("start_interval" in svc.get("healthcheck", {}) for svc in SERVICES.values())
     assert "Docker Engine 25.0" in DOCKER_DOC
     assert "Docker Compose 2.24.0" in DOCKER_DOC
-
-
-def test_every_variable_without_a_default_is_documented() -> None:
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE, re.M))
-    pattern = r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?"
-    undocumented = {
-        name
-        for name, operator in re.findall(pattern, COMPOSE_FILE.read_text("utf-8"))
-        if operator not in {"-", ":-"} and name not in documented
-    }
-    assert undocumented == set()
 
 
 def test_bind_mounts_and_volumes_exist() -> None:
