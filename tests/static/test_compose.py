@@ -161,13 +161,10 @@ def test_start_interval_comes_with_the_minimum_versions_in_the_docs() -> None:
     assert "Docker Compose 2.24.0" in DOCKER_DOC
 
 
-def test_bind_mounts_and_volumes_exist() -> None:
-    for name, service in SERVICES.items():
-        for source in (str(volume).split(":", 1)[0] for volume in service.get("volumes", [])):
-            exists = (
-                (ROOT / source).exists() if source.startswith(".") else source in COMPOSE["volumes"]
-            )
-            assert exists, f"{name}: {source} does not exist"
+def test_bind_mounts_exist() -> None:
+    # Compose refuses an undefined named volume, but makes a missing bind source a directory.
+    sources = [str(v).split(":", 1)[0] for s in SERVICES.values() for v in s.get("volumes", [])]
+    assert [s for s in sources if s.startswith(".") and not (ROOT / s).exists()] == []
 
 
 def host_environment_problems(compose: dict[str, Any]) -> list[str]:
