@@ -16,7 +16,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tomllib
 from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
@@ -250,27 +249,14 @@ def image_of(service: dict[str, Any]) -> str:
 
 def executables_of(service: dict[str, Any]) -> frozenset[str]:
     """What a healthcheck can run in the container: the image's binaries, and for a Python
-    image the console scripts of its member's locked dependencies (read from uv.lock)."""
+    image the console scripts of what its `uv sync --package` installs (`uv export` lists it)."""
     package = build_of(service).get("args", {}).get("PACKAGE")
     if package is None:
         return IMAGES[image_of(service)].executables
-    lock = {p["name"]: p for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
-    seen: set[str] = set()
-    todo: list[tuple[str, str | None]] = [(package, None)]
-    while todo:
-        name, extra = todo.pop()
-        if (key := f"{name}[{extra}]") in seen:
-            continue
-        seen.add(key)
-        entry = lock[name]
-        deps = (
-            entry.get("optional-dependencies", {}).get(extra, [])
-            if extra
-            else entry.get("dependencies", [])
-        )
-        todo += [(d["name"], x) for d in deps for x in (None, *d.get("extra", []))]
+    argv = ["uv", "export", "--frozen", "--no-dev", "--package", package, "--no-hashes"]
+    exported = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     scripts: set[str] = set()
-    for name in {key.partition("[")[0] for key in seen}:
+    for name in re.findall(r"^([\w.-]+)==", exported, re.M):
         try:
             points = metadata.distribution(name).entry_points
         except metadata.PackageNotFoundError:
