@@ -27,7 +27,7 @@ from native.gateway import (
     stream_module_directive,
     write_gateway_config,
 )
-from native.render import PLACEHOLDER, render
+from native.render import render
 from native.stack import load_stack
 from native.supervisor import programs
 
@@ -94,9 +94,7 @@ def _nginx_test(main_conf: Path, prefix: Path) -> None:
         check=False,
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "test is successful" in output, output
-    assert "[emerg]" not in output, output
+    assert result.returncode == 0, output  # nginx -t fails on an [emerg]
     assert "[warn]" not in output, output
 
 
@@ -108,19 +106,6 @@ def test_templates_have_no_bare_upper_case_dollar_names(path: Path) -> None:
     # The nginx image's envsubst also replaces "$NAME" (no braces) for every variable in
     # the container's environment (PATH, HOSTNAME, ...); render() does not.
     assert re.findall(r"\$[A-Z_]", _text(path)) == []
-
-
-def test_both_runtimes_define_every_placeholder(tmp_path: Path) -> None:
-    placeholders = set(PLACEHOLDER.findall(gateway_text()))
-
-    assert placeholders <= set(docker_env()), sorted(placeholders - set(docker_env()))
-    assert placeholders <= set(native_env(tmp_path))
-    # The image's nginx must know `server ... resolve` (open source since 1.27.3).
-    version = re.search(
-        r"^FROM nginxinc/nginx-unprivileged:(\d+)\.(\d+)\.(\d+)", _text(DOCKERFILE), re.M
-    )
-    assert version
-    assert tuple(map(int, version.groups())) >= (1, 27, 3)
 
 
 @pytest.mark.parametrize("per_minute", ["1", "7", "30", "61", "6000"])
@@ -153,7 +138,12 @@ def test_catalog_reads_are_micro_cached_without_credentials_for_the_services_max
 
 def test_every_docker_upstream_re_resolves_its_service() -> None:
     """nginx (>= 1.27.3) follows a service's addresses only for a `server` line with
-    `resolve`, in an upstream with a shared-memory `zone`, with a `resolver` to ask."""
+    `resolve`, in an upstream with a shared-memory `zone`, with a `resolver` to ask. (render
+    refuses a placeholder the image's environment leaves undefined; the native stack's are
+    rendered for nginx -t below.)"""
+    version = re.search(r"^FROM nginxinc/nginx-unprivileged:([\d.]+)", _text(DOCKERFILE), re.M)
+    assert version
+    assert tuple(map(int, version.group(1).split("."))) >= (1, 27, 3)
     rendered = render(gateway_text(), docker_env())
     blocks = re.findall(r"^upstream (\w+) \{([^}]*)\}", rendered, re.M)
 
