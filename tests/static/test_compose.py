@@ -16,7 +16,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tomllib
 from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
@@ -84,7 +83,10 @@ def compose_config(compose_file: Path, home: Path) -> subprocess.CompletedProces
 
 
 def test_compose_accepts_the_file_and_refuses_a_broken_copy(tmp_path: Path) -> None:
-    assert compose_config(COMPOSE_FILE, tmp_path).returncode == 0
+    accepted = compose_config(COMPOSE_FILE, tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    # Without a .env every variable has its default: Compose warns of none "not set".
+    assert "is not set" not in accepted.stderr, accepted.stderr
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(
         COMPOSE_FILE.read_text("utf-8").replace("redis: {condition", "rediss: {condition"),
@@ -148,8 +150,6 @@ def test_every_container_is_bounded_and_the_docs_give_the_total() -> None:
             assert service["restart"] == "unless-stopped", name
             total += memory_bytes(service["mem_limit"])
     assert f"{total >> 20} MiB of limits for the long-running containers" in DOCKER_DOC
-    assert memory_bytes("1g") == 1024**3
-    assert memory_bytes(1000) == 1000
 
 
 def test_start_interval_comes_with_the_minimum_versions_in_the_docs() -> None:
@@ -160,24 +160,10 @@ def test_start_interval_comes_with_the_minimum_versions_in_the_docs() -> None:
     assert "Docker Compose 2.24.0" in DOCKER_DOC
 
 
-def test_every_variable_without_a_default_is_documented() -> None:
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE, re.M))
-    pattern = r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?"
-    undocumented = {
-        name
-        for name, operator in re.findall(pattern, COMPOSE_FILE.read_text("utf-8"))
-        if operator not in {"-", ":-"} and name not in documented
-    }
-    assert undocumented == set()
-
-
-def test_bind_mounts_and_volumes_exist() -> None:
-    for name, service in SERVICES.items():
-        for source in (str(volume).split(":", 1)[0] for volume in service.get("volumes", [])):
-            exists = (
-                (ROOT / source).exists() if source.startswith(".") else source in COMPOSE["volumes"]
-            )
-            assert exists, f"{name}: {source} does not exist"
+def test_bind_mounts_exist() -> None:
+    # Compose refuses an undefined named volume, but makes a missing bind source a directory.
+    sources = [str(v).split(":", 1)[0] for s in SERVICES.values() for v in s.get("volumes", [])]
+    assert [s for s in sources if s.startswith(".") and not (ROOT / s).exists()] == []
 
 
 def host_environment_problems(compose: dict[str, Any]) -> list[str]:
@@ -263,27 +249,14 @@ def image_of(service: dict[str, Any]) -> str:
 
 def executables_of(service: dict[str, Any]) -> frozenset[str]:
     """What a healthcheck can run in the container: the image's binaries, and for a Python
-    image the console scripts of its member's locked dependencies (read from uv.lock)."""
+    image the console scripts of what its `uv sync --package` installs (`uv export` lists it)."""
     package = build_of(service).get("args", {}).get("PACKAGE")
     if package is None:
         return IMAGES[image_of(service)].executables
-    lock = {p["name"]: p for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
-    seen: set[str] = set()
-    todo: list[tuple[str, str | None]] = [(package, None)]
-    while todo:
-        name, extra = todo.pop()
-        if (key := f"{name}[{extra}]") in seen:
-            continue
-        seen.add(key)
-        entry = lock[name]
-        deps = (
-            entry.get("optional-dependencies", {}).get(extra, [])
-            if extra
-            else entry.get("dependencies", [])
-        )
-        todo += [(d["name"], x) for d in deps for x in (None, *d.get("extra", []))]
+    argv = ["uv", "export", "--frozen", "--no-dev", "--package", package, "--no-hashes"]
+    exported = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     scripts: set[str] = set()
-    for name in {key.partition("[")[0] for key in seen}:
+    for name in re.findall(r"^([\w.-]+)==", exported, re.M):
         try:
             points = metadata.distribution(name).entry_points
         except metadata.PackageNotFoundError:

@@ -62,10 +62,22 @@ def uses(package: Path) -> Uses:
     )
 
 
-@pytest.mark.parametrize("service", STACK.services, ids=lambda service: service.name)
-def test_a_service_uses_what_it_declares(service: topology.Service) -> None:
-    declared = Uses(service.database, service.redis, frozenset(service.calls))
-    assert uses(REPO / "services" / service.name / "src" / service.name) == declared
+# Each package and what it declares; the workers' package is held to its entries' union.
+DECLARED = {
+    f"services/{s.name}/src/{s.name}": Uses(s.database, s.redis, frozenset(s.calls))
+    for s in STACK.services
+} | {
+    "workers/src/workers": Uses(
+        database=any(worker.database for worker in STACK.workers),
+        redis=any(worker.redis for worker in STACK.workers),
+        calls=frozenset(name for worker in STACK.workers for name in worker.calls),
+    )
+}
+
+
+@pytest.mark.parametrize("package", DECLARED)
+def test_a_package_uses_what_it_declares(package: str) -> None:
+    assert uses(REPO / package) == DECLARED[package]
 
 
 @pytest.mark.parametrize("service", STACK.services, ids=lambda service: service.name)
@@ -87,16 +99,6 @@ def test_a_service_factory_opens_what_it_declares(service: topology.Service) -> 
         for alias in node.names
     }
     assert passed == {"DEPENDENCIES"} <= imported
-
-
-def test_the_workers_use_what_they_declare_together() -> None:
-    workers = STACK.workers
-    declared = Uses(
-        database=any(worker.database for worker in workers),
-        redis=any(worker.redis for worker in workers),
-        calls=frozenset(name for worker in workers for name in worker.calls),
-    )
-    assert uses(REPO / "workers" / "src" / "workers") == declared
 
 
 def test_the_scan_sees_each_kind_of_use(tmp_path: Path) -> None:

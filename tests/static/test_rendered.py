@@ -6,14 +6,13 @@ import pytest
 
 import topology
 from topology.description import ROOT
-from topology.render import MODULES, render_all
+from topology.render import render_all
 
 RENDERED = render_all(topology.load())
 
 
 def test_every_module_renders_files() -> None:
     modules = {path.split("/")[0] for path in RENDERED}
-    assert len(MODULES) >= 3
     assert {"docker-compose.yml", ".env.example", "gateway"} <= modules
 
 
