@@ -14,8 +14,8 @@ import pytest
 from tests.k8s.environment import environment
 from tests.k8s.manifests import Rendered
 from tests.k8s.workloads import scaled_targets
+from topology import Stack
 
-MERCATO_DATABASE_USERS = {"identity", "catalog", "orders", "reports", "worker"}
 Lines = dict[str, tuple[int, int, int]]  # workload: pods, processes per pod, pool per process
 
 
@@ -50,10 +50,13 @@ def total(lines: Lines) -> int:
 
 
 @pytest.mark.parametrize("overlay", ["dev", "prod", "prod+keda"])
-def test_connections_fit_the_declared_limit(overlays: dict[str, Rendered], overlay: str) -> None:
+def test_connections_fit_the_declared_limit(
+    overlays: dict[str, Rendered], overlay: str, stack: Stack
+) -> None:
     lines, room = budget(overlays[overlay])
     print(f"\n{overlay}: {total(lines)} of {room}", *lines.items(), sep="\n")
-    assert set(lines) >= MERCATO_DATABASE_USERS
+    users = [s.name for s in stack.services if s.database]
+    assert set(lines) >= {*users, *(w.name for w in stack.workers if w.database)}
     assert total(lines) <= room, lines
 
 

@@ -7,6 +7,7 @@ import re
 import shlex
 from typing import Any
 
+from mercato_shared.serve import GRACEFUL_SHUTDOWN_SECONDS
 from native.render import PLACEHOLDER
 from tests.k8s.environment import environment, role
 from tests.k8s.manifests import PROBES, ROOT, Container, Rendered, where
@@ -14,8 +15,6 @@ from topology import Stack
 
 # The users the images run as: docker/python-service.Dockerfile and gateway/Dockerfile.
 IMAGE_USERS = {"python": 10001, "gateway": 101}
-# uvicorn's graceful shutdown under `python -m mercato_shared.serve`.
-GRACEFUL_SHUTDOWN_SECONDS = 10
 GATEWAY = ROOT / "gateway"
 COMPONENT = "app.kubernetes.io/component"
 # An HTTP service's startup, liveness and readiness probes (mercato_shared's health routes).

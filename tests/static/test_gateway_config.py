@@ -210,58 +210,11 @@ def csp_for(uri: str) -> str:
     return default.group(1)
 
 
-def test_api_responses_get_the_strictest_csp_and_the_security_headers() -> None:
+def test_every_header_is_added_at_the_server_level() -> None:
+    # A location with an add_header of its own would inherit none of the security headers,
+    # whose values tests/e2e/test_gateway_abuse.py checks on real answers.
     text = gateway_text()
-
-    assert csp_for("/api/catalog/products") == (
-        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    )
-    for header in (
-        "X-Content-Type-Options nosniff",
-        "X-Frame-Options DENY",
-        "Referrer-Policy no-referrer",
-        "Access-Control-Allow-Origin $mercato_cors_origin",
-    ):
-        assert re.search(rf"^    add_header {re.escape(header)} always;", text, re.M), header
-    # All at the server level: a location with its own add_header would inherit none.
     assert re.findall(r"^\s+add_header", text, re.M) == re.findall(r"^    add_header", text, re.M)
-    assert "Access-Control-Allow-Credentials" not in text
-    assert '"*"' not in re.sub(r"#.*", "", text)
-
-
-@pytest.mark.parametrize(
-    ("origin", "origins", "allowed"),
-    [
-        ("https://a.example", "https://a.example", "https://a.example"),
-        (
-            "http://localhost:3000",
-            "https://a.example http://localhost:3000",
-            "http://localhost:3000",
-        ),
-        ("https://a.example", "https://a.example http://localhost:3000", "https://a.example"),
-        ("https://a.example.evil.com", "https://a.example", None),
-        ("https://evil.a.example", "https://a.example", None),
-        ("http://a.example", "https://a.example", None),
-        ("https://a.exampl", "https://a.example", None),
-        ("", "https://a.example", None),
-        ("https://a.example", "", None),
-    ],
-)
-def test_cors_allowlist_matches_whole_origins_only(
-    origin: str, origins: str, allowed: str | None
-) -> None:
-    pattern = (
-        r'^map "\$http_origin \$\{GATEWAY_CORS_ORIGINS\}" \$mercato_cors_origin \{\n\s*"~([^"]+)"'
-    )
-    match = re.search(pattern, gateway_text(), re.M)
-    assert match
-    # nginx's regex is PCRE; Python's re spells named groups (?P<name>) and (?P=name).
-    regex = match.group(1).replace(r"\k<mercato_origin>", "(?P=mercato_origin)")
-    found = re.search(
-        regex.replace("(?<mercato_origin>", "(?P<mercato_origin>"), f"{origin} {origins}"
-    )
-
-    assert (found.group("mercato_origin") if found else None) == allowed
 
 
 def test_every_error_of_nginx_is_a_json_page_in_the_project_shape() -> None:

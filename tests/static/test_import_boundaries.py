@@ -92,17 +92,8 @@ def violations(root: Path) -> set[str]:
 
 
 def test_the_tree_keeps_its_import_boundaries() -> None:
+    # Which directories are checked: the copy below breaks a rule in each kind.
     assert violations(ROOT) == set()
-    checked = {directory.relative_to(ROOT).as_posix() for directory, _ in scopes(ROOT)}
-    assert {
-        "services/orders/src/orders",
-        "services/checkout/tests",
-        "workers/src/workers",
-        "shared/src",
-        "native",
-        "bench",
-        "topology",
-    } <= checked
 
 
 def _append(root: Path, path: str, text: str) -> str:
@@ -130,6 +121,7 @@ def test_a_copy_with_violating_imports_fails_the_check(tmp_path: Path) -> None:
          f"catalog (workers {other})"),
         ("services/checkout/tests/conftest.py", "from partners.api import router as _r",
          "partners (checkout's tests import another service's package)"),
+        ("topology/render/k8s.py", "import tests.static as _t", f"tests ({tests})"),
     ]  # fmt: skip
     expected = {f"{_append(tmp_path, path, text)}: {found}" for path, text, found in added}
     # Allowed: the report worker shares reports' models; a relative import stays inside.

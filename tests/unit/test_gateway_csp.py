@@ -10,6 +10,7 @@ import re
 import httpx
 
 from mercato_shared.app import create_app
+from mercato_shared.dependencies import NOTHING
 from mercato_shared.docs_pages import ASSETS_PATH
 from mercato_shared.settings import BaseServiceSettings
 from tests.static.test_gateway_config import csp_for, gateway_text
@@ -22,7 +23,7 @@ def _sources(csp: str, directive: str) -> list[str]:
 
 def docs_page(path: str) -> str:
     """A docs page as a service behind the gateway serves it (root path /api/catalog)."""
-    app = create_app(BaseServiceSettings(), title="t", routers=[])
+    app = create_app(BaseServiceSettings(), title="t", routers=[], dependencies=NOTHING)
 
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app, root_path="/api/catalog")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
 from mercato_shared.body_deadline import BodyDeadlineMiddleware
-from mercato_shared.dependencies import NOTHING, ServiceDependencies
+from mercato_shared.dependencies import ServiceDependencies
 from mercato_shared.docs_pages import install_docs_pages
 from mercato_shared.drain import Drain, DrainMiddleware
 from mercato_shared.errors import ERROR_RESPONSES, install_error_handlers
@@ -34,8 +34,8 @@ def create_app(
     *,
     title: str,
     routers: Sequence[APIRouter],
+    dependencies: ServiceDependencies,
     description: str = "",
-    dependencies: ServiceDependencies = NOTHING,
     lifespan: ServiceLifespan | None = None,
     outbound: httpx.AsyncClient | None = None,
 ) -> FastAPI:
@@ -45,11 +45,13 @@ def create_app(
     `--root-path /api/<service>` so the docs and OpenAPI links work through the gateway.
 
     The lifespan opens the process's resources (the shared HTTP client, and the engine and
-    pool and the Redis client when `dependencies`, the service's declaration in `stack.toml`,
-    names them) and exposes them as request state; `lifespan` adds the service's own state
-    (the service object, caches, typed clients) built from those resources. `outbound`
-    replaces the shared HTTP client, through which every call to another service goes (a
-    test's upstreams in process). Once everything has started, the
+    pool and the Redis client when `dependencies` names them) and exposes them as request
+    state; `lifespan` adds the service's own state (the service object, caches, typed
+    clients) built from those resources. A service passes the declaration `make render`
+    writes into its `stack.py` from `stack.toml`: what it opens is what it declares, and a use
+    it does not declare fails its own tests. `outbound` replaces the shared HTTP client,
+    through which every call to another service goes (a test's upstreams in process). Once
+    everything has started, the
     startup heap is frozen for the garbage collector (`mercato_shared.gc_tuning`). With
     `shutdown_drain_seconds` set, a SIGTERM first drains the process (`mercato_shared.drain`).
     """

@@ -29,6 +29,7 @@ from mercato_shared.auth import (
     require_roles,
     verifier_for,
 )
+from mercato_shared.dependencies import NOTHING
 from mercato_shared.dev_keys import DEV_JWT_PUBLIC_KEY
 from mercato_shared.settings import BaseServiceSettings
 
@@ -216,7 +217,7 @@ async def export(
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     settings = BaseServiceSettings(jwt_public_key=PUBLIC_PEM)
-    app = create_app(settings, title="t", routers=[router])
+    app = create_app(settings, title="t", routers=[router], dependencies=NOTHING)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:

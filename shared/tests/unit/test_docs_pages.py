@@ -8,13 +8,14 @@ import httpx
 import pytest
 
 from mercato_shared.app import create_app
+from mercato_shared.dependencies import NOTHING
 from mercato_shared.docs_pages import ASSETS, ASSETS_PATH
 from mercato_shared.settings import BaseServiceSettings
 
 
 @pytest.fixture
 async def client() -> httpx.AsyncClient:
-    app = create_app(BaseServiceSettings(), title="t", routers=[])
+    app = create_app(BaseServiceSettings(), title="t", routers=[], dependencies=NOTHING)
     transport = httpx.ASGITransport(app=app, root_path="/api/things")
     return httpx.AsyncClient(transport=transport, base_url="http://gateway")
 

@@ -14,6 +14,7 @@ import pytest
 from fastapi import APIRouter
 
 from mercato_shared.app import create_app
+from mercato_shared.dependencies import NOTHING
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.testing.app_client import app_client
 
@@ -52,7 +53,7 @@ def server_handler() -> Iterator[ServerHandler]:
 
 def _client(seconds: float) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     settings = BaseServiceSettings(shutdown_drain_seconds=seconds)
-    app = create_app(settings, title="t", routers=[router])
+    app = create_app(settings, title="t", routers=[router], dependencies=NOTHING)
     return app_client(app, "http://t")
 
 

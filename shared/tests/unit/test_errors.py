@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mercato_shared.app import create_app
+from mercato_shared.dependencies import NOTHING
 from mercato_shared.errors import ConflictError, DependencyUnavailableError
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.unavailable import database_unavailable
@@ -48,7 +49,7 @@ async def list_things() -> list[Body]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(BaseServiceSettings(), title="t", routers=[router])
+    app = create_app(BaseServiceSettings(), title="t", routers=[router], dependencies=NOTHING)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:

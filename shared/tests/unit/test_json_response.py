@@ -9,6 +9,7 @@ import pytest
 from fastapi import APIRouter
 
 from mercato_shared.app import create_app
+from mercato_shared.dependencies import NOTHING
 from mercato_shared.settings import BaseServiceSettings
 
 router = APIRouter()
@@ -26,7 +27,7 @@ async def get_thing(thing_id: int) -> dict[str, int]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(BaseServiceSettings(), title="t", routers=[router])
+    app = create_app(BaseServiceSettings(), title="t", routers=[router], dependencies=NOTHING)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         yield c

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from mercato_shared.app import create_app
 from mercato_shared.auth import CurrentUser
+from mercato_shared.dependencies import NOTHING
 from mercato_shared.errors import ConflictError
 from mercato_shared.responses import accepted_with_location, conditional_read, errors
 from mercato_shared.settings import BaseServiceSettings
@@ -53,7 +54,7 @@ async def submit_job(_user: CurrentUser) -> Thing:
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    app = create_app(BaseServiceSettings(), title="t", routers=[router])
+    app = create_app(BaseServiceSettings(), title="t", routers=[router], dependencies=NOTHING)
     return app.openapi()
 
 
