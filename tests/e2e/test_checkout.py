@@ -15,7 +15,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from mercato_shop.partners_admin import PartnersAdmin, overlapped
+from mercato_shop.testing.partners_admin import PartnersAdmin, overlapped
 from tests.e2e.conftest import E2EStack
 from tests.e2e.test_gateway_catalog import assert_error_shape
 

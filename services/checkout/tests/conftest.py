@@ -22,7 +22,7 @@ from mercato_shared.testing.app_client import app_client
 from mercato_shared.testing.loopback import serve_on_loopback
 from mercato_shared.testing.process import served_process
 from mercato_shared.testing.suite import ServiceSuite
-from mercato_shop.partners_admin import PartnersAdmin
+from mercato_shop.testing.partners_admin import PartnersAdmin
 
 from .fake_catalog import fake_catalog
 

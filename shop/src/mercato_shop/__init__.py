@@ -2,6 +2,6 @@
 
 The facts of this shop that more than one service needs: the countries it ships to, the shape
 of an order line, the demonstration catalogue both catalog's and orders' seeds draw from, and
-the client of the partners simulation's admin API that tests and demos use. A fork for
+the client of the partners simulation's admin API that tests use (`testing`). A fork for
 another business replaces this package and keeps the platform.
 """

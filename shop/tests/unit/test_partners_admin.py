@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato_shop.partners_admin import PartnerCall, overlapped
+from mercato_shop.testing.partners_admin import PartnerCall, overlapped
 
 
 def call(started: int, ended: int | None) -> PartnerCall:

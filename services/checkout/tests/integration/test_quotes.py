@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from checkout.money import from_base, round_money
 from mercato_shared.testing.loopback import free_port
-from mercato_shop.partners_admin import PartnersAdmin, overlapped
+from mercato_shop.testing.partners_admin import PartnersAdmin, overlapped
 
 from ..fake_catalog import eur_product_ids
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from mercato_shared.resilience import BreakerRegistry, CallPolicy, Deadline, OutboundCaller
-from mercato_shop.partners_admin import PartnersAdmin
+from mercato_shop.testing.partners_admin import PartnersAdmin
 
 
 async def caller_for(attempts: int) -> OutboundCaller:

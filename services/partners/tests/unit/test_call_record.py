@@ -15,7 +15,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.types import Message
 
-from mercato_shop.partners_admin import PartnersAdmin
+from mercato_shop.testing.partners_admin import PartnersAdmin
 from partners.config import PartnersSettings
 from partners.faults import PARTNERS, FaultBoard, FaultProfile, overlapped
 from partners.hangup import CallerGoneError, unless_caller_leaves

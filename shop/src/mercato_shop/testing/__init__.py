@@ -1,0 +1,1 @@
+"""What this shop's tests share: the client of the partners simulation's admin API."""
