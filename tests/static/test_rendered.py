@@ -6,7 +6,7 @@ import pytest
 
 import topology
 from topology.description import ROOT
-from topology.render import render_all
+from topology.render import orphans, render_all
 
 RENDERED = render_all(topology.load())
 
@@ -20,3 +20,7 @@ def test_the_committed_file_is_its_rendering(path: str) -> None:
     )
     head = "\n".join(RENDERED[path].splitlines()[:2])
     assert "Generated from stack.toml by `make render`" in head, "it says so first"
+
+
+def test_no_file_is_left_from_an_earlier_rendering() -> None:
+    assert orphans(RENDERED) == [], "a removed service's objects: run `make render`"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 from topology.description import ROOT, Stack
@@ -68,3 +69,15 @@ def render_all(stack: Stack) -> dict[str, str]:
         files = cast("Callable[[Stack], dict[str, str]]", module.files)
         rendered |= files(stack)
     return rendered
+
+
+def orphans(rendered: dict[str, str]) -> list[str]:
+    """Files left in a directory the renderer owns whole (a `rendered/` one) that it no longer
+    renders: a removed service's objects."""
+    owned = {str(Path(path).parent) for path in rendered if Path(path).parent.name == "rendered"}
+    return sorted(
+        path.relative_to(ROOT).as_posix()
+        for directory in owned
+        for path in (ROOT / directory).iterdir()
+        if path.is_file() and path.relative_to(ROOT).as_posix() not in rendered
+    )

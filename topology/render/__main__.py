@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from topology.description import ROOT, load
-from topology.render import render_all
+from topology.render import orphans, render_all
 
 
 def stale(rendered: dict[str, str]) -> list[str]:
@@ -26,13 +26,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     rendered = render_all(load())
-    differ = stale(rendered)
+    differ, left = stale(rendered), orphans(rendered)
     if args.check:
-        if differ:
+        if differ or left:
             print("Not as stack.toml renders them (run `make render`):", file=sys.stderr)
-            print("\n".join(f"  {path}" for path in differ), file=sys.stderr)
+            print("\n".join(f"  {path}" for path in [*differ, *left]), file=sys.stderr)
             return 1
         return 0
+    for path in left:
+        (ROOT / path).unlink()
+        print(f"removed {path}")
     for path in differ:
         target = ROOT / path
         target.parent.mkdir(parents=True, exist_ok=True)
