@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from copier import run_copy
 
 from topology.description import ROOT, STACK_FILE, Stack, load
-from topology.render import render_all
+from topology.render import render_all, write
 
 TEMPLATE = ROOT / "templates" / "service"
 NAME = re.compile(r"^[a-z][a-z0-9]{1,19}$")
@@ -82,18 +82,6 @@ def uv() -> list[str]:
     return [found] if found else [sys.executable, "-m", "uv"]
 
 
-def render() -> list[str]:
-    """Write every file `stack.toml` renders; the paths written."""
-    written = []
-    for path, text in render_all(load()).items():
-        target = ROOT / path
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
-
-
 def create(name: str, port: int | None = None, *, sync: bool = True) -> list[str]:
     """Make the service; the rendered paths written. With `sync`, lock and install it."""
     stack = load()
@@ -114,7 +102,7 @@ def create(name: str, port: int | None = None, *, sync: bool = True) -> list[str
     with STACK_FILE.open("a", encoding="utf-8") as file:
         file.write(stack_table(name, port))
     load()  # validates the new table with the rest
-    written = render()
+    written = write(render_all(load()))
     if sync:
         subprocess.run([*uv(), "lock", "--quiet"], cwd=ROOT, check=True)  # noqa: S603
         subprocess.run(  # noqa: S603 - uv of this machine, fixed arguments

@@ -81,3 +81,24 @@ def orphans(rendered: dict[str, str]) -> list[str]:
         for path in (ROOT / directory).iterdir()
         if path.is_file() and path.relative_to(ROOT).as_posix() not in rendered
     )
+
+
+def stale(rendered: dict[str, str]) -> list[str]:
+    """The rendered paths whose committed file is missing or differs."""
+    return sorted(
+        path
+        for path, text in rendered.items()
+        if not (ROOT / path).is_file() or (ROOT / path).read_text(encoding="utf-8") != text
+    )
+
+
+def write(rendered: dict[str, str]) -> list[str]:
+    """Write each rendered file that differs and remove the orphans; the paths written."""
+    for path in orphans(rendered):
+        (ROOT / path).unlink()
+    written = stale(rendered)
+    for path in written:
+        target = ROOT / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered[path], encoding="utf-8")
+    return written

@@ -6,17 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from topology.description import ROOT, load
-from topology.render import orphans, render_all
-
-
-def stale(rendered: dict[str, str]) -> list[str]:
-    """The rendered paths whose committed file is missing or differs."""
-    return sorted(
-        path
-        for path, text in rendered.items()
-        if not (ROOT / path).is_file() or (ROOT / path).read_text(encoding="utf-8") != text
-    )
+from topology.description import load
+from topology.render import orphans, render_all, stale, write
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,12 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
     for path in left:
-        (ROOT / path).unlink()
         print(f"removed {path}")
-    for path in differ:
-        target = ROOT / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(rendered[path], encoding="utf-8")
+    for path in write(rendered):
         print(f"rendered {path}")
     return 0
 
