@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from topology.description import Service, Stack
+from topology.render import notice
 
-HEADER = "# Generated from stack.toml by `make render` (python -m topology.render); do not edit.\n"
+HEADER = notice()
 
 
 def path(service: Service) -> str:

@@ -23,8 +23,9 @@ from typing import Any, Literal
 import yaml
 
 from topology.description import DEFAULT_MEMORY, Service, Stack, Worker
+from topology.render import notice
 
-HEADER = "# Generated from stack.toml by `make render` (python -m topology.render); do not edit.\n"
+HEADER = notice()
 BASE = "deploy/k8s/base/rendered"
 DEV = "deploy/k8s/overlays/dev/rendered"
 PROD = "deploy/k8s/overlays/prod/rendered"
