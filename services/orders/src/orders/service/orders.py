@@ -105,19 +105,6 @@ class OrderService:
                 raise
         return order, 201
 
-    async def _create(
-        self,
-        attempt: _Attempt,
-        user_id: int,
-        body: OrderCreate,
-        claim: tuple[str, uuid.UUID] | None,
-        reservation_id: uuid.UUID,
-    ) -> OrderOut:
-        annotate(**{"mercato.order.reservation_id": str(reservation_id)})
-        order = await self._reserve_and_write(attempt, user_id, body, claim, reservation_id)
-        annotate(**order_attributes(order, replayed=False))
-        return order
-
     async def _reserve(
         self,
         attempt: _Attempt,
@@ -144,12 +131,10 @@ class OrderService:
             await self._compensate(attempt, reservation_id)
             raise
         except AppError:
-            attempt.reservation_held = (
-                False  # refused (out of stock, unknown product): nothing taken
-            )
+            attempt.reservation_held = False  # refused (out of stock, unknown product)
             raise
 
-    async def _reserve_and_write(
+    async def _create(
         self,
         attempt: _Attempt,
         user_id: int,
@@ -157,6 +142,8 @@ class OrderService:
         claim: tuple[str, uuid.UUID] | None,
         reservation_id: uuid.UUID,
     ) -> OrderOut:
+        """Reserve the lines in catalog, then write the order in one statement."""
+        annotate(**{"mercato.order.reservation_id": str(reservation_id)})
         lines = [(item.product_id, item.quantity) for item in body.items]
         reservation = await self._reserve(attempt, user_id, claim, reservation_id, lines)
         try:
@@ -179,7 +166,7 @@ class OrderService:
             await self._compensate(attempt, reservation.id)
             raise
         # What was written, as a read would return it (no second round trip to read it).
-        return OrderOut(
+        order = OrderOut(
             id=order_id,
             user_id=user_id,
             status="confirmed",
@@ -188,6 +175,8 @@ class OrderService:
             created_at=created_at,
             items=[ItemOut.model_validate(line, from_attributes=True) for line in priced],
         )
+        annotate(**order_attributes(order, replayed=False))
+        return order
 
     async def _compensate(self, attempt: _Attempt, reservation_id: uuid.UUID) -> None:
         try:
