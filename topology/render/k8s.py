@@ -136,16 +136,19 @@ def _pod_labels(name: str, component: str, *, postgres: bool, redis: bool) -> di
     return labels
 
 
+def _workload_labels(name: str, component: str, *, after: bool) -> dict[str, str]:
+    """A Mercato Python workload's labels; `after`: applied once the migrations are done."""
+    labels = {NAME: name, COMPONENT: component, RUNTIME: "python"}
+    return labels | {AFTER: "migrations"} if after else labels
+
+
 def _deployment(
     name: str, component: str, container: Object, *, postgres: bool, redis: bool, after: bool
 ) -> Object:
-    labels = {NAME: name, COMPONENT: component, RUNTIME: "python"}
-    if after:
-        labels[AFTER] = "migrations"
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
+        "metadata": {"name": name, "labels": _workload_labels(name, component, after=after)},
         "spec": {
             "replicas": 1,
             "revisionHistoryLimit": 5,
@@ -237,21 +240,16 @@ def job(service: Service, kind: Literal["migrate", "seed"]) -> Object:
     seed = kind == "seed"
     argv = list(service.seed) if seed else [str(service.migrate)]
     component = "seed" if seed else "migration"
-    labels = {NAME: name, COMPONENT: component, RUNTIME: "python"}
-    if seed:
-        labels[AFTER] = "migrations"
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": name, "labels": labels},
+        "metadata": {"name": name, "labels": _workload_labels(name, component, after=seed)},
         "spec": {
             "backoffLimit": JOB_RETRIES,
             "activeDeadlineSeconds": SEED_DEADLINE_SECONDS if seed else MIGRATION_DEADLINE_SECONDS,
             "template": {
                 "metadata": {
-                    "labels": _pod_labels(
-                        name, labels[COMPONENT], postgres=service.database, redis=False
-                    )
+                    "labels": _pod_labels(name, component, postgres=service.database, redis=False)
                 },
                 "spec": {
                     "restartPolicy": "Never",
