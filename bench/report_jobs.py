@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from mercato_shared.settings import BaseServiceSettings
+
 GRACE_SECONDS = 120.0
 POLL_SECONDS = 2.0
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
 _COUNTS = """
 SELECT count(*) AS accepted,
@@ -43,7 +44,8 @@ class ReportOutcome:
 
 def reports_dsn(env: Mapping[str, str]) -> str:
     """asyncpg's DSN of the reports database the stack of `env` uses."""
-    server = env.get("POSTGRES_URL", DEFAULT_POSTGRES).replace("+asyncpg", "", 1)
+    default = BaseServiceSettings.model_fields["postgres_url"].default
+    server = env.get("POSTGRES_URL", default).replace("+asyncpg", "", 1)
     return f"{server}/{env.get('DATABASE_PREFIX', '')}reports"
 
 

@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from devtools.new_service import uv
+from mercato_shared.settings import BaseServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "ledger"
@@ -68,7 +69,8 @@ def _copy_of_the_tree(target: Path) -> Path:
 
 
 async def _drop_test_database() -> None:
-    connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    server = BaseServiceSettings().postgres_url.replace("+asyncpg", "", 1)
+    connection = await asyncpg.connect(f"{server}/postgres")
     try:
         await connection.execute(f"DROP DATABASE IF EXISTS it_{NAME} WITH (FORCE)")
     finally:
