@@ -5,13 +5,9 @@ from __future__ import annotations
 import socket
 import time
 
+from mercato_shared.testing.loopback import free_port
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["free_port", "port_open", "wait_for_port"]
 
 
 def port_open(port: int) -> bool:
