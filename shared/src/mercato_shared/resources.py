@@ -27,8 +27,9 @@ class Resources:
     http: httpx.AsyncClient
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
-    # The engine's autocommit view (same pool): a write that is one statement is its own
-    # transaction, without BEGIN and COMMIT round trips (mercato_shared.db.autocommit).
+    # The engine's autocommit view (same pool): a statement that stands alone (a write that is
+    # one statement, a cache's load) is its own transaction, without BEGIN and COMMIT or
+    # ROLLBACK round trips (mercato_shared.db.autocommit).
     writes: AsyncEngine | None = None
     redis: Redis | None = None
 

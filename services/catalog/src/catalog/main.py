@@ -69,7 +69,9 @@ def create_app(
                 ]
                 await stack.enter_async_context(running(jobs, resources.redis))
             yield {
-                "catalog_service": CatalogService(resources.sessions, cache, ranking),
+                "catalog_service": CatalogService(
+                    resources.sessions, resources.writes, cache, ranking
+                ),
                 "reservations": reservations,
                 "public_max_age": settings.public_max_age_seconds,
             }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from catalog.errors import ProductNotFoundError
 from catalog.pagination import decode_cursor, encode_cursor
 from catalog.popular import PopularRanking
-from catalog.repository.products import ProductRepository
+from catalog.repository.products import ProductReads, ProductRepository
 from catalog.schemas import (
     PopularProduct,
     ProductCreate,
@@ -45,14 +45,20 @@ def listing_key(category: str | None, after_id: int | None, limit: int) -> str:
 
 
 class CatalogService:
-    """The products of one process (built once, in its lifespan). Each operation opens its
-    own session: a cache hit opens none, and the cache's shared
-    load owns its session, so a caller that goes away cannot close it under the others."""
+    """The products of one process (built once, in its lifespan). A cache hit touches no
+    connection; a miss is one statement on the autocommit view (`reads`), run by the cache's
+    shared load, so a caller that goes away cannot cut it short for the others. Each write
+    opens its own session."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], cache: Cache, ranking: PopularRanking
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        reads: AsyncEngine,
+        cache: Cache,
+        ranking: PopularRanking,
     ) -> None:
         self._sessions = sessions
+        self._reads = ProductReads(reads)
         self._cache = cache
         self._ranking = ranking
 
@@ -65,10 +71,7 @@ class CatalogService:
         after_id = decode_cursor(cursor) if cursor is not None else None
 
         async def load_listing() -> bytes:
-            async with self._sessions() as session:
-                ids = await ProductRepository(session).page_ids(
-                    after_id=after_id, limit=limit + 1, category=category
-                )
+            ids = await self._reads.page_ids(after_id=after_id, limit=limit + 1, category=category)
             next_cursor = encode_cursor(ids[limit - 1]) if len(ids) > limit else None
             return _LISTING.dump_json(Listing(ids=ids[:limit], next_cursor=next_cursor))
 
@@ -89,21 +92,18 @@ class CatalogService:
 
     async def _load_products(self, keys: list[str]) -> dict[str, bytes]:
         ids = [int(key.rpartition(":")[2]) for key in keys]
-        async with self._sessions() as session:
-            rows = await ProductRepository(session).many(ids)
-            return {
-                product_key(row.id): _PRODUCT.dump_json(ProductOut.model_validate(row))
-                for row in rows
-            }
+        rows = await self._reads.many(ids)
+        return {
+            product_key(row.id): _PRODUCT.dump_json(ProductOut.model_validate(row)) for row in rows
+        }
 
     async def product_json(self, product_id: int) -> Entry:
         """One product as the JSON a read answers (ProductOut), from the cache when warm: a
         hit is served as cached, neither validated nor serialised again."""
 
         async def load() -> bytes | None:
-            async with self._sessions() as session:
-                row = await ProductRepository(session).get(product_id)
-                return None if row is None else _PRODUCT.dump_json(ProductOut.model_validate(row))
+            row = await self._reads.get(product_id)
+            return None if row is None else _PRODUCT.dump_json(ProductOut.model_validate(row))
 
         entry = await self._cache.get_or_load_entry(product_key(product_id), load)
         if entry is None:
