@@ -165,7 +165,7 @@ def run_step(stack: BenchStack, rate: int, seconds: int, env: dict[str, str]) ->
     return Step(rate, result, named, busiest, locust_cpu / max(sent, 1) * 1e6, reports)
 
 
-def _usage(step: Step) -> str:
+def describe_usage(step: Step) -> str:
     busy = ", ".join(f"{name} {cores:.2f}" for name, cores in step.cores.items() if cores >= 0.01)
     return f"{step.reports.describe()}; cores: {busy}; Locust {step.locust_us:.0f} µs/request"
 
@@ -200,7 +200,7 @@ def mixed_load(stack: BenchStack, rates: list[int], seconds: int) -> MixedLoad:
                 SCENARIO,
                 f"{rate} requests/s offered",
                 step.result,
-                note=("held" if step.held else "not held") + "; " + _usage(step),
+                note=("held" if step.held else "not held") + "; " + describe_usage(step),
             )
         )
         points.append(Point(rate, goodput(step.result), f"{rate}"))
@@ -239,14 +239,15 @@ def _overload(
             admitted.errors,
             note=(
                 f"goodput {served:.0f}/s ({served / held:.0%} of {held}/s held), latency of "
-                f"the admitted; {shed_rate:.0f}/s shed (503/429 with Retry-After); " + _usage(step)
+                f"the admitted; {shed_rate:.0f}/s shed (503/429 with Retry-After); "
+                + describe_usage(step)
             ),
         ),
         Row.of(
             SCENARIO,
             f"{AFTER}{held} requests/s offered",
             after.result,
-            note=("held" if after.held else "not held") + "; " + _usage(after),
+            note=("held" if after.held else "not held") + "; " + describe_usage(after),
         ),
     ]
     return rows, missing

@@ -1,0 +1,107 @@
+"""`python -m bench.mixed_profile --rate 400`: where the mixed load's CPU goes, program by program.
+
+It starts a stack as `make bench` does (its own ports, databases and Redis database), runs one
+step of scenario (g) at `--rate` (bench/locustfile.py through the gateway), and records every
+program of the stack with py-spy over the step's steady part, without pausing them
+(`--nonblocking`): one flame graph per program, `bench/results/mixed-<program>.svg`, and the
+cores each program used, printed busiest first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bench import client, mixed
+from bench.results import RESULTS
+from bench.stacks import BenchStack, base_env, otlp_sink, running
+
+# The programs worth a flame graph (nginx and supervisord are not Python).
+PROFILED = ("catalog", "checkout", "orders", "partners", "identity", "reports", "worker")
+
+
+def _py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(found).exists():
+        msg = "py-spy is not installed (make deps)"
+        raise SystemExit(msg)
+    return found
+
+
+def _record(py_spy: str, stack: BenchStack, seconds: int) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the first process of every profiled program (with its children)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    recorders = []
+    for program in stack.programs():
+        name = re.sub(r"-\d+$", "", program)
+        pids = stack.program_pids(program)
+        if name not in PROFILED or not pids:
+            continue
+        recorders.append(
+            subprocess.Popen(  # noqa: S603 - fixed argv: py-spy of this environment
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(pids[0]),
+                    "--subprocesses",
+                    "--nonblocking",
+                    "--duration",
+                    str(seconds),
+                    "--rate",
+                    "100",
+                    "--output",
+                    str(RESULTS / f"mixed-{program}.svg"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return recorders
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.mixed_profile", description=__doc__)
+    parser.add_argument("--rate", type=int, default=400, help="requests/s offered")
+    parser.add_argument("--seconds", type=int, default=30, help="the step's length")
+    parser.add_argument("--offset", type=int, default=17000, help="the stack's port offset")
+    args = parser.parse_args()
+    py_spy = _py_spy()
+    with otlp_sink() as sink:
+        env = base_env(args.offset) | {"OTEL_EXPORTER_OTLP_ENDPOINT": sink}
+        with running("mixed-profile", args.offset, env) as stack:
+            admin = client.admin_token(stack.gateway)
+            client.restock(stack.gateway, admin, 1000, 1_000_000)
+            load_env = dict(stack.env) | {
+                "MERCATO_TOKEN": client.customer_token(stack.gateway),
+                "MERCATO_ADMIN_TOKEN": admin,
+            }
+            window = max(args.seconds - mixed.SETTLE_SECONDS, 1)
+            recorders: list[subprocess.Popen[bytes]] = []
+
+            def record_after_settling() -> None:
+                time.sleep(mixed.SETTLE_SECONDS)
+                recorders.extend(_record(py_spy, stack, window))
+
+            recording = threading.Thread(target=record_after_settling)
+            recording.start()
+            step = mixed.run_step(stack, args.rate, args.seconds, load_env)
+            recording.join()
+            for recorder in recorders:
+                recorder.wait(timeout=60)
+    result = step.result
+    print(
+        f"{args.rate}/s offered: {result.requests_per_second:.0f}/s served, "
+        f"p99 {result.p99_ms:.0f} ms, {result.errors} failed; {mixed.describe_usage(step)}"
+    )
+    print(f"flame graphs: {RESULTS}/mixed-*.svg")
+
+
+if __name__ == "__main__":
+    main()
