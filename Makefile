@@ -86,7 +86,7 @@ bench: ## Every path users call, on stacks of its own, into bench/README.md (QUI
 	@$(RUN) python -m bench $(if $(QUICK),--quick,)
 
 .PHONY: profile
-profile: ## Flame graph of SERVICE (any service; catalog-lists for list pages) of the running stack under a short load
+profile: ## Flame graph of SERVICE (any service; catalog-lists: list pages; catalog-reservations: under orders) of the running stack
 	@$(RUN) python -m bench.profile $(or $(SERVICE),catalog)
 
 .PHONY: bench-instructions

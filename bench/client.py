@@ -49,6 +49,13 @@ def restock(gateway: str, admin: str, products: int, stock: int) -> None:
             client.patch(f"/products/{product_id}", json={"stock": stock}).raise_for_status()
 
 
+def warm_reads(gateway: str, products: int) -> None:
+    """Read every product once through the gateway, so that its copy is in the caches."""
+    with httpx.Client(base_url=f"{gateway}/api/catalog", timeout=10) as client:
+        for product_id in range(1, products + 1):
+            client.get(f"/products/{product_id}").raise_for_status()
+
+
 def set_faults(
     partners_url: str, profile: dict[str, object], only: tuple[str, ...] = PARTNERS
 ) -> None:

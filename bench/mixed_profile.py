@@ -1,7 +1,7 @@
 """`python -m bench.mixed_profile --rate 400`: where the mixed load's CPU goes, program by program.
 
-It starts a stack as `make bench` does (its own ports, databases and Redis database), runs one
-step of scenario (g) at `--rate` (bench/locustfile.py through the gateway), and records every
+It starts a stack as `make bench` does (its own ports, databases and Redis database), reads
+every product once (a running shop's caches are warm), runs one step of scenario (g) at `--rate` (bench/locustfile.py through the gateway), and records every
 program of the stack with py-spy over the step's steady part, without pausing them
 (`--nonblocking`): one flame graph per program, `bench/results/mixed-<program>.svg`, and the
 cores each program used, printed busiest first.
@@ -78,6 +78,7 @@ def main() -> None:
         with running("mixed-profile", args.offset, env) as stack:
             admin = client.admin_token(stack.gateway)
             client.restock(stack.gateway, admin, 1000, 1_000_000)
+            client.warm_reads(stack.gateway, 1000)  # as a running shop's caches are
             load_env = dict(stack.env) | {
                 "MERCATO_TOKEN": client.customer_token(stack.gateway),
                 "MERCATO_ADMIN_TOKEN": admin,

@@ -6,9 +6,10 @@ path (not through the gateway, whose micro-cache would answer most reads), and r
 process and its children with py-spy for the same time, writing an SVG flame graph (or
 speedscope JSON with --format speedscope) under bench/results/.
 
-The loads: catalog product reads (`catalog-lists`: list pages), checkout quotes, orders (one
-line of one of the first 50 products, a new Idempotency-Key each, those products restocked
-first, a customer registered for the run),
+The loads: catalog product reads (`catalog-lists`: list pages; `catalog-reservations`:
+catalog recorded under the orders load), checkout quotes, orders (one line of one of the
+first 50 products, a new Idempotency-Key each, those products restocked first, a customer
+registered for the run),
 identity `GET /me`, reports `GET /reports/{id}` of one job, partners' FX rates.
 """
 
@@ -36,11 +37,14 @@ CATEGORIES = "kitchen,garden,books,electronics,toys,sports,apparel,office"
 
 @dataclass(frozen=True, slots=True)
 class Load:
-    """A wrk script sent straight to the service (no path prefix), and what it needs from
-    the stack first (its variables, given the gateway's URL)."""
+    """A wrk script sent straight to a service (no path prefix), and what it needs from
+    the stack first (its variables, given the gateway's URL). `target` is the service the
+    load is sent to when it is not the one recorded (catalog's reservations come from
+    orders)."""
 
     script: str
     prepare: Callable[[str], dict[str, str]] = lambda _: {}
+    target: str | None = None
 
 
 # Orders take products among the first few, restocked through the gateway within its default
@@ -74,6 +78,7 @@ LOADS: dict[str, Load] = {
     "catalog-lists": Load("product_lists.lua", lambda _: {"CATEGORIES": CATEGORIES}),
     "checkout": Load("quotes.lua"),
     "orders": Load("orders.lua", _orders),
+    "catalog-reservations": Load("orders.lua", _orders, target="orders"),
     "identity": Load("authorized_get.lua", _me),
     "reports": Load("authorized_get.lua", _report),
     "partners": Load("authorized_get.lua", lambda _: {"PATH_TO_GET": "/fx/rates"}),
@@ -114,12 +119,13 @@ def main() -> None:
     load_of = LOADS[args.service]
     process = stack.first_replica(args.service.split("-")[0])
     pids = process_pids(stack, process.program)
+    loaded = process if load_of.target is None else stack.first_replica(load_of.target)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "svg" if args.format == "flamegraph" else "speedscope.json"
     output = RESULTS / f"profile-{args.service}.{suffix}"
     load = threading.Thread(
         target=wrk.run,
-        args=(f"http://127.0.0.1:{process.port}",),
+        args=(f"http://127.0.0.1:{loaded.port}",),
         kwargs={
             "seconds": args.seconds + 2,
             "threads": 1,
