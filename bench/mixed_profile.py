@@ -1,10 +1,11 @@
 """`python -m bench.mixed_profile --rate 400`: where the mixed load's CPU goes, program by program.
 
 It starts a stack as `make bench` does (its own ports, databases and Redis database), reads
-every product once (a running shop's caches are warm), runs one step of scenario (g) at `--rate` (bench/locustfile.py through the gateway), and records every
-program of the stack with py-spy over the step's steady part, without pausing them
-(`--nonblocking`): one flame graph per program, `bench/results/mixed-<program>.svg`, and the
-cores each program used, printed busiest first.
+every product once (a running shop's caches are warm), runs one step of scenario (g) at
+`--rate` (bench/locustfile.py through the gateway), and records every program of the stack
+with py-spy over the step's steady part, without pausing them (`--nonblocking`): one flame
+graph per program, `bench/results/mixed-<program>.svg`, and the cores each program used,
+printed busiest first.
 """
 
 from __future__ import annotations
