@@ -5,7 +5,8 @@ at once (queued or running) and thirty an hour, and answers the rest 429
 `too_many_reports` with Retry-After;
 an admin's one-day sales report submitted right after is taken before the customer's
 backlog (the lane in front) and finishes; the customer's own purchases report contains only
-the customer's orders (orders' sales summary is filtered by the server). No assertion is on a timing.
+the customer's orders (orders' sales summary is filtered by the server). No assertion is on a
+timing.
 """
 
 from __future__ import annotations
