@@ -5,7 +5,8 @@ at once (queued or running) and thirty an hour, and answers the rest 429
 `too_many_reports` with Retry-After;
 an admin's one-day sales report submitted right after is taken before the customer's
 backlog (the lane in front) and finishes; the customer's own purchases report contains only
-the customer's orders (the export is filtered by the server). No assertion is on a timing.
+the customer's orders (orders' sales summary is filtered by the server). No assertion is on a
+timing.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ async def test_a_customers_flood_is_capped_and_another_users_report_runs(
     for job_id in mine:
         finished = await wait_done(gateway, customer, job_id)
         assert finished["status"] == "succeeded", finished
-    # A new customer has no orders: the export, filtered by the server, gives none.
+    # A new customer has no orders: the sales summary, filtered by the server, holds none.
     result = await gateway.get(f"/api/reports/reports/{mine[0]}/result", headers=customer)
     assert result.status_code == 200
     assert result.json()["orders"] == 0

@@ -27,7 +27,6 @@ class WorkerSettings(ReportsSettings):
     orders_url: str = DEFAULT_URLS["orders"]
     reports_client_id: str = Field(default="reports", min_length=1, max_length=64)
     reports_client_secret: str = Field(default=DEV_CLIENT_SECRET, min_length=16, max_length=256)
-    orders_page_size: PositiveInt = Field(default=500, le=1000)
     orders_timeout: PositiveFloat = 5.0
     orders_retry_attempts: int = Field(default=4, ge=1, le=10)
     orders_deadline: PositiveFloat = 45.0

@@ -1,64 +1,24 @@
-"""A typed client for the orders service's export: keyset pages of orders with their items.
+"""A typed client for the orders service's sales summary, what a report reads of orders.
 
-The workers never read the orders database; they page through `GET /orders/export` with
-their own `service` token, through the shared `InternalClient`: each page is an idempotent
-GET with `ORDERS_TIMEOUT` per attempt, retried with jittered backoff on transport errors,
-timeouts and 5xx answers within `ORDERS_DEADLINE`. A page that cannot be had raises
+The workers never read the orders database; they ask `GET /orders/sales-summary` with their
+own `service` token, through the shared `InternalClient`: an idempotent GET with
+`ORDERS_TIMEOUT` per attempt, retried with jittered backoff on transport errors, timeouts and
+5xx answers within `ORDERS_DEADLINE`. A summary that cannot be had raises
 `UpstreamUnavailableError`, which the job treats as transient (the run is given back and
 retried); another 4xx fails the job.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
-from decimal import Decimal
 
 import httpx
-from pydantic import BaseModel, field_validator
 
 from mercato_shared.internal_client import InternalClient
 from mercato_shared.service_tokens import ServiceTokens
 from workers.config import WorkerSettings
-from workers.sales_report import Order, OrderLine, to_cents
-
-
-class ExportItem(BaseModel):
-    product_id: int
-    quantity: int
-    unit_price: Decimal
-
-
-class ExportOrder(BaseModel):
-    id: str
-    user_id: str
-    created_at: datetime
-    total: Decimal
-    currency: str
-    items: list[ExportItem]
-
-    @field_validator("id", "user_id", mode="before")
-    @classmethod
-    def _as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
-
-    def to_order(self) -> Order:
-        return Order(
-            id=self.id,
-            user_id=self.user_id,
-            created_at=self.created_at,
-            total_cents=to_cents(self.total),
-            currency=self.currency,
-            lines=tuple(
-                OrderLine(item.product_id, item.quantity, to_cents(item.unit_price))
-                for item in self.items
-            ),
-        )
-
-
-class ExportPage(BaseModel):
-    items: list[ExportOrder]
-    next_cursor: str | None = None
+from workers.sales_report import TOP_CUSTOMERS
+from workers.sales_summary import SalesSummary
 
 
 class OrdersClient:
@@ -77,36 +37,25 @@ class OrdersClient:
             tokens=tokens,
         )
 
-    async def export(
+    async def sales_summary(
         self, *, since: datetime, until: datetime, user_id: str | None = None
-    ) -> AsyncIterator[Order]:
-        """Every order created in `[since, until)` (of one user, if given), page by page.
+    ) -> SalesSummary:
+        """What a report reads of the orders created in `[since, until)` (of one user, if
+        given), aggregated by orders: one call whatever the number of orders.
 
-        One user's orders are chosen by the export itself (`user_id`, on its own index), so a
+        One user's orders are chosen by orders itself (`user_id`, on its own index), so a
         purchases report reads that customer's orders only, however large the shop. A user
         id that is not a number (a machine client's) has no orders.
         """
         if user_id is not None and not user_id.isdigit():
-            return
-        cursor: str | None = None
-        while True:
-            params = {
-                "since": since.isoformat(),
-                "until": until.isoformat(),
-                "limit": str(self._settings.orders_page_size),
-            }
-            if user_id is not None:
-                params["user_id"] = user_id
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = await self._page(params)
-            for order in page.items:
-                yield order.to_order()
-            if page.next_cursor is None or not page.items:
-                return
-            cursor = page.next_cursor
-
-    async def _page(self, params: dict[str, str]) -> ExportPage:
-        response = await self._orders.get("/orders/export", params=params)
+            return SalesSummary()
+        params = {
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "top_customers": str(TOP_CUSTOMERS),
+        }
+        if user_id is not None:
+            params["user_id"] = user_id
+        response = await self._orders.get("/orders/sales-summary", params=params)
         response.raise_for_status()  # a 4xx other than a stale token: the job fails
-        return ExportPage.model_validate_json(response.content)
+        return SalesSummary.model_validate_json(response.content)

@@ -1,4 +1,4 @@
-"""One run of a report job: claim it, fetch the orders, compute, store the one result.
+"""One run of a report job: claim it, fetch orders' sales summary, compute, store the result.
 
 This is the task's body without Celery, so it can be tested against the real database. The
 CPU-bound computation runs in a thread of the worker process, which keeps the process's
@@ -13,7 +13,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,21 +27,22 @@ from mercato_shared.telemetry import annotate
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
 from workers.errors import is_transient
-from workers.sales_report import Order, compute, render_csv
+from workers.sales_report import compute, render_csv
+from workers.sales_summary import SalesSummary
 
 logger = logging.getLogger("mercato.workers.reports")
 
 
 class OrderSource(Protocol):
-    def export(
+    async def sales_summary(
         self, *, since: datetime, until: datetime, user_id: str | None = None
-    ) -> AsyncIterator[Order]: ...
+    ) -> SalesSummary: ...
 
 
 def build_report(
-    orders: Sequence[Order], *, kind: str, start: date, end: date
+    summary: SalesSummary, *, kind: str, start: date, end: date
 ) -> tuple[dict[str, Any], str]:
-    report = compute(orders, kind=kind, start=start, end=end)
+    report = compute(summary, kind=kind, start=start, end=end)
     return report, render_csv(report)
 
 
@@ -89,17 +90,14 @@ class ReportJobRunner:
             async with limit, self._heartbeat(job_id, run_id):
                 cpu_started = time.process_time()
                 user_id = job.owner if job.kind == "purchases" else None
-                orders = [
-                    order
-                    async for order in self.orders.export(
-                        since=midnight(job.period_start),
-                        until=midnight(job.period_end),
-                        user_id=user_id,
-                    )
-                ]
+                summary = await self.orders.sales_summary(
+                    since=midnight(job.period_start),
+                    until=midnight(job.period_end),
+                    user_id=user_id,
+                )
                 body, csv = await asyncio.to_thread(
                     build_report,
-                    orders,
+                    summary,
                     kind=job.kind,
                     start=job.period_start,
                     end=job.period_end,
@@ -108,7 +106,7 @@ class ReportJobRunner:
         except Exception as exc:
             return await self._failed(job_id, run_id, exc, timed_out=limit.expired())
         annotate(
-            **{"mercato.report.orders": len(orders), "mercato.report.cpu_seconds": cpu_seconds}
+            **{"mercato.report.orders": body["orders"], "mercato.report.cpu_seconds": cpu_seconds}
         )
         async with self.sessions() as session:
             stored = await JobRepository(session).complete(
@@ -118,7 +116,7 @@ class ReportJobRunner:
             "report job done",
             extra={
                 "job_id": str(job_id),
-                "orders": len(orders),
+                "orders": body["orders"],
                 "cpu_seconds": round(cpu_seconds, 3),
                 "stored": stored,
             },

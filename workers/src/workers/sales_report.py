@@ -1,79 +1,34 @@
-"""The sales report: plain, synchronous, CPU-bound computation over orders (no I/O, no Celery).
+"""The sales report: plain, synchronous computation over orders' sales summary (no I/O).
 
-Money is handled in integer cents (exact), grouped by currency (orders in different
-currencies are never added together), and rendered as strings with two decimals. Days are
-UTC calendar days of `created_at`. Percentiles use linear interpolation between the closest
-ranks, the definition of Postgres' `percentile_cont`, so the report can be checked in SQL.
-
-What costs CPU on real data: the per product per day table, the sort behind the
-percentiles, and "frequently bought together" (every pair of distinct products of every
-order counted, then scored by lift).
+Orders aggregates the window's orders in Postgres (`workers.sales_summary`); this turns that
+summary into the report, at a cost that follows the summary (days, products, distinct
+totals), not the number of orders. Money is handled in integer cents (exact), grouped by
+currency (orders in different currencies are never added together), and rendered as strings
+with two decimals. Days are UTC calendar days of `created_at`. Percentiles use linear
+interpolation between the closest ranks, the definition of Postgres' `percentile_cont`,
+taken exactly from the histogram of order totals.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
-import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import combinations
+from datetime import date
 from typing import Any
 
 from reports.result import CSV_COLUMNS
+from workers.histogram import Histogram
+from workers.money import money
+from workers.sales_summary import CurrencySales, PairCount, SalesSummary
 
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 TOP_CUSTOMERS = 10
 TOP_PRODUCTS = 20
 TOP_PAIRS = 20
-MIN_PAIR_ORDERS = 2
-BOOTSTRAP_RESAMPLES = 400
-BOOTSTRAP_SEED = 20_240_601
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLine:
-    product_id: int
-    quantity: int
-    unit_price_cents: int
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    id: str
-    user_id: str
-    created_at: datetime
-    total_cents: int
-    currency: str
-    lines: tuple[OrderLine, ...]
-
-
-def to_cents(amount: Decimal | str | int | float) -> int:
-    """Exact cents of a money amount with at most two decimals (rounded half-even if more)."""
-    value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-    return int(value * 100)
-
-
-def money(cents: float) -> str:
-    """Cents (possibly fractional, from a percentile) as a string with two decimals."""
-    exact = (Decimal(repr(cents)) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-    return f"{exact:.2f}"
-
-
-def percentile_cont(sorted_values: Sequence[float], fraction: float) -> float:
-    """Postgres' `percentile_cont`: interpolate linearly between the two nearest ranks."""
-    if not sorted_values:
-        msg = "percentile of no values"
-        raise ValueError(msg)
-    position = fraction * (len(sorted_values) - 1)
-    lower = math.floor(position)
-    upper = min(lower + 1, len(sorted_values) - 1)
-    weight = position - lower
-    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * weight
+MIN_PAIR_ORDERS = 2  # orders answers pairs of at least two orders; fewer is noise
 
 
 @dataclass(slots=True)
@@ -83,78 +38,42 @@ class _Cell:
     revenue_cents: int = 0
 
 
-def mean_confidence_interval(values: Sequence[int]) -> tuple[float, float]:
-    """95% bootstrap confidence interval of the mean (percentile method), in cents.
-
-    Order values are skewed, so the textbook normal interval is off; resampling the orders
-    is the honest answer to "how sure are we of the average basket?". The generator is
-    seeded so that running the same job twice gives the same report.
-    """
-    rng = random.Random(BOOTSTRAP_SEED)  # noqa: S311 - statistics, not security
-    n = len(values)
-    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(BOOTSTRAP_RESAMPLES))
-    return percentile_cont(means, 0.025), percentile_cont(means, 0.975)
-
-
-def _currency_summaries(orders: Sequence[Order]) -> dict[str, dict[str, Any]]:
-    values: dict[str, list[int]] = defaultdict(list)
-    spend: dict[str, Counter[str]] = defaultdict(Counter)
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for order in orders:
-        values[order.currency].append(order.total_cents)
-        spend[order.currency][order.user_id] += order.total_cents
-        counts[order.currency][order.user_id] += 1
-    summaries: dict[str, dict[str, Any]] = {}
-    for currency in sorted(values):
-        totals = sorted(values[currency])
-        # Biggest spenders first; ties broken by user id so the ranking is deterministic.
-        ranked = sorted(spend[currency].items(), key=lambda item: (-item[1], item[0]))
-        low, high = mean_confidence_interval(totals)
-        summaries[currency] = {
-            "orders": len(totals),
-            "revenue": money(sum(totals)),
-            "order_value": {
-                "mean": money(sum(totals) / len(totals)),
-                "mean_ci95": [money(low), money(high)],
-                **{name: money(percentile_cont(totals, p)) for name, p in PERCENTILES},
-            },
-            "top_customers": [
-                {"user_id": user, "orders": counts[currency][user], "spend": money(cents)}
-                for user, cents in ranked[:TOP_CUSTOMERS]
-            ],
-        }
-    return summaries
+def _currency_summary(sales: CurrencySales) -> dict[str, Any]:
+    totals = Histogram([(row.total, row.orders) for row in sales.totals])
+    # Biggest spenders first; ties broken by user id so the ranking is deterministic.
+    ranked = sorted(sales.top_customers, key=lambda c: (-c.spend, c.user_id))
+    low, high = totals.mean_confidence_interval()
+    return {
+        "orders": totals.size,
+        "revenue": money(totals.total),
+        "order_value": {
+            "mean": money(totals.total / totals.size),
+            "mean_ci95": [money(low), money(high)],
+            **{name: money(totals.percentile_cont(p)) for name, p in PERCENTILES},
+        },
+        "top_customers": [
+            {"user_id": c.user_id, "orders": c.orders, "spend": money(c.spend)}
+            for c in ranked[:TOP_CUSTOMERS]
+        ],
+    }
 
 
-def _product_days(orders: Sequence[Order]) -> dict[tuple[date, int, str], _Cell]:
-    cells: dict[tuple[date, int, str], _Cell] = defaultdict(_Cell)
-    for order in orders:
-        day = order.created_at.date()
-        seen: set[int] = set()
-        for line in order.lines:
-            cell = cells[(day, line.product_id, order.currency)]
-            cell.quantity += line.quantity
-            cell.revenue_cents += line.quantity * line.unit_price_cents
-            if line.product_id not in seen:
-                cell.orders += 1
-                seen.add(line.product_id)
-    return cells
+def _product_days(summary: SalesSummary) -> dict[tuple[date, int, str], _Cell]:
+    return {
+        (row.day, row.product_id, row.currency): _Cell(row.orders, row.quantity, row.revenue)
+        for row in summary.product_days
+    }
 
 
-def _per_day(orders: Sequence[Order]) -> list[dict[str, Any]]:
-    days: dict[tuple[date, str], _Cell] = defaultdict(_Cell)
-    for order in orders:
-        cell = days[(order.created_at.date(), order.currency)]
-        cell.orders += 1
-        cell.revenue_cents += order.total_cents
+def _per_day(summary: SalesSummary) -> list[dict[str, Any]]:
     return [
         {
-            "day": day.isoformat(),
-            "currency": currency,
-            "orders": c.orders,
-            "revenue": money(c.revenue_cents),
+            "day": row.day.isoformat(),
+            "currency": row.currency,
+            "orders": row.orders,
+            "revenue": money(row.revenue),
         }
-        for (day, currency), c in sorted(days.items())
+        for row in sorted(summary.days, key=lambda row: (row.day, row.currency))
     ]
 
 
@@ -178,25 +97,25 @@ def _top_products(cells: dict[tuple[date, int, str], _Cell]) -> list[dict[str, A
     ]
 
 
-def bought_together(orders: Iterable[Order]) -> list[dict[str, Any]]:
+def bought_together(
+    pairs: Sequence[PairCount], cells: dict[tuple[date, int, str], _Cell], total: int
+) -> list[dict[str, Any]]:
     """Product pairs found in the same order most often, with their lift.
 
     Lift = P(a and b) / (P(a) P(b)) over orders: above 1 means bought together more often
     than chance would have it. Pairs seen in fewer than `MIN_PAIR_ORDERS` orders are noise.
+    An order has one day and one currency, so the orders holding a product add up over its
+    cells.
     """
-    pair_orders: Counter[tuple[int, int]] = Counter()
     product_orders: Counter[int] = Counter()
-    total = 0
-    for order in orders:
-        total += 1
-        products = sorted({line.product_id for line in order.lines})
-        product_orders.update(products)
-        pair_orders.update(combinations(products, 2))
-    scored = [
-        (count, count * total / (product_orders[a] * product_orders[b]), (a, b))
-        for (a, b), count in pair_orders.items()
-        if count >= MIN_PAIR_ORDERS
-    ]
+    for (_, product_id, _), cell in cells.items():
+        product_orders[product_id] += cell.orders
+    scored: list[tuple[int, float, tuple[int, int]]] = []
+    for pair in pairs:
+        if pair.orders >= MIN_PAIR_ORDERS:
+            a, b = pair.products
+            lift = pair.orders * total / (product_orders[a] * product_orders[b])
+            scored.append((pair.orders, lift, (a, b)))
     scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
     return [
         {"products": list(pair), "orders": count, "lift": round(lift, 3)}
@@ -204,17 +123,21 @@ def bought_together(orders: Iterable[Order]) -> list[dict[str, Any]]:
     ]
 
 
-def compute(orders: Sequence[Order], *, kind: str, start: date, end: date) -> dict[str, Any]:
+def compute(summary: SalesSummary, *, kind: str, start: date, end: date) -> dict[str, Any]:
     """The whole report as a JSON-ready dict; `end` is exclusive."""
-    cells = _product_days(orders)
+    cells = _product_days(summary)
+    orders = sum(row.orders for row in summary.days)
     return {
         "kind": kind,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "orders": len(orders),
-        "currencies": _currency_summaries(orders),
-        "per_day": _per_day(orders),
+        "orders": orders,
+        "currencies": {
+            sales.currency: _currency_summary(sales)
+            for sales in sorted(summary.currencies, key=lambda sales: sales.currency)
+        },
+        "per_day": _per_day(summary),
         "top_products": _top_products(cells),
-        "bought_together": bought_together(orders),
+        "bought_together": bought_together(summary.pairs, cells, orders),
         "per_product_day": [
             {
                 "day": day.isoformat(),

@@ -1,26 +1,28 @@
-"""The worker's orders client asks the export for one customer's orders, server-side.
+"""The worker's orders client asks orders for the sales summary, one customer's server-side.
 
-It runs against the export stand-in (`upstream.py`, the export's contract) in process.
+It runs against the stand-in (`upstream.py`, the contract of `GET /orders/sales-summary`) in
+process.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
 from mercato_shared.service_tokens import ServiceTokens
 from workers.orders_client import OrdersClient
+from workers.sales_summary import SalesSummary
 
 from .conftest import worker_settings
-from .upstream import ORIGIN, create_app
+from .upstream import ORIGIN, create_app, generate_orders, summarize
+
+UNTIL = ORIGIN + timedelta(days=30)
 
 
-async def _export(user_id: str | None) -> tuple[list[str], list[dict[str, object]]]:
+async def _summary(user_id: str | None) -> tuple[SalesSummary, list[dict[str, object]]]:
     app = create_app()
-    settings = worker_settings(
-        identity_url="http://upstream", orders_url="http://upstream", orders_page_size=50
-    )
+    settings = worker_settings(identity_url="http://upstream", orders_url="http://upstream")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport) as http:
         tokens = ServiceTokens(
@@ -31,28 +33,29 @@ async def _export(user_id: str | None) -> tuple[list[str], list[dict[str, object
             timeout=5,
         )
         client = OrdersClient(http, tokens, settings)
-        owners = [
-            order.user_id
-            async for order in client.export(
-                since=ORIGIN, until=ORIGIN + timedelta(days=30), user_id=user_id
-            )
-        ]
-    return owners, app.state.export_queries
+        summary = await client.sales_summary(since=ORIGIN, until=UNTIL, user_id=user_id)
+    return summary, app.state.summary_queries
 
 
-async def test_a_purchases_export_is_filtered_by_the_server() -> None:
-    owners, queries = await _export("7")
-    everyone, _ = await _export(None)
+async def test_the_summary_is_read_as_orders_answers_it() -> None:
+    summary, queries = await _summary(None)
+    orders = [
+        o for o in generate_orders(600, days=30) if datetime.fromisoformat(o["created_at"]) < UNTIL
+    ]
+    assert summary == SalesSummary.model_validate(summarize(orders))
+    assert sum(day.orders for day in summary.days) == 600
+    assert queries == [{"user_id": None}]
 
-    assert owners
-    assert set(owners) == {"7"}
-    assert owners == [owner for owner in everyone if owner == "7"]
-    # Every page asked for user 7's orders only: nobody else's crossed the wire.
-    assert queries
-    assert all(query["user_id"] == 7 for query in queries)
+
+async def test_a_purchases_summary_is_filtered_by_the_server() -> None:
+    summary, queries = await _summary("7")
+    assert summary.days
+    assert {c.user_id for sales in summary.currencies for c in sales.top_customers} == {"7"}
+    # The one request asked for user 7's orders only: nobody else's were summed.
+    assert queries == [{"user_id": 7}]
 
 
 async def test_a_machine_client_has_no_purchases() -> None:
-    owners, queries = await _export("reports")
-    assert owners == []
+    summary, queries = await _summary("reports")
+    assert summary == SalesSummary()
     assert queries == []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -16,22 +18,27 @@ from reports.repository import JobRepository
 from workers.config import WorkerSettings
 from workers.periodic import sweep
 from workers.report_job import ReportJobRunner
-from workers.sales_report import Order, OrderLine
+from workers.sales_summary import SalesSummary
 
 from .conftest import worker_settings
+from .upstream import summarize
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
-def order(oid: int, user: str, day: int, lines: Sequence[tuple[int, int, int]]) -> Order:
-    return Order(
-        id=str(oid),
-        user_id=user,
-        created_at=datetime(2026, 3, day, 10, tzinfo=UTC),
-        total_cents=sum(q * c for _, q, c in lines),
-        currency="EUR",
-        lines=tuple(OrderLine(*line) for line in lines),
-    )
+def order(oid: int, user: str, day: int, lines: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
+    """An order in the export's shape; lines are (product, quantity, unit price in cents)."""
+    return {
+        "id": oid,
+        "user_id": int(user),
+        "currency": "EUR",
+        "total": str(Decimal(sum(q * c for _, q, c in lines)) / 100),
+        "created_at": datetime(2026, 3, day, 10, tzinfo=UTC).isoformat(),
+        "items": [
+            {"product_id": p, "quantity": q, "unit_price": str(Decimal(c) / 100)}
+            for p, q, c in lines
+        ],
+    }
 
 
 ORDERS = [
@@ -43,20 +50,28 @@ ORDERS = [
 
 
 class ListSource:
-    def __init__(self, orders: Sequence[Order], fail_with: Exception | None = None) -> None:
+    """Orders' sales summary of a list of orders (summed as the upstream stand-in sums it)."""
+
+    def __init__(
+        self, orders: Sequence[dict[str, Any]], fail_with: Exception | None = None
+    ) -> None:
         self.orders = orders
         self.fail_with = fail_with
         self.delay = 0.0
 
-    async def export(
+    async def sales_summary(
         self, *, since: datetime, until: datetime, user_id: str | None = None
-    ) -> AsyncIterator[Order]:
+    ) -> SalesSummary:
         await asyncio.sleep(self.delay)
         if self.fail_with is not None:
             raise self.fail_with
-        for item in self.orders:
-            if since <= item.created_at < until and user_id in (None, item.user_id):
-                yield item
+        chosen = [
+            item
+            for item in self.orders
+            if since <= datetime.fromisoformat(item["created_at"]) < until
+            and user_id in (None, str(item["user_id"]))
+        ]
+        return SalesSummary.model_validate(summarize(chosen))
 
 
 async def new_job(sessions: Sessions, kind: str = "sales", owner: str = "1") -> uuid.UUID:
@@ -149,7 +164,7 @@ async def test_a_transient_error_gives_the_job_back_and_raises(sessions: Session
 
 async def test_a_permanent_error_fails_the_job_without_internals(sessions: Sessions) -> None:
     job_id = await new_job(sessions)
-    request = httpx.Request("GET", "http://orders.internal:8003/orders/export")
+    request = httpx.Request("GET", "http://orders.internal:8003/orders/sales-summary")
     refused = httpx.HTTPStatusError(
         "forbidden", request=request, response=httpx.Response(403, request=request)
     )

@@ -65,9 +65,9 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> Proc:
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Token and orders-export stand-in: 800 orders, 8 pages of 100, 0.25 s per page."""
+    """Token and sales-summary stand-in: 800 orders, 2 s per summary (a job to kill)."""
     port = free_port()
-    env = os.environ | {"UPSTREAM_ORDERS": "800", "UPSTREAM_PAGE_DELAY": "0.25"}
+    env = os.environ | {"UPSTREAM_ORDERS": "800", "UPSTREAM_DELAY": "2"}
     proc = start(
         [
             str(BIN / "uvicorn"),
@@ -94,7 +94,6 @@ def celery_env(upstream: str, tmp_path: Path) -> dict[str, str]:
         "REDIS_URL": IT_REDIS_URL,
         "IDENTITY_URL": upstream,
         "ORDERS_URL": upstream,
-        "ORDERS_PAGE_SIZE": "100",
         "WORKER_CONCURRENCY": "1",
         "REPORT_LEASE_SECONDS": "3",
         "SWEEP_INTERVAL_SECONDS": "1",

@@ -1,4 +1,5 @@
-"""The report's numbers on small hand-made orders whose answers are known."""
+"""The report's numbers on small hand-made orders whose answers are known, from their
+sales summary (summed as orders sums it)."""
 
 from __future__ import annotations
 
@@ -6,35 +7,41 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from reports.result import ReportResult
-from workers.sales_report import (
-    Order,
-    OrderLine,
-    bought_together,
-    compute,
-    mean_confidence_interval,
-    money,
-    percentile_cont,
-    render_csv,
-    to_cents,
-)
+from workers.histogram import Histogram, percentile_cont
+from workers.money import money, to_cents
+from workers.sales_report import compute as compute_summary
+from workers.sales_report import render_csv
+from workers.sales_summary import SalesSummary
+
+from ..integration.upstream import summarize
 
 
 def order(
     oid: str, user: str, day: int, lines: list[tuple[int, int, int]], currency: str = "EUR"
-) -> Order:
-    items = tuple(OrderLine(p, q, c) for p, q, c in lines)
-    return Order(
-        id=oid,
-        user_id=user,
-        created_at=datetime(2026, 3, day, 12, tzinfo=UTC),
-        total_cents=sum(q * c for _, q, c in lines),
-        currency=currency,
-        lines=items,
-    )
+) -> dict[str, Any]:
+    """An order in the export's shape; lines are (product, quantity, unit price in cents)."""
+    return {
+        "id": oid,
+        "user_id": user,
+        "currency": currency,
+        "total": str(Decimal(sum(q * c for _, q, c in lines)) / 100),
+        "created_at": datetime(2026, 3, day, 12, tzinfo=UTC).isoformat(),
+        "items": [
+            {"product_id": p, "quantity": q, "unit_price": str(Decimal(c) / 100)}
+            for p, q, c in lines
+        ],
+    }
+
+
+def compute(orders: list[dict[str, Any]], *, kind: str, start: date, end: date) -> dict[str, Any]:
+    summary = SalesSummary.model_validate(summarize(orders))
+    return compute_summary(summary, kind=kind, start=start, end=end)
 
 
 ORDERS = [
@@ -102,7 +109,9 @@ def test_per_day_and_per_product_day_totals() -> None:
 
 
 def test_bought_together_counts_pairs_and_lift() -> None:
-    pairs = bought_together(ORDERS)
+    pairs = compute(ORDERS, kind="sales", start=date(2026, 3, 1), end=date(2026, 3, 3))[
+        "bought_together"
+    ]
     # (10, 20) appear together in orders 1 and 3; 10 is in 3 orders, 20 in 2, of 5 in all.
     assert pairs == [{"products": [10, 20], "orders": 2, "lift": round(2 * 5 / (3 * 2), 3)}]
 
@@ -128,11 +137,14 @@ def test_no_orders_is_an_empty_report_and_reruns_are_identical() -> None:
     assert render_csv(empty).strip() == "day,product_id,currency,orders,quantity,revenue"
     first = compute(ORDERS, kind="sales", start=date(2026, 3, 1), end=date(2026, 3, 3))
     assert compute(ORDERS, kind="sales", start=date(2026, 3, 1), end=date(2026, 3, 3)) == first
-    assert mean_confidence_interval([500, 1000]) == mean_confidence_interval([500, 1000])
+    pair = Histogram([(500, 1), (1000, 1)])
+    assert pair.mean_confidence_interval() == pair.mean_confidence_interval()
+    low, high = pair.mean_confidence_interval()
+    assert 500 <= low <= 750 <= high <= 1000
 
 
 @pytest.mark.parametrize("orders", [ORDERS, []], ids=["orders", "none"])
-def test_the_report_is_exactly_its_documented_schema(orders: list[Order]) -> None:
+def test_the_report_is_exactly_its_documented_schema(orders: list[dict[str, Any]]) -> None:
     """What the API documents as the result (reports.result) is what the worker writes:
     every field present and valid, none left out of the schema."""
     report = compute(orders, kind="sales", start=date(2026, 3, 1), end=date(2026, 3, 3))

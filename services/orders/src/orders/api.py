@@ -14,6 +14,18 @@ page costs two SQL statements whatever its size. With `user_id`, only that user'
 walking the `(user_id, created_at, id)` index: a purchases report costs what its customer's
 orders cost, not what the shop's do.
 
+Sales summary for reports (role `service` or `admin`), the same window and filter:
+
+    GET /orders/sales-summary?since=<ISO 8601 with offset>&until=<ISO 8601>[&user_id=<id>]
+        [&top_customers=<1..100>]
+
+returns `SalesSummary`: what a sales or purchases report reads, aggregated by Postgres in one
+statement: per currency the histogram of order totals and the top customers; per UTC day and
+currency the orders and revenue; per UTC day, product and currency the orders holding the
+product, its quantity and revenue; the orders holding each pair of distinct products (pairs
+of at least two orders). Nothing per order crosses the wire, so a report costs its worker
+what the summary holds, not what the shop sold.
+
 Reservation lookup for catalog's reservation sweeper (role `service` or `admin`):
 
     POST /orders/reservation-lookup {"reservation_ids": [uuid, ...]} (1..1000 ids)
@@ -49,12 +61,13 @@ from orders.schemas import (
     OrderPage,
     ReservationLookup,
     ReservationsOrdered,
+    SalesSummary,
 )
 from orders.service import page_json
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 # GET /orders/reservation-lookup is a 405 (Allow: POST), not a read of order "reservation-lookup".
-register_id_segment("order_id", siblings=("export", "reservation-lookup"))
+register_id_segment("order_id", siblings=("export", "reservation-lookup", "sales-summary"))
 
 AUTH_ERRORS = errors(401, 403)
 PAGE_ERRORS = errors(401, 403, InvalidCursorError)
@@ -131,6 +144,29 @@ async def export_orders(  # noqa: PLR0917 - one parameter per query field
     # The orders come as JSON from Postgres: a page of up to 1,000 is neither validated nor
     # encoded here again (the response model documents it).
     return Response(page, media_type="application/json")
+
+
+@router.get("/sales-summary", response_model=SalesSummary, responses=AUTH_ERRORS)
+async def sales_summary(
+    _caller: ExportCaller,
+    service: OrderServiceDep,
+    since: Annotated[AwareDatetime, JSON_DATE_TIME],
+    until: Annotated[AwareDatetime, JSON_DATE_TIME],
+    user_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ROW_ID, description="Only this user's orders (a purchases report)."),
+    ] = None,
+    top_customers: Annotated[
+        int, Query(ge=1, le=100, description="How many top customers per currency.")
+    ] = 10,
+) -> Response:
+    """What a report reads of the orders created in `[since, until)`, aggregated (see module
+    docs); an empty window has an empty summary."""
+    summary = await service.sales_summary(
+        since=in_utc(since), until=in_utc(until), user_id=user_id, top_customers=top_customers
+    )
+    # Built as JSON by Postgres (the response model documents it).
+    return Response(summary, media_type="application/json")
 
 
 @router.post("/reservation-lookup", response_model=ReservationsOrdered, responses=AUTH_ERRORS)

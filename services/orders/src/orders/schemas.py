@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -95,4 +95,62 @@ class ReservationLookup(BaseModel):
 class ReservationsOrdered(BaseModel):
     ordered: list[uuid.UUID] = Field(
         description="The given reservation ids an order was written with; the others have none."
+    )
+
+
+class TotalCount(BaseModel):
+    total: Decimal = Field(description="An order total that occurs in the window.")
+    orders: int = Field(description="How many orders have exactly this total.")
+
+
+class CustomerSpend(BaseModel):
+    user_id: int
+    orders: int
+    spend: Decimal = Field(description="The sum of this customer's order totals.")
+
+
+class CurrencySales(BaseModel):
+    currency: str
+    totals: list[TotalCount] = Field(
+        description="The histogram of order totals: each distinct total once, ascending."
+    )
+    top_customers: list[CustomerSpend] = Field(
+        description="The biggest spenders first, ties by user id compared as text; at most "
+        "`top_customers` of them."
+    )
+
+
+class DaySales(BaseModel):
+    day: date = Field(description="A UTC calendar day of `created_at`.")
+    currency: str
+    orders: int
+    revenue: Decimal
+
+
+class ProductDaySales(BaseModel):
+    day: date = Field(description="A UTC calendar day of `created_at`.")
+    product_id: int
+    currency: str
+    orders: int = Field(description="Orders holding this product (each counted once).")
+    quantity: int
+    revenue: Decimal = Field(description="The sum of quantity times unit price of its lines.")
+
+
+class PairCount(BaseModel):
+    products: Annotated[list[int], Field(min_length=2, max_length=2)] = Field(
+        description="Two distinct products, the smaller id first."
+    )
+    orders: int = Field(description="Orders holding both (at least two).")
+
+
+class SalesSummary(BaseModel):
+    """What a sales or purchases report reads of the orders created in `[since, until)`,
+    aggregated by Postgres: nothing per order."""
+
+    currencies: list[CurrencySales]
+    days: list[DaySales] = Field(description="Per UTC day and currency.")
+    product_days: list[ProductDaySales] = Field(description="Per UTC day, product and currency.")
+    pairs: list[PairCount] = Field(
+        description="Per pair of distinct products of one order, when at least two orders "
+        "hold both."
     )

@@ -2,5 +2,13 @@
 
 from orders.repository.claims import ClaimRepository, Stored
 from orders.repository.orders import OrderRepository, OrderWrites, PricedLine
+from orders.repository.sales import SalesRepository
 
-__all__ = ["ClaimRepository", "OrderRepository", "OrderWrites", "PricedLine", "Stored"]
+__all__ = [
+    "ClaimRepository",
+    "OrderRepository",
+    "OrderWrites",
+    "PricedLine",
+    "SalesRepository",
+    "Stored",
+]

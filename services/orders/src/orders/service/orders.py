@@ -1,4 +1,5 @@
-"""Orders logic: idempotent creation with stock reserved in catalog, reads, the export.
+"""Orders logic: idempotent creation with stock reserved in catalog, reads, the export and
+the sales summary.
 
 Creating an order:
 1. with an `Idempotency-Key`, claim `(user, key)` bound to the body's hash (committed
@@ -40,6 +41,7 @@ from orders.pagination import (
     encode_time_cursor,
 )
 from orders.repository.orders import OrderRepository, OrderWrites, PricedLine
+from orders.repository.sales import SalesRepository
 from orders.schemas import ItemOut, OrderCreate, OrderOut, OrderPage
 from orders.service.claims import Claims
 
@@ -233,6 +235,15 @@ class OrderService:
         more = len(rows) > limit and bool(page)
         next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None
         return page_json([row.body for row in page], next_cursor)
+
+    async def sales_summary(
+        self, *, since: datetime, until: datetime, user_id: int | None, top_customers: int
+    ) -> str:
+        """The `SalesSummary` of `[since, until)` (of one user) as JSON, from Postgres."""
+        async with self._sessions() as session:
+            return await SalesRepository(session).summary(
+                since=since, until=until, user_id=user_id, top_customers=top_customers
+            )
 
     async def ordered_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """For catalog's reservation sweeper: the ids an order was written with."""
