@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import aiohttp
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -17,7 +17,9 @@ from mercato_shared.resilience import (
     Deadline,
     OutboundCaller,
     PartnerBreaker,
+    StatusError,
     classify,
+    is_partner_fault,
 )
 
 
@@ -64,9 +66,8 @@ def state(breaker: PartnerBreaker) -> BreakerState:
     return breaker.state
 
 
-def server_error() -> httpx.HTTPStatusError:
-    request = httpx.Request("GET", "http://partner/x")
-    return httpx.HTTPStatusError("boom", request=request, response=httpx.Response(503))
+def server_error() -> StatusError:
+    return StatusError(503, "http://partner/x")
 
 
 async def test_breaker_opens_probes_once_and_closes(wall_clock: FakeClock) -> None:
@@ -74,7 +75,7 @@ async def test_breaker_opens_probes_once_and_closes(wall_clock: FakeClock) -> No
     await registry.start(["swift"])
     breaker = await registry.get("swift")
     for _ in range(2):
-        with pytest.raises(httpx.HTTPStatusError):
+        with pytest.raises(StatusError):
             async with breaker.guard():
                 raise server_error()
     assert state(breaker) is BreakerState.OPEN
@@ -118,10 +119,9 @@ async def test_a_failed_probe_reopens(wall_clock: FakeClock) -> None:
 async def test_client_errors_do_not_count_against_the_partner() -> None:
     registry = BreakerRegistry(failure_threshold=1, recovery_seconds=5)
     breaker = await registry.get("fx")
-    request = httpx.Request("GET", "http://partner/x")
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         async with breaker.guard():
-            raise httpx.HTTPStatusError("bad", request=request, response=httpx.Response(422))
+            raise StatusError(422, "http://partner/x")
     assert state(breaker) is BreakerState.CLOSED
 
 
@@ -137,11 +137,11 @@ async def test_retries_only_idempotent_calls_on_partner_faults() -> None:
         calls += 1
         raise server_error()
 
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         await caller.call("p", failing, deadline=Deadline(5), idempotent=True)
     assert calls == 3
     calls = 0
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         await caller.call("p", failing, deadline=Deadline(5), idempotent=False)
     assert calls == 1
 
@@ -190,7 +190,7 @@ async def test_metrics_show_breaker_state_and_call_outcomes() -> None:
         raise server_error()
 
     assert await caller.call("tax", ok, deadline=Deadline(1), idempotent=True) == 1
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         await caller.call("swift", down, deadline=Deadline(1), idempotent=True)
     with pytest.raises(CircuitOpenError):
         await caller.call("swift", down, deadline=Deadline(1), idempotent=True)
@@ -219,9 +219,27 @@ async def test_metrics_show_breaker_state_and_call_outcomes() -> None:
 def test_classify() -> None:
     assert classify(None).value == "ok"
     assert classify(TimeoutError()).value == "timeout"
-    assert classify(httpx.ReadTimeout("slow")).value == "timeout"
+    assert classify(aiohttp.SocketTimeoutError("slow")).value == "timeout"
+    assert classify(aiohttp.ConnectionTimeoutError("no connection")).value == "timeout"
+    assert classify(aiohttp.ServerDisconnectedError()).value == "error"
     assert classify(server_error()).value == "error"
     assert classify(CircuitOpenError("p")).value == "circuit_open"
+
+
+def test_partner_faults_are_timeouts_transport_errors_and_fault_statuses() -> None:
+    faults = [
+        TimeoutError(),
+        aiohttp.SocketTimeoutError("slow"),
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientConnectionResetError("reset"),
+        aiohttp.ClientPayloadError("cut short"),
+        StatusError(500),
+        StatusError(503),
+        StatusError(429),
+    ]
+    assert all(map(is_partner_fault, faults))
+    mistakes = [StatusError(400), StatusError(404), StatusError(409), ValueError("bug")]
+    assert not any(map(is_partner_fault, mistakes))
 
 
 async def test_a_call_cut_by_the_request_budget_does_not_count_against_the_partner() -> None:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, field_validator
 
 from mercato_shared.internal_client import InternalClient
@@ -63,7 +63,7 @@ class ExportPage(BaseModel):
 
 class OrdersClient:
     def __init__(
-        self, http: httpx.AsyncClient, tokens: ServiceTokens, settings: WorkerSettings
+        self, http: aiohttp.ClientSession, tokens: ServiceTokens, settings: WorkerSettings
     ) -> None:
         self._settings = settings
         self._orders = InternalClient.without_breaker(

@@ -1,15 +1,15 @@
 """The worker's orders client asks the export for one customer's orders, server-side.
 
-It runs against the export stand-in (`upstream.py`, the export's contract) in process.
+It runs against the export stand-in (`upstream.py`, the export's contract), served on a
+loopback port of this process (the client's calls cross a real socket).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
-
 from mercato_shared.service_tokens import ServiceTokens
+from mercato_shared.testing.loopback import outbound_session, serve_on_loopback
 from workers.orders_client import OrdersClient
 
 from .conftest import worker_settings
@@ -18,11 +18,8 @@ from .upstream import ORIGIN, create_app
 
 async def _export(user_id: str | None) -> tuple[list[str], list[dict[str, object]]]:
     app = create_app()
-    settings = worker_settings(
-        identity_url="http://upstream", orders_url="http://upstream", orders_page_size=50
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport) as http:
+    async with serve_on_loopback(app) as url, outbound_session() as http:
+        settings = worker_settings(identity_url=url, orders_url=url, orders_page_size=50)
         tokens = ServiceTokens(
             http,
             identity_url=settings.identity_url,
