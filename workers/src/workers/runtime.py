@@ -2,7 +2,7 @@
 
 Celery's prefork children run tasks synchronously, one at a time. Each child opens its
 runtime once (in `worker_process_init`, never in the parent before the fork) and every task
-runs its coroutine on the child's long-lived loop, so the engine's pool, the HTTP client's
+runs its coroutine on the child's long-lived loop, so the engine's pool, the HTTP session's
 connections and the cached service token are reused across tasks, as in a FastAPI lifespan.
 """
 
