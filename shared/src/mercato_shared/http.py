@@ -8,8 +8,10 @@ runtime's loop (`workers.runtime`).
 
 What the session promises every call:
 
-* a timeout (`HTTP_TIMEOUT` for the whole call, `HTTP_CONNECT_TIMEOUT` for the connect),
-  whatever tighter one the caller sets around it (`OutboundCaller`, `ServiceTokens`);
+* timeouts as the httpx client had them: `HTTP_CONNECT_TIMEOUT` for a connect,
+  `HTTP_TIMEOUT` for a connection from the pool and for each read (the answer's head, then
+  each part of its body), whatever tighter bound the caller sets around the whole call
+  (`OutboundCaller`'s per-attempt timeout and deadline, `ServiceTokens`' own timeout);
 * pooled keep-alive connections, at most `MAX_CONNECTIONS` at a time;
 * no cookie jar (no call of ours is a browser session), no redirects followed, and no
   exception for an error status: the caller decides what a status means (`Reply`).
@@ -38,7 +40,10 @@ def create_http_session(settings: BaseServiceSettings) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS),
         timeout=aiohttp.ClientTimeout(
-            total=settings.http_timeout, sock_connect=settings.http_connect_timeout
+            total=None,
+            connect=settings.http_timeout,  # a pooled connection, or a new one, within it
+            sock_connect=settings.http_connect_timeout,
+            sock_read=settings.http_timeout,
         ),
         headers={"user-agent": f"mercato-{settings.service_name}"},
         cookie_jar=aiohttp.DummyCookieJar(),
