@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiohttp
 import pytest
@@ -154,6 +155,43 @@ async def test_retries_only_idempotent_calls_on_partner_faults() -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - any non-partner error
         await caller.call("p", bug, deadline=Deadline(5), idempotent=True)
     assert calls == 1
+
+
+async def test_a_retry_counts_the_first_attempt_and_sleeps_no_backoff_past_the_deadline() -> None:
+    """The first attempt runs outside tenacity's loop; what follows decides as if it had not."""
+    slow_then_fail = 0.3
+
+    async def attempts_within(deadline_seconds: float, backoff: float) -> tuple[int, float]:
+        policy = CallPolicy(
+            timeout_seconds=1.0,
+            max_attempts=3,
+            backoff_initial_seconds=backoff,
+            backoff_max_seconds=backoff,
+            backoff_jitter_seconds=0,
+            max_concurrency=None,
+        )
+        caller = OutboundCaller(None, policy)
+        calls = 0
+
+        async def op() -> None:
+            nonlocal calls
+            calls += 1
+            await asyncio.sleep(slow_then_fail if calls == 1 else 0)
+            raise server_error()
+
+        started = time.monotonic()
+        with pytest.raises(StatusError):
+            await caller.call("p", op, deadline=Deadline(deadline_seconds), idempotent=True)
+        return calls, time.monotonic() - started
+
+    # 0.3 s spent, then a 0.25 s backoff would end past the 0.5 s deadline: no retry.
+    calls, elapsed = await attempts_within(0.5, 0.25)
+    assert calls == 1
+    assert elapsed < 0.45
+    # A 0.05 s backoff fits, twice: three attempts in all, within the deadline.
+    calls, elapsed = await attempts_within(0.5, 0.05)
+    assert calls == 3
+    assert elapsed < 0.5
 
 
 async def test_no_call_without_time_left_and_circuit_open_is_not_retried() -> None:
