@@ -3,10 +3,12 @@
 Calls the hello world (`bench.hello`, in processes of its own) from this process, CONCURRENCY
 calls in flight, and divides this process's CPU time by the calls made:
 
-* `httpx`: `httpx.AsyncClient` on its default transport (httpcore);
-* `httpx + aiohttp transport`: the same client on `httpx_aiohttp.AiohttpTransport`;
-* `aiohttp`: `aiohttp.ClientSession` alone;
-* `InternalClient, <transport>`: Mercato's internal client over each httpx transport, so with
+* `httpx`: `httpx.AsyncClient` on its default transport (httpcore), for comparison (httpx
+  stays only as the tests' in-process client);
+* `aiohttp`: `aiohttp.ClientSession` alone, its defaults;
+* `send, Mercato's session`: `mercato_shared.http.send` on the session every process uses
+  (`create_http_session`: timeout, no cookie jar, the answer read whole into a `Reply`);
+* `InternalClient, Mercato's session`: Mercato's internal client on that session, so with
   its deadline, retry policy and per-partner limit (no breaker, telemetry off).
 
 The figures go to bench/README.md ("Outbound HTTP"); timing decides no test.
@@ -21,10 +23,11 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from bench.paths import hello_server
+from mercato_shared.http import create_http_session, send
 from mercato_shared.internal_client import InternalClient
+from mercato_shared.settings import BaseServiceSettings
 
 CONCURRENCY = 8
 
@@ -44,7 +47,7 @@ async def _cpu_per_call(call: Call, calls: int) -> float:
     return (time.process_time() - started) / calls * 1e6
 
 
-def _internal(http: httpx.AsyncClient, base: str) -> InternalClient:
+def _internal(http: aiohttp.ClientSession, base: str) -> InternalClient:
     return InternalClient.without_breaker(
         http,
         service="hello",
@@ -63,30 +66,10 @@ async def measure(url: str, calls: int) -> dict[str, float]:
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     async with httpx.AsyncClient(limits=limits) as plain:
 
-        async def plain_get() -> object:
+        async def httpx_get() -> object:
             return (await plain.get(url)).json()
 
-        results["httpx"] = await _cpu_per_call(plain_get, calls)
-        internal = _internal(plain, base)
-
-        async def internal_get() -> object:
-            return (await internal.get(path)).json()
-
-        results["InternalClient, httpx transport"] = await _cpu_per_call(internal_get, calls)
-    async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits)) as over_aiohttp:
-
-        async def aiohttp_transport_get() -> object:
-            return (await over_aiohttp.get(url)).json()
-
-        results["httpx + aiohttp transport"] = await _cpu_per_call(aiohttp_transport_get, calls)
-        internal = _internal(over_aiohttp, base)
-
-        async def internal_aiohttp_get() -> object:
-            return (await internal.get(path)).json()
-
-        results["InternalClient, aiohttp transport"] = await _cpu_per_call(
-            internal_aiohttp_get, calls
-        )
+        results["httpx"] = await _cpu_per_call(httpx_get, calls)
     async with aiohttp.ClientSession() as session:
 
         async def aiohttp_get() -> object:
@@ -94,6 +77,21 @@ async def measure(url: str, calls: int) -> dict[str, float]:
                 return await response.json()
 
         results["aiohttp"] = await _cpu_per_call(aiohttp_get, calls)
+    session = create_http_session(BaseServiceSettings())
+    try:
+
+        async def send_get() -> object:
+            return (await send(session, "GET", url)).json()
+
+        results["send, Mercato's session"] = await _cpu_per_call(send_get, calls)
+        internal = _internal(session, base)
+
+        async def internal_get() -> object:
+            return (await internal.get(path)).json()
+
+        results["InternalClient, Mercato's session"] = await _cpu_per_call(internal_get, calls)
+    finally:
+        await session.close()
     return results
 
 

@@ -1,5 +1,6 @@
 """Orders' suite: its app on the `it_orders` database, its catalog calls to a fake of
-catalog and its token from a fake of identity (both over HTTP, in process)."""
+catalog and its token from a fake of identity (both served on loopback ports of this
+process, so orders' calls cross real sockets)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp
 
 from mercato_shared.testing.app_client import app_client
 from mercato_shared.testing.fakes import fake_identity
+from mercato_shared.testing.loopback import serve_all
 from mercato_shared.testing.suite import ServiceSuite
 from orders.config import OrdersSettings
 from orders.main import create_app
@@ -25,7 +28,6 @@ SUITE = ServiceSuite(
     create_app,
     MIGRATIONS,
     tables=("orders", "order_items", "idempotency_keys"),
-    overrides={"catalog_url": "http://catalog", "identity_url": "http://identity"},
 )
 orders_settings = SUITE.settings_for
 
@@ -42,26 +44,22 @@ def catalog(clean_state: None) -> FakeCatalog:
 
 @asynccontextmanager
 async def orders_app(
-    catalog: httpx.AsyncBaseTransport, settings: OrdersSettings
+    catalog: ASGIApp, settings: OrdersSettings
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Orders, whose catalog calls go through `catalog` and identity calls to a fake
-    identity, both over HTTP in process."""
-    async with (
-        httpx.AsyncClient(
-            mounts={
-                "http://catalog": catalog,
-                "http://identity": httpx.ASGITransport(app=fake_identity()),
-            }
-        ) as upstream,
-        app_client(create_app(settings, outbound=upstream), SUITE.base_url) as client,
-    ):
-        yield client
+    """Orders, whose catalog calls go to `catalog` and identity calls to a fake identity,
+    both served on loopback ports (`catalog_url` and `identity_url` point at them)."""
+    async with serve_all({"catalog": catalog, "identity": fake_identity()}) as urls:
+        served = settings.model_copy(
+            update={"catalog_url": urls["catalog"], "identity_url": urls["identity"]}
+        )
+        async with app_client(create_app(served), SUITE.base_url) as client:
+            yield client
 
 
 @pytest.fixture
 async def client(catalog: FakeCatalog) -> AsyncIterator[httpx.AsyncClient]:
     """Orders, whose catalog and identity calls go to the fakes."""
-    async with orders_app(catalog.transport, orders_settings()) as opened:
+    async with orders_app(catalog.app, orders_settings()) as opened:
         yield opened
 
 

@@ -15,7 +15,6 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -106,11 +105,6 @@ class FakeCatalog:
         held.released = True
         for line in held.lines:
             self.products[line["product_id"]].stock += line["quantity"]
-
-    @property
-    def transport(self) -> httpx.AsyncBaseTransport:
-        """The way to this fake over HTTP, in process (what orders' client is mounted on)."""
-        return httpx.ASGITransport(app=self.app)
 
     @cached_property
     def app(self) -> FastAPI:

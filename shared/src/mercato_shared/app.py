@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
@@ -37,22 +36,19 @@ def create_app(
     dependencies: ServiceDependencies,
     description: str = "",
     lifespan: ServiceLifespan | None = None,
-    outbound: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build a service app with Mercato's conventions.
 
     The gateway serves the app under `/api/<service>/`; the server is started with
     `--root-path /api/<service>` so the docs and OpenAPI links work through the gateway.
 
-    The lifespan opens the process's resources (the shared HTTP client, and the engine and
+    The lifespan opens the process's resources (the shared HTTP session, and the engine and
     pool and the Redis client when `dependencies` names them) and exposes them as request
     state; `lifespan` adds the service's own state (the service object, caches, typed
     clients) built from those resources. A service passes the declaration `make render`
     writes into its `stack.py` from `stack.toml`: what it opens is what it declares, and a use
-    it does not declare fails its own tests. `outbound` replaces the shared HTTP client,
-    through which every call to another service goes (a test's upstreams in process). Once
-    everything has started, the
-    startup heap is frozen for the garbage collector (`mercato_shared.gc_tuning`). With
+    it does not declare fails its own tests. Once everything has started, the startup heap
+    is frozen for the garbage collector (`mercato_shared.gc_tuning`). With
     `shutdown_drain_seconds` set, a SIGTERM first drains the process (`mercato_shared.drain`).
     """
     configure_logging(settings.service_name, settings.log_level)
@@ -61,7 +57,7 @@ def create_app(
 
     @asynccontextmanager
     async def app_lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with open_resources(settings, dependencies, outbound=outbound) as resources:
+        async with open_resources(settings, dependencies) as resources:
             service_state = nullcontext({}) if lifespan is None else lifespan(resources)
             async with service_state as extra:
                 tune_gc(settings.gc_gen0_threshold)

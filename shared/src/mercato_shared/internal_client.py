@@ -12,7 +12,8 @@ its calls mean; everything else is here:
   would end past the `Deadline`, and retries only calls the caller marks idempotent, only on
   faults of the callee (connect errors, timeouts, 5xx, 429) or a transient token failure;
   with breakers (checkout), an open one refuses the call at once;
-* the answer is returned as it is when it says something about the request (2xx, 4xx); a
+* the answer is read whole inside the call and returned as a `Reply` (status, bytes,
+  headers) when it says something about the request (2xx, 4xx); a
   callee that stays unreachable, slow or failing becomes `UpstreamUnavailableError`: a 503
   `dependency_unavailable` with `Retry-After`, in the one error shape, never a 500.
 """
@@ -22,29 +23,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import httpx
+import aiohttp
 
 from mercato_shared.errors import DependencyUnavailableError
+from mercato_shared.http import Params, send
+from mercato_shared.reply import Reply
 from mercato_shared.resilience import (
     CallPolicy,
     CircuitOpenError,
     Deadline,
     OutboundCaller,
     Outcome,
+    StatusError,
     classify,
     is_fault_status,
 )
 from mercato_shared.service_tokens import ServiceTokens, TokenUnavailableError
 
 JsonBody = Mapping[str, Any] | list[Any]
-Params = Mapping[str, str | int]
 
-# What a failed call can end with, once its retries are spent (an HTTPStatusError here is
-# a 5xx or 429, raised by `_attempt`).
+__all__ = ["InternalClient", "JsonBody", "Params", "UpstreamUnavailableError", "error_of"]
+
+# What a failed call can end with, once its retries are spent (a `StatusError` here is a 5xx
+# or 429, raised by `_attempt`; aiohttp's timeouts are `TimeoutError`s).
 _DEPENDENCY_FAILURES: Final = (
     TimeoutError,
-    httpx.TransportError,
-    httpx.HTTPStatusError,
+    aiohttp.ClientError,
+    StatusError,
     CircuitOpenError,
 )
 
@@ -67,7 +72,7 @@ class InternalClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         caller: OutboundCaller,
         *,
         service: str,
@@ -87,7 +92,7 @@ class InternalClient:
     @classmethod
     def without_breaker(
         cls,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         *,
         service: str,
         base_url: str,
@@ -130,7 +135,7 @@ class InternalClient:
         deadline: Deadline | None = None,
         params: Params | None = None,
         json: JsonBody | None = None,
-    ) -> httpx.Response:
+    ) -> Reply:
         """The callee's answer (any status but 5xx/429), or `UpstreamUnavailableError`.
 
         `deadline` is the request's own budget when it fans out; by default each call gets
@@ -139,7 +144,7 @@ class InternalClient:
         """
         budget = Deadline(self._deadline) if deadline is None else deadline
 
-        async def attempt() -> httpx.Response:
+        async def attempt() -> Reply:
             return await self._attempt(method, path, params=params, json=json)
 
         try:
@@ -156,25 +161,25 @@ class InternalClient:
 
     async def get(
         self, path: str, *, params: Params | None = None, deadline: Deadline | None = None
-    ) -> httpx.Response:
+    ) -> Reply:
         return await self.request("GET", path, idempotent=True, params=params, deadline=deadline)
 
     async def _attempt(
         self, method: str, path: str, *, params: Params | None, json: JsonBody | None
-    ) -> httpx.Response:
+    ) -> Reply:
         url = f"{self._base_url}{path}"
-        response = await self._http.request(
-            method, url, params=params, json=json, headers=await self._auth()
+        reply = await send(
+            self._http, method, url, params=params, json=json, headers=await self._auth()
         )
-        if response.status_code == 401 and self._tokens is not None:
+        if reply.status_code == 401 and self._tokens is not None:
             # A rotated signing key or a token that expired early: fetch a new one, once.
             self._tokens.forget()
-            response = await self._http.request(
-                method, url, params=params, json=json, headers=await self._auth()
+            reply = await send(
+                self._http, method, url, params=params, json=json, headers=await self._auth()
             )
-        if is_fault_status(response.status_code):
-            response.raise_for_status()
-        return response
+        if is_fault_status(reply.status_code):
+            raise StatusError(reply.status_code, url)
+        return reply
 
     async def _auth(self) -> dict[str, str]:
         if self._tokens is None:
@@ -186,7 +191,7 @@ def _transient_token_failure(exc: BaseException) -> bool:
     return isinstance(exc, TokenUnavailableError) and exc.transient
 
 
-def error_of(response: httpx.Response) -> dict[str, Any]:
+def error_of(response: Reply) -> dict[str, Any]:
     """The `error` object of an answer in Mercato's error shape (empty if it is not one)."""
     try:
         body = response.json()

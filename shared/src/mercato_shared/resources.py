@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.db import autocommit, create_engine, create_session_factory
 from mercato_shared.dependencies import ServiceDependencies
-from mercato_shared.http import create_http_client
+from mercato_shared.http import create_http_session
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import instrument_engine, instrument_http_client, instrument_redis
 
@@ -24,7 +24,7 @@ from mercato_shared.telemetry import instrument_engine, instrument_http_client, 
 @dataclass(frozen=True, slots=True)
 class Resources:
     settings: BaseServiceSettings
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     # The engine's autocommit view (same pool): a statement that stands alone (a write that is
@@ -65,20 +65,17 @@ def create_redis(settings: BaseServiceSettings) -> Redis:
 async def open_resources(
     settings: BaseServiceSettings,
     dependencies: ServiceDependencies,
-    *,
-    outbound: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[Resources]:
-    """The shared HTTP client, and the database and Redis clients `dependencies` declares.
+    """The shared HTTP session, and the database and Redis clients `dependencies` declares.
 
-    `outbound` replaces the shared HTTP client (a test's client that reaches its upstreams
-    in process); whoever passes it owns it.
+    The session is created here, on the running loop, and closed when the block ends. A
+    test's fake upstream is a server on a loopback port its URL setting names
+    (`mercato_shared.testing.loopback`), so its calls cross a real socket as in production.
     """
     async with AsyncExitStack() as stack:
-        http = outbound
-        if http is None:
-            http = create_http_client(settings)
-            stack.push_async_callback(http.aclose)
-            instrument_http_client(http)
+        instrument_http_client()  # before the session: it adds its spans to new sessions
+        http = create_http_session(settings)
+        stack.push_async_callback(http.close)
         engine = sessions = writes = None
         if dependencies.database:
             engine = create_engine(settings)

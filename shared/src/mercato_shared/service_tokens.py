@@ -13,7 +13,7 @@ import asyncio
 import time
 from typing import Final
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, PositiveInt, ValidationError
 
 from mercato_shared.errors import DependencyUnavailableError
@@ -41,7 +41,7 @@ class _TokenResponse(BaseModel):
 class ServiceTokens:
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         *,
         identity_url: str,
         client_id: str,
@@ -55,7 +55,7 @@ class ServiceTokens:
             "client_id": client_id,
             "client_secret": client_secret,
         }
-        self._timeout = timeout
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -75,18 +75,21 @@ class ServiceTokens:
 
     async def _fetch(self) -> tuple[str, float]:
         try:
-            response = await self._http.post(self._url, data=self._form, timeout=self._timeout)
-        except httpx.HTTPError as exc:
+            async with self._http.post(
+                self._url, data=self._form, timeout=self._timeout, allow_redirects=False
+            ) as response:
+                status, content = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             msg = "The identity service is unavailable."
             raise TokenUnavailableError(msg, transient=True) from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            msg = f"The identity service answered {response.status_code}."
+        if status >= 500 or status == 429:
+            msg = f"The identity service answered {status}."
             raise TokenUnavailableError(msg, transient=True)
-        if response.status_code != 200:
+        if status != 200:
             msg = "The identity service refused this service's credentials."
             raise TokenUnavailableError(msg, transient=False)
         try:
-            body = _TokenResponse.model_validate_json(response.content)
+            body = _TokenResponse.model_validate_json(content)
         except ValidationError as exc:
             msg = "The identity service answered without a usable token."
             raise TokenUnavailableError(msg, transient=False) from exc

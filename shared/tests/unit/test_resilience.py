@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
-import httpx
+import aiohttp
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -17,7 +18,9 @@ from mercato_shared.resilience import (
     Deadline,
     OutboundCaller,
     PartnerBreaker,
+    StatusError,
     classify,
+    is_partner_fault,
 )
 
 
@@ -64,9 +67,8 @@ def state(breaker: PartnerBreaker) -> BreakerState:
     return breaker.state
 
 
-def server_error() -> httpx.HTTPStatusError:
-    request = httpx.Request("GET", "http://partner/x")
-    return httpx.HTTPStatusError("boom", request=request, response=httpx.Response(503))
+def server_error() -> StatusError:
+    return StatusError(503, "http://partner/x")
 
 
 async def test_breaker_opens_probes_once_and_closes(wall_clock: FakeClock) -> None:
@@ -74,7 +76,7 @@ async def test_breaker_opens_probes_once_and_closes(wall_clock: FakeClock) -> No
     await registry.start(["swift"])
     breaker = await registry.get("swift")
     for _ in range(2):
-        with pytest.raises(httpx.HTTPStatusError):
+        with pytest.raises(StatusError):
             async with breaker.guard():
                 raise server_error()
     assert state(breaker) is BreakerState.OPEN
@@ -118,10 +120,9 @@ async def test_a_failed_probe_reopens(wall_clock: FakeClock) -> None:
 async def test_client_errors_do_not_count_against_the_partner() -> None:
     registry = BreakerRegistry(failure_threshold=1, recovery_seconds=5)
     breaker = await registry.get("fx")
-    request = httpx.Request("GET", "http://partner/x")
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         async with breaker.guard():
-            raise httpx.HTTPStatusError("bad", request=request, response=httpx.Response(422))
+            raise StatusError(422, "http://partner/x")
     assert state(breaker) is BreakerState.CLOSED
 
 
@@ -137,11 +138,11 @@ async def test_retries_only_idempotent_calls_on_partner_faults() -> None:
         calls += 1
         raise server_error()
 
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         await caller.call("p", failing, deadline=Deadline(5), idempotent=True)
     assert calls == 3
     calls = 0
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         await caller.call("p", failing, deadline=Deadline(5), idempotent=False)
     assert calls == 1
 
@@ -154,6 +155,43 @@ async def test_retries_only_idempotent_calls_on_partner_faults() -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - any non-partner error
         await caller.call("p", bug, deadline=Deadline(5), idempotent=True)
     assert calls == 1
+
+
+async def test_a_retry_counts_the_first_attempt_and_sleeps_no_backoff_past_the_deadline() -> None:
+    """The first attempt runs outside tenacity's loop; what follows decides as if it had not."""
+    slow_then_fail = 0.3
+
+    async def attempts_within(deadline_seconds: float, backoff: float) -> tuple[int, float]:
+        policy = CallPolicy(
+            timeout_seconds=1.0,
+            max_attempts=3,
+            backoff_initial_seconds=backoff,
+            backoff_max_seconds=backoff,
+            backoff_jitter_seconds=0,
+            max_concurrency=None,
+        )
+        caller = OutboundCaller(None, policy)
+        calls = 0
+
+        async def op() -> None:
+            nonlocal calls
+            calls += 1
+            await asyncio.sleep(slow_then_fail if calls == 1 else 0)
+            raise server_error()
+
+        started = time.monotonic()
+        with pytest.raises(StatusError):
+            await caller.call("p", op, deadline=Deadline(deadline_seconds), idempotent=True)
+        return calls, time.monotonic() - started
+
+    # 0.3 s spent, then a 0.25 s backoff would end past the 0.5 s deadline: no retry.
+    calls, elapsed = await attempts_within(0.5, 0.25)
+    assert calls == 1
+    assert elapsed < 0.45
+    # A 0.05 s backoff fits, twice: three attempts in all, within the deadline.
+    calls, elapsed = await attempts_within(0.5, 0.05)
+    assert calls == 3
+    assert elapsed < 0.5
 
 
 async def test_no_call_without_time_left_and_circuit_open_is_not_retried() -> None:
@@ -190,7 +228,7 @@ async def test_metrics_show_breaker_state_and_call_outcomes() -> None:
         raise server_error()
 
     assert await caller.call("tax", ok, deadline=Deadline(1), idempotent=True) == 1
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(StatusError):
         await caller.call("swift", down, deadline=Deadline(1), idempotent=True)
     with pytest.raises(CircuitOpenError):
         await caller.call("swift", down, deadline=Deadline(1), idempotent=True)
@@ -219,9 +257,27 @@ async def test_metrics_show_breaker_state_and_call_outcomes() -> None:
 def test_classify() -> None:
     assert classify(None).value == "ok"
     assert classify(TimeoutError()).value == "timeout"
-    assert classify(httpx.ReadTimeout("slow")).value == "timeout"
+    assert classify(aiohttp.SocketTimeoutError("slow")).value == "timeout"
+    assert classify(aiohttp.ConnectionTimeoutError("no connection")).value == "timeout"
+    assert classify(aiohttp.ServerDisconnectedError()).value == "error"
     assert classify(server_error()).value == "error"
     assert classify(CircuitOpenError("p")).value == "circuit_open"
+
+
+def test_partner_faults_are_timeouts_transport_errors_and_fault_statuses() -> None:
+    faults = [
+        TimeoutError(),
+        aiohttp.SocketTimeoutError("slow"),
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientConnectionResetError("reset"),
+        aiohttp.ClientPayloadError("cut short"),
+        StatusError(500),
+        StatusError(503),
+        StatusError(429),
+    ]
+    assert all(map(is_partner_fault, faults))
+    mistakes = [StatusError(400), StatusError(404), StatusError(409), ValueError("bug")]
+    assert not any(map(is_partner_fault, mistakes))
 
 
 async def test_a_call_cut_by_the_request_budget_does_not_count_against_the_partner() -> None:

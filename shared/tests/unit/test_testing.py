@@ -12,10 +12,11 @@ from fastapi import FastAPI
 
 from mercato_shared.auth import InvalidTokenError, verifier_for
 from mercato_shared.dev_keys import DEV_JWT_PRIVATE_KEY, DEV_JWT_PUBLIC_KEY
+from mercato_shared.http import send
 from mercato_shared.settings import BaseServiceSettings
-from mercato_shared.testing.app_client import mounted
 from mercato_shared.testing.database import truncate
 from mercato_shared.testing.fakes import ServiceCaller, fake_identity
+from mercato_shared.testing.loopback import outbound_session, serve_all
 from mercato_shared.testing.redis_databases import NOT_FOR_SUITES, SUITE_DATABASES, redis_url_of
 from mercato_shared.testing.suite import ServiceSuite
 from mercato_shared.testing.tokens import bearer, mint_token
@@ -87,30 +88,37 @@ def upstream() -> FastAPI:
 
 async def test_a_fake_upstream_admits_the_service_token_fake_identity_issues() -> None:
     identity = fake_identity()
-    async with mounted({"http://identity": identity, "http://upstream": upstream()}) as http:
+    apps = {"identity": identity, "upstream": upstream()}
+    async with serve_all(apps) as urls, outbound_session() as http:
         form = {"grant_type": "client_credentials", "client_id": "catalog", "client_secret": "s"}
-        issued = await http.post("http://identity/token", data=form)
+        issued = await send(http, "POST", f"{urls['identity']}/token", data=form)
         assert issued.status_code == 200
         token = issued.json()["access_token"]
-        answer = await http.get(
-            "http://upstream/internal", headers={"Authorization": f"Bearer {token}"}
+        answer = await send(
+            http,
+            "GET",
+            f"{urls['upstream']}/internal",
+            headers={"Authorization": f"Bearer {token}"},
         )
         assert answer.json() == {"caller": "catalog"}
         assert identity.state.issued == ["catalog"]
 
         refused: list[int] = []
         for headers in ({}, bearer(7), {"Authorization": "Bearer not-a-token"}):
-            response = await http.get("http://upstream/internal", headers=headers)
+            response = await send(http, "GET", f"{urls['upstream']}/internal", headers=headers)
             refused.append(response.status_code)
         assert refused == [401, 403, 401]
-        no_secret = await http.post("http://identity/token", data=form | {"client_secret": ""})
+        no_secret = await send(
+            http, "POST", f"{urls['identity']}/token", data=form | {"client_secret": ""}
+        )
         assert no_secret.status_code in (400, 422)
 
 
-async def test_mounted_routes_each_base_url_to_its_app() -> None:
+async def test_serve_all_serves_each_app_on_a_port_of_its_own() -> None:
     first, second = FastAPI(), FastAPI()
     first.get("/")(lambda: "first")
     second.get("/")(lambda: "second")
-    async with mounted({"http://a": first, "http://b": second}) as http:
-        answers = [(await http.get(url)).json() for url in ("http://a/", "http://b/")]
+    async with serve_all({"a": first, "b": second}) as urls, outbound_session() as http:
+        answers = [(await send(http, "GET", f"{urls[name]}/")).json() for name in ("a", "b")]
+    assert urls["a"] != urls["b"]
     assert answers == ["first", "second"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
@@ -21,7 +21,7 @@ class TransientError(Exception):
 TRANSIENT: tuple[type[BaseException], ...] = (
     TransientError,
     UpstreamUnavailableError,  # orders unreachable, slow or failing past its retries
-    httpx.TransportError,
+    aiohttp.ClientError,  # connection refused or reset, a server that hung up, ...
     OperationalError,
     PoolTimeoutError,
     ConnectionError,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
+import aiohttp
 
 from mercato_shared.internal_client import InternalClient
 from mercato_shared.service_tokens import ServiceTokens
@@ -23,9 +23,8 @@ from workers.sales_summary import SalesSummary
 
 class OrdersClient:
     def __init__(
-        self, http: httpx.AsyncClient, tokens: ServiceTokens, settings: WorkerSettings
+        self, http: aiohttp.ClientSession, tokens: ServiceTokens, settings: WorkerSettings
     ) -> None:
-        self._settings = settings
         self._orders = InternalClient.without_breaker(
             http,
             service="orders",

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato_shared.background import in_background
+from mercato_shared.resilience import StatusError
 from mercato_shared.telemetry import annotate
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
@@ -52,8 +52,8 @@ def midnight(day: date) -> datetime:
 
 def public_error(exc: BaseException) -> str:
     """What the job's owner may read: no host names, SQL or stack traces."""
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"the orders export answered HTTP {exc.response.status_code}"
+    if isinstance(exc, StatusError):
+        return f"the orders service answered HTTP {exc.status_code}"
     return "the report could not be computed (internal error)"
 
 

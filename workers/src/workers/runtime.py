@@ -2,7 +2,7 @@
 
 Celery's prefork children run tasks synchronously, one at a time. Each child opens its
 runtime once (in `worker_process_init`, never in the parent before the fork) and every task
-runs its coroutine on the child's long-lived loop, so the engine's pool, the HTTP client's
+runs its coroutine on the child's long-lived loop, so the engine's pool, the HTTP session's
 connections and the cached service token are reused across tasks, as in a FastAPI lifespan.
 """
 
@@ -12,11 +12,11 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import httpx
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato_shared.db import create_engine, create_session_factory
-from mercato_shared.http import create_http_client
+from mercato_shared.http import create_http_session
 from mercato_shared.service_tokens import ServiceTokens
 from mercato_shared.telemetry import instrument_engine, instrument_http_client
 from workers.config import WorkerSettings
@@ -34,8 +34,8 @@ class Runtime:
         self.engine: AsyncEngine = create_engine(settings, pre_ping=True)
         instrument_engine(self.engine)
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
-        self.http: httpx.AsyncClient = create_http_client(settings)
-        instrument_http_client(self.http)
+        # The session belongs to the runtime's loop: it is created on it.
+        self.http: aiohttp.ClientSession = self._runner.run(_open_session(settings))
         tokens = ServiceTokens(
             self.http,
             identity_url=settings.identity_url,
@@ -50,13 +50,18 @@ class Runtime:
 
     def close(self) -> None:
         async def close_clients() -> None:
-            await self.http.aclose()
+            await self.http.close()
             await self.engine.dispose()
 
         try:
             self._runner.run(close_clients())
         finally:
             self._runner.close()
+
+
+async def _open_session(settings: WorkerSettings) -> aiohttp.ClientSession:
+    instrument_http_client()  # before the session: it adds its spans to new sessions
+    return create_http_session(settings)
 
 
 class RuntimeHolder:

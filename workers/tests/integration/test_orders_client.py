@@ -1,16 +1,15 @@
 """The worker's orders client asks orders for the sales summary, one customer's server-side.
 
-It runs against the stand-in (`upstream.py`, the contract of `GET /orders/sales-summary`) in
-process.
+It runs against the stand-in (`upstream.py`, the contract of `GET /orders/sales-summary`),
+served on a loopback port of this process (the client's calls cross a real socket).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import httpx
-
 from mercato_shared.service_tokens import ServiceTokens
+from mercato_shared.testing.loopback import outbound_session, serve_on_loopback
 from workers.orders_client import OrdersClient
 from workers.sales_summary import SalesSummary
 
@@ -22,9 +21,8 @@ UNTIL = ORIGIN + timedelta(days=30)
 
 async def _summary(user_id: str | None) -> tuple[SalesSummary, list[dict[str, object]]]:
     app = create_app()
-    settings = worker_settings(identity_url="http://upstream", orders_url="http://upstream")
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport) as http:
+    async with serve_on_loopback(app) as url, outbound_session() as http:
+        settings = worker_settings(identity_url=url, orders_url=url)
         tokens = ServiceTokens(
             http,
             identity_url=settings.identity_url,

@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mercato_shared.resilience import StatusError
 from reports.repository import JobRepository
 from workers.config import WorkerSettings
 from workers.periodic import sweep
@@ -152,8 +153,8 @@ async def test_a_dead_runs_job_is_taken_over_after_its_lease(sessions: Sessions)
 
 async def test_a_transient_error_gives_the_job_back_and_raises(sessions: Sessions) -> None:
     job_id = await new_job(sessions)
-    source = ListSource(ORDERS, fail_with=httpx.ConnectError("refused"))
-    with pytest.raises(httpx.ConnectError):
+    source = ListSource(ORDERS, fail_with=aiohttp.ServerDisconnectedError())
+    with pytest.raises(aiohttp.ServerDisconnectedError):
         await runner(sessions, source).run(job_id)
     row = await job_row(sessions, job_id)
     assert (row["status"], row["attempts"], row["results"]) == ("queued", 1, 0)
@@ -164,10 +165,7 @@ async def test_a_transient_error_gives_the_job_back_and_raises(sessions: Session
 
 async def test_a_permanent_error_fails_the_job_without_internals(sessions: Sessions) -> None:
     job_id = await new_job(sessions)
-    request = httpx.Request("GET", "http://orders.internal:8003/orders/sales-summary")
-    refused = httpx.HTTPStatusError(
-        "forbidden", request=request, response=httpx.Response(403, request=request)
-    )
+    refused = StatusError(403, "http://orders.internal:8003/orders/sales-summary")
     assert await runner(sessions, ListSource(ORDERS, fail_with=refused)).run(job_id) == "failed"
     row = await job_row(sessions, job_id)
     assert (row["status"], row["results"]) == ("failed", 0)

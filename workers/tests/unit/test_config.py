@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import IntegrityError, InterfaceError
 
+from mercato_shared.resilience import StatusError
 from reports.queue import GENERATE_TASK, PERIODIC_QUEUE, REPORTS_QUEUE, SWEEP_TASK
 from workers.celery_app import celery_config
 from workers.config import WorkerSettings
@@ -62,3 +64,14 @@ def test_dead_connections_and_a_restarted_redis_are_retried() -> None:
     duplicate = IntegrityError("INSERT", None, Exception("duplicate key"))
     assert not is_transient(duplicate)
     assert as_transient(duplicate) is None
+
+
+def test_orders_unreachable_is_retried_and_a_refusal_is_not() -> None:
+    for fault in (
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientConnectionResetError("reset"),
+        aiohttp.SocketTimeoutError("slow"),
+        TimeoutError(),
+    ):
+        assert is_transient(fault), fault
+    assert not is_transient(StatusError(403, "http://orders/orders/export"))

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import TypeVar
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ValidationError
 
 from catalog.config import CatalogSettings
@@ -30,6 +30,7 @@ from mercato_shared.internal_client import (
     Params,
     UpstreamUnavailableError,
 )
+from mercato_shared.reply import Reply
 from mercato_shared.service_tokens import ServiceTokens
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -57,7 +58,7 @@ class _Ordered(BaseModel):
     ordered: list[uuid.UUID]
 
 
-def catalog_tokens(http: httpx.AsyncClient, settings: CatalogSettings) -> ServiceTokens:
+def catalog_tokens(http: aiohttp.ClientSession, settings: CatalogSettings) -> ServiceTokens:
     """Catalog's own token for calling orders (client credentials against identity)."""
     return ServiceTokens(
         http,
@@ -70,7 +71,7 @@ def catalog_tokens(http: httpx.AsyncClient, settings: CatalogSettings) -> Servic
 
 class OrdersClient:
     def __init__(
-        self, http: httpx.AsyncClient, tokens: ServiceTokens, settings: CatalogSettings
+        self, http: aiohttp.ClientSession, tokens: ServiceTokens, settings: CatalogSettings
     ) -> None:
         self._orders = InternalClient.without_breaker(
             http,
@@ -108,7 +109,7 @@ class OrdersClient:
 
     async def _send(
         self, method: str, path: str, *, params: Params | None = None, json: JsonBody | None = None
-    ) -> httpx.Response:
+    ) -> Reply:
         try:
             response = await self._orders.request(
                 method, path, idempotent=True, params=params, json=json
@@ -121,7 +122,7 @@ class OrdersClient:
         return response
 
 
-def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:
+def _parse(model: type[ModelT], response: Reply) -> ModelT:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:

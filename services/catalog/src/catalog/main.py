@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from catalog.api import reservations_router, router
@@ -23,10 +22,8 @@ from mercato_shared.near_cache import NearCache
 from mercato_shared.resources import Resources
 
 
-def create_app(
-    settings: CatalogSettings | None = None, *, outbound: httpx.AsyncClient | None = None
-) -> FastAPI:
-    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
+def create_app(settings: CatalogSettings | None = None) -> FastAPI:
+    """The app; its calls to other services go to the URLs its settings name."""
     settings = settings or CatalogSettings()
 
     @asynccontextmanager
@@ -83,5 +80,4 @@ def create_app(
         routers=[router, reservations_router],
         dependencies=DEPENDENCIES,
         lifespan=lifespan,
-        outbound=outbound,
     )

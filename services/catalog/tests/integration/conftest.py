@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-import httpx
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
 from catalog.clients import OrdersClient, catalog_tokens
 from catalog.config import CatalogSettings
-from mercato_shared.testing.loopback import free_port
+from mercato_shared.testing.loopback import free_port, outbound_session
 
 from .fake_orders import FakeOrders, fake_orders
 
@@ -35,14 +35,14 @@ def job_settings(
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with outbound_session() as session:
+        yield session
 
 
 @pytest.fixture
 def orders_client(
-    http: httpx.AsyncClient, job_settings: Callable[..., CatalogSettings]
+    http: aiohttp.ClientSession, job_settings: Callable[..., CatalogSettings]
 ) -> Callable[..., OrdersClient]:
     def make(settings: CatalogSettings | None = None) -> OrdersClient:
         settings = settings or job_settings()

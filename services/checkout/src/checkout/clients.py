@@ -1,4 +1,4 @@
-"""Typed clients for catalog and the partners, over the process's shared `httpx.AsyncClient`.
+"""Typed clients for catalog and the partners, over the process's shared `aiohttp` session.
 
 Every call goes through the `OutboundCaller` (breaker, concurrency slot, per-call timeout
 capped by the request's deadline, retries for these idempotent GETs) and, where the answer
@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
-import httpx
+import aiohttp
 from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from checkout.money import MINOR_UNITS
 from mercato_shared.cache import Cache
+from mercato_shared.http import send
 from mercato_shared.internal_client import InternalClient
 from mercato_shared.resilience import Deadline, OutboundCaller
 
@@ -116,7 +117,7 @@ class CatalogClient:
 class PartnersClient:
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         caller: OutboundCaller,
         cache: Cache,
         *,
@@ -134,9 +135,9 @@ class PartnersClient:
         self._shipping_ttl = shipping_ttl_seconds
 
     async def _get_json(self, path: str, params: dict[str, str | int] | None = None) -> bytes:
-        response = await self._http.get(f"{self._base_url}{path}", params=params)
-        response.raise_for_status()
-        return response.content
+        reply = await send(self._http, "GET", f"{self._base_url}{path}", params=params)
+        reply.raise_for_status()  # `StatusError`: a fault (5xx, 429) counts, a 4xx does not
+        return reply.content
 
     async def cached_carrier_quotes(self, parcel: Parcel) -> dict[str, bytes]:
         """Every carrier's cached answer for the parcel, in one round trip (by carrier)."""

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from checkout.api import router
@@ -34,10 +33,8 @@ def call_policy(settings: CheckoutSettings) -> CallPolicy:
     )
 
 
-def create_app(
-    settings: CheckoutSettings | None = None, *, outbound: httpx.AsyncClient | None = None
-) -> FastAPI:
-    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
+def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
+    """The app; its calls to other services go to the URLs its settings name."""
     settings = settings or CheckoutSettings()
 
     @asynccontextmanager
@@ -81,5 +78,4 @@ def create_app(
         routers=[router],
         dependencies=DEPENDENCIES,
         lifespan=lifespan,
-        outbound=outbound,
     )

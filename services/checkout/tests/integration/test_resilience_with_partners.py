@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from mercato_shared.resilience import BreakerRegistry, CallPolicy, Deadline, OutboundCaller
+from mercato_shared.http import send
+from mercato_shared.reply import Reply
+from mercato_shared.resilience import (
+    BreakerRegistry,
+    CallPolicy,
+    Deadline,
+    OutboundCaller,
+    StatusError,
+)
+from mercato_shared.testing.loopback import outbound_session
 from mercato_shop.testing.partners_admin import PartnersAdmin
 
 
@@ -22,21 +30,27 @@ async def test_a_non_idempotent_call_is_never_retried(
     await partners.fault("carrier-swift", error_rate=1.0)
     caller = await caller_for(attempts=5)
     body = {"country": "DE", "postal_code": "10115", "weight_grams": 500}
-    async with httpx.AsyncClient(base_url=partners_url, timeout=5) as http:
+    async with outbound_session() as http:
 
-        async def book() -> httpx.Response:
-            return (await http.post("/carriers/swift/shipments", json=body)).raise_for_status()
+        async def book() -> Reply:
+            url = f"{partners_url}/carriers/swift/shipments"
+            reply = await send(http, "POST", url, json=body)
+            reply.raise_for_status()
+            return reply
 
-        with pytest.raises(httpx.HTTPStatusError):
+        with pytest.raises(StatusError):
             await caller.call("carrier-swift", book, deadline=Deadline(2), idempotent=False)
         assert await partners.requests("carrier-swift") == 1
 
-        async def quote() -> httpx.Response:
+        async def quote() -> Reply:
             params: dict[str, str | int] = {"country": "DE", "postal_code": "10115"}
             params |= {"weight_grams": 500, "items": 1}
-            return (await http.get("/carriers/swift/quote", params=params)).raise_for_status()
+            url = f"{partners_url}/carriers/swift/quote"
+            reply = await send(http, "GET", url, params=params)
+            reply.raise_for_status()
+            return reply
 
-        with pytest.raises(httpx.HTTPStatusError):
+        with pytest.raises(StatusError):
             await caller.call("carrier-swift", quote, deadline=Deadline(2), idempotent=True)
         assert await partners.requests("carrier-swift") == 1 + 5
 
@@ -45,13 +59,16 @@ async def test_a_client_error_is_neither_retried_nor_a_breaker_failure(
     partners_url: str, partners: PartnersAdmin
 ) -> None:
     caller = await caller_for(attempts=5)
-    async with httpx.AsyncClient(base_url=partners_url, timeout=5) as http:
+    async with outbound_session() as http:
 
-        async def bad_quote() -> httpx.Response:
-            return (await http.get("/carriers/swift/quote")).raise_for_status()  # no params
+        async def bad_quote() -> Reply:
+            reply = await send(http, "GET", f"{partners_url}/carriers/swift/quote")  # no params
+            reply.raise_for_status()
+            return reply
 
-        with pytest.raises(httpx.HTTPStatusError):
+        with pytest.raises(StatusError) as raised:
             await caller.call("carrier-swift", bad_quote, deadline=Deadline(2), idempotent=True)
+    assert raised.value.status_code == 422
     assert caller.breakers is not None
     snapshot = caller.breakers.snapshot()["carrier-swift"]
     assert snapshot["failures"] == 0

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ValidationError
 
 from mercato_shared.errors import DependencyUnavailableError
@@ -75,8 +75,8 @@ class CatalogClient:
             raise DependencyUnavailableError("Catalog refused to release a reservation.")
 
 
-def catalog_client(http: httpx.AsyncClient, settings: OrdersSettings) -> CatalogClient:
-    """Orders' catalog client over the process's shared HTTP client (no breaker)."""
+def catalog_client(http: aiohttp.ClientSession, settings: OrdersSettings) -> CatalogClient:
+    """Orders' catalog client over the process's shared HTTP session (no breaker)."""
     catalog = InternalClient.without_breaker(
         http,
         service="catalog",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
-import httpx
+import aiohttp
 from pydantic import Field, PositiveFloat
 
 from mercato_shared.service_tokens import ServiceTokens
@@ -39,7 +39,7 @@ class OrdersSettings(BaseServiceSettings):
     catalog_deadline: PositiveFloat = 9.0
 
 
-def service_tokens(http: httpx.AsyncClient, settings: OrdersSettings) -> ServiceTokens:
+def service_tokens(http: aiohttp.ClientSession, settings: OrdersSettings) -> ServiceTokens:
     """Orders' own token for calling catalog (client credentials against identity)."""
     return ServiceTokens(
         http,

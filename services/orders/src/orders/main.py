@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from mercato_shared.app import create_app as create_service_app
@@ -19,10 +18,8 @@ from orders.service import Claims, OrderService, run_cleanup
 from orders.stack import DEPENDENCIES
 
 
-def create_app(
-    settings: OrdersSettings | None = None, *, outbound: httpx.AsyncClient | None = None
-) -> FastAPI:
-    """The app; `outbound` replaces the HTTP client its calls to other services go through."""
+def create_app(settings: OrdersSettings | None = None) -> FastAPI:
+    """The app; its calls to other services go to the URLs its settings name."""
     settings = settings or OrdersSettings()
 
     @asynccontextmanager
@@ -44,5 +41,4 @@ def create_app(
         routers=[router],
         dependencies=DEPENDENCIES,
         lifespan=lifespan,
-        outbound=outbound,
     )

@@ -1,9 +1,9 @@
 """Idempotency-Key claims after failures: freed at once where the database allows it, a short
 lease where it does not; the same reservation id reused, so stock is taken once; retention.
 
-Faults are injected on the way to the fake of catalog (`Faults`, an httpx transport in front of
-catalog's): answers lost, releases refused, a reservation held up, Postgres stopped at the
-moment the reservation passes.
+Faults are injected on the way to the fake of catalog (`Faults`, an ASGI app in front of
+catalog's, served on a loopback port): answers lost, releases refused, a reservation held
+up, Postgres stopped at the moment the reservation passes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mercato_shared.db import create_engine
 from mercato_shared.migrations import migrate
@@ -30,25 +33,39 @@ from .test_orders import CUSTOMER, count, make_product, order
 Hook = Callable[[httpx.Request], Awaitable[httpx.Response | None]]
 
 
-class Faults(httpx.AsyncBaseTransport):
-    """Passes requests to catalog, except where a hook answers (or acts) first."""
+class Faults:
+    """An ASGI app in front of catalog's: passes requests on, except where a hook answers
+    (or acts) first. Served on a loopback port like the fake it fronts, so orders' calls
+    meet the faults over a real socket."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, inner: ASGIApp) -> None:
         self._inner = inner
         self.hooks: dict[str, Hook] = {}
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        hook = self.hooks.get(request.method)
-        if hook is not None and "/reservations" in request.url.path:
-            answer = await hook(request)
-            if answer is not None:
-                return answer
-        return await self._inner.handle_async_request(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hook = self.hooks.get(scope["method"]) if scope["type"] == "http" else None
+        if hook is None or "/reservations" not in scope["path"]:
+            await self._inner(scope, receive, send)
+            return
+        incoming = Request(scope, receive)
+        request = httpx.Request(
+            incoming.method,
+            str(incoming.url),
+            headers=incoming.headers.raw,
+            content=await incoming.body(),
+        )
+        answer = await hook(request)
+        if answer is None:
+            answer = await self.forward(request)
+        passed = {k: v for k, v in answer.headers.items() if k != "content-length"}
+        response = Response(answer.content, status_code=answer.status_code, headers=passed)
+        await response(scope, receive, send)
 
     async def forward(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
-        await response.aread()
-        return response
+        """`request` as catalog's app answers it (in process, behind this front)."""
+        transport = httpx.ASGITransport(app=self._inner)
+        async with httpx.AsyncClient(transport=transport) as inner:
+            return await inner.send(request)
 
 
 def unavailable() -> httpx.Response:
@@ -65,7 +82,7 @@ async def test_a_lost_answer_and_a_refused_release_keep_the_reservation_for_the_
     """Catalog reserved, the answer was lost and the release refused: the retry (at once)
     reuses the claim's reservation id, so the stock is taken once, not twice."""
     kettle = await make_product(catalog, "KIT-C001", stock=10)
-    faults = Faults(catalog.transport)
+    faults = Faults(catalog.app)
 
     async def lost(request: httpx.Request) -> httpx.Response:
         await faults.forward(request)  # catalog takes the stock ...
@@ -94,7 +111,7 @@ async def test_a_refused_reservation_frees_the_key_at_once(
     catalog: FakeCatalog, migrated: OrdersSettings
 ) -> None:
     kettle = await make_product(catalog, "KIT-C002", stock=10)
-    faults = Faults(catalog.transport)
+    faults = Faults(catalog.app)
 
     async def down(_: httpx.Request) -> httpx.Response:
         return unavailable()
@@ -120,7 +137,7 @@ async def test_postgres_down_mid_request_frees_the_key_seconds_after_it_is_back(
     settings = orders_settings(postgres_url=own_postgres.url, idempotency_lease_seconds=2)
     await asyncio.to_thread(migrate, settings, MIGRATIONS)
     kettle = await make_product(catalog, "KIT-C003", stock=10)
-    faults = Faults(catalog.transport)
+    faults = Faults(catalog.app)
 
     async def stop_postgres(request: httpx.Request) -> None:
         faults.hooks = {}
@@ -161,7 +178,7 @@ async def test_a_request_that_outlives_the_lease_keeps_its_claim(
         idempotency_lease_seconds=3, catalog_timeout=30.0, catalog_deadline=60.0
     )
     kettle = await make_product(catalog, "KIT-C004", stock=10)
-    faults = Faults(catalog.transport)
+    faults = Faults(catalog.app)
     parked, release = asyncio.Event(), asyncio.Event()
 
     async def slow(request: httpx.Request) -> None:

@@ -125,7 +125,8 @@ async def test_a_claim_left_by_a_dead_request_is_taken_over_without_taking_stock
     kettle = await make_product(catalog, "KIT-O010", stock=10)
     body = OrderCreate.model_validate(order((kettle, 2)))
     reservation_id = uuid.uuid4()
-    async with httpx.AsyncClient(transport=catalog.transport, base_url="http://catalog") as http:
+    transport = httpx.ASGITransport(app=catalog.app)  # the test's own call to the fake
+    async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as http:
         reserved = await http.post(
             "/reservations",
             json={"id": str(reservation_id), "lines": [{"product_id": kettle, "quantity": 2}]},

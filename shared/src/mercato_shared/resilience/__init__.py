@@ -10,6 +10,7 @@ from mercato_shared.resilience.deadline import Deadline
 from mercato_shared.resilience.outcomes import (
     CircuitOpenError,
     Outcome,
+    StatusError,
     classify,
     is_fault_status,
     is_partner_fault,
@@ -24,6 +25,7 @@ __all__ = [
     "OutboundCaller",
     "Outcome",
     "PartnerBreaker",
+    "StatusError",
     "classify",
     "is_fault_status",
     "is_partner_fault",

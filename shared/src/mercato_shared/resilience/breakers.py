@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal
 
-import httpx
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from purgatory import (
@@ -44,7 +43,7 @@ from purgatory import (
 from purgatory.domain.model import ExcludeType, OpenedState
 from purgatory.typing import StateName
 
-from mercato_shared.resilience.outcomes import CircuitOpenError, is_partner_fault
+from mercato_shared.resilience.outcomes import CircuitOpenError, StatusError, is_partner_fault
 from mercato_shared.service_tokens import TokenUnavailableError
 
 
@@ -63,7 +62,7 @@ def _not_a_fault(exc: BaseException) -> bool:
 # Errors that end a call without counting against the partner (purgatory's "exclude" list):
 # a 4xx answer is the caller's mistake, and identity not issuing the caller's own token says
 # nothing about the partner. Timeouts, transport errors and 5xx count.
-EXCLUDE: ExcludeType = [(httpx.HTTPStatusError, _not_a_fault), TokenUnavailableError]
+EXCLUDE: ExcludeType = [(StatusError, _not_a_fault), TokenUnavailableError]
 
 
 _TIMER_SLACK = 0.005  # seconds

@@ -9,7 +9,9 @@ through, in this order:
    -> `CircuitOpenError` at once;
 2. the retry loop (idempotent calls only; tenacity, the one retry library of Mercato):
    jittered exponential backoff, and no attempt is started, nor a backoff slept, that would
-   end past the request's `Deadline`;
+   end past the request's `Deadline`. The first attempt is made before the loop, which is
+   entered only when it failed in a way worth retrying (tenacity then counts it and decides
+   as if it had made it): a call that succeeds at once does not pay for the loop;
 3. per attempt, `min(per-call timeout, what is left of the deadline)` bounds both the wait
    for the partner's concurrency slot (`asyncio.Semaphore`, when limited) and the call itself;
 4. the breaker records the attempt: timeouts, transport errors, 5xx and 429 count as
@@ -124,9 +126,46 @@ class OutboundCaller:
         policy = self._policy
         timeout = policy.timeout_seconds if timeout_seconds is None else timeout_seconds
         attempts = policy.max_attempts if idempotent else 1
-        budget = deadline.remaining() - policy.min_attempt_seconds
-        if budget <= 0:
+        if deadline.remaining() - policy.min_attempt_seconds <= 0:
             raise TimeoutError(f"no time left to call {partner}")
+        worth_retrying = _retryable if retryable is None else _either(retryable)
+        # The first attempt runs on its own: most calls succeed at once, and tenacity's loop
+        # cost about a quarter of an internal call's CPU (decision 0027).
+        try:
+            return await self._attempt(partner, operation, deadline, seconds=timeout)
+        except BaseException as exc:
+            if attempts == 1 or not worth_retrying(exc):
+                raise
+            first_failure = exc
+        return await self._retry(
+            partner,
+            operation,
+            deadline,
+            first_failure,
+            seconds=timeout,
+            attempts=attempts,
+            worth_retrying=worth_retrying,
+        )
+
+    async def _retry(
+        self,
+        partner: str,
+        operation: Callable[[], Awaitable[T]],
+        deadline: Deadline,
+        first_failure: BaseException,
+        *,
+        seconds: float,
+        attempts: int,
+        worth_retrying: Retryable,
+    ) -> T:
+        """The attempts after a first one that failed with `first_failure`, in tenacity's loop.
+
+        The loop's first attempt is that failure, raised again without a call: tenacity then
+        decides as if it had made it (its backoff, its attempt count), and its budget is what
+        is left of the deadline now, so no backoff is slept that would end past it.
+        """
+        policy = self._policy
+        budget = deadline.remaining() - policy.min_attempt_seconds
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts) | stop_before_delay(budget),
             wait=wait_exponential_jitter(
@@ -134,13 +173,17 @@ class OutboundCaller:
                 max=policy.backoff_max_seconds,
                 jitter=policy.backoff_jitter_seconds,
             ),
-            retry=retry_if_exception(_retryable if retryable is None else _either(retryable)),
+            retry=retry_if_exception(worth_retrying),
             reraise=True,
         )
+        made: BaseException | None = first_failure
         result: T
         async for attempt in retrying:
             with attempt:
-                result = await self._attempt(partner, operation, deadline, seconds=timeout)
+                if made is not None:
+                    failed, made = made, None
+                    raise failed
+                result = await self._attempt(partner, operation, deadline, seconds=seconds)
         return result
 
     async def _attempt(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-import httpx
+import aiohttp
 
 
 class Outcome(StrEnum):
@@ -22,6 +22,21 @@ class CircuitOpenError(Exception):
         self.partner = partner
 
 
+class StatusError(Exception):
+    """An answer with an error status (>= 400), raised by `Reply.raise_for_status()` and, for
+    a fault status (5xx, 429), by `InternalClient`'s attempts so that they are retried.
+
+    Only a fault status counts against the partner (`is_partner_fault`); another 4xx is the
+    caller's mistake.
+    """
+
+    def __init__(self, status_code: int, url: str = "") -> None:
+        where = f" from {url}" if url else ""
+        super().__init__(f"HTTP {status_code}{where}")
+        self.status_code = status_code
+        self.url = url
+
+
 def is_fault_status(status: int) -> bool:
     """An answer that says the partner is unwell (5xx) or overloaded (429)."""
     return status >= 500 or status == 429
@@ -30,12 +45,14 @@ def is_fault_status(status: int) -> bool:
 def is_partner_fault(exc: BaseException) -> bool:
     """True for failures that say the partner is unwell: timeouts, transport errors, 5xx, 429.
 
-    A 4xx answer (other than 429) is the caller's mistake, not the partner's: it neither
-    trips the breaker nor is retried.
+    Transport errors are aiohttp's (`aiohttp.ClientError`: refused or reset connections,
+    `ServerDisconnectedError`, a broken payload, ...); its timeouts are `TimeoutError`s. A 4xx
+    answer (other than 429) is the caller's mistake, not the partner's: it neither trips the
+    breaker nor is retried.
     """
-    if isinstance(exc, httpx.HTTPStatusError):
-        return is_fault_status(exc.response.status_code)
-    return isinstance(exc, TimeoutError | httpx.TransportError)
+    if isinstance(exc, StatusError):
+        return is_fault_status(exc.status_code)
+    return isinstance(exc, TimeoutError | aiohttp.ClientError)
 
 
 def classify(exc: BaseException | None) -> Outcome:
@@ -46,6 +63,6 @@ def classify(exc: BaseException | None) -> Outcome:
         return outcome
     if isinstance(exc, CircuitOpenError):
         return Outcome.CIRCUIT_OPEN
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):  # aiohttp's timeout errors are TimeoutErrors
         return Outcome.TIMEOUT
     return Outcome.ERROR

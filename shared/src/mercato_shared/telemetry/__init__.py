@@ -6,7 +6,7 @@
   accelerator package's (`MERCATO_OTEL_ACCELERATOR`, `packages/otel-accelerator`);
 * `server`: the HTTP server span + `http.server.request.duration` middleware;
 * `buckets`: the duration histograms' bucket boundaries;
-* `instrumentation`: hooks for the app factory and the lifespan resources (SQL, HTTP client,
+* `instrumentation`: hooks for the app factory and the lifespan resources (SQL, HTTP session,
   pool gauges);
 * `redis`: Redis client spans, only inside a sampled trace;
 * `pool`: `db.client.connection.count`;

@@ -7,12 +7,11 @@ own `ServerTelemetryMiddleware` (see its docstring for why).
 
 from __future__ import annotations
 
-import httpx
 import opentelemetry.instrumentation.sqlalchemy as sqlalchemy_instrumentation
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sqlalchemy_version
 from opentelemetry.metrics import NoOpUpDownCounter
@@ -61,7 +60,21 @@ def instrument_engine(engine: AsyncEngine) -> None:
         observe_pool(engine)
 
 
-def instrument_http_client(client: httpx.AsyncClient) -> None:
-    """HTTP client spans that also inject `traceparent`, so the callee joins the trace."""
+def instrument_http_client() -> None:
+    """HTTP client spans for every `aiohttp.ClientSession` created after this call, which
+    also inject `traceparent`, so the callee joins the trace. Call it before the session.
+
+    Why the instrumentor rather than `create_trace_config` passed to the session's
+    `trace_configs`: the library's public `create_trace_config` takes the semantic
+    convention mode only as a value of a private enum (`opentelemetry.instrumentation.
+    _semconv`), and defaults to the old attribute names (`http.method`, `http.url`); the
+    instrumentor reads `OTEL_SEMCONV_STABILITY_OPT_IN` (which `init_telemetry` sets to
+    `http`) and gives the stable names (`http.request.method`, `url.full`,
+    `http.response.status_code`) the collector's span metrics and the e2e suite expect.
+    It wraps `ClientSession.__init__` once per process (nothing per call); a process has
+    one session.
+    """
     if telemetry_active():
-        HTTPXClientInstrumentor.instrument_client(client)
+        instrumentor = AioHttpClientInstrumentor()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()

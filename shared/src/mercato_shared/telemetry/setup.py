@@ -128,8 +128,9 @@ def init_telemetry(service_name: str) -> bool:
     set_logger_provider(providers.logger_provider)
     logging.getLogger().addHandler(LoggingHandler(logger_provider=providers.logger_provider))
 
-    # SQL, Redis and HTTP clients are instrumented per client by the lifespan that owns
-    # them (`instrument_engine`, `instrument_redis`, `instrument_http_client`).
+    # SQL and Redis clients are instrumented per client by the lifespan that owns them
+    # (`instrument_engine`, `instrument_redis`); the HTTP session by `instrument_http_client`,
+    # which the lifespan calls before it creates the session.
     if importlib.util.find_spec("celery") is not None:
         from mercato_shared.telemetry.celery import instrument_celery_process  # noqa: PLC0415
 

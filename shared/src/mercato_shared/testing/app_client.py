@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -21,14 +21,3 @@ async def app_client(
             transport=transport, base_url=base_url, timeout=request_timeout
         ) as client:
             yield client
-
-
-def mounted(apps: Mapping[str, ASGIApp]) -> httpx.AsyncClient:
-    """One client whose requests to each base URL of `apps` go to that app in this process.
-
-    For a service's outgoing calls in a test: `mounted({"http://catalog": fake_catalog})`
-    is the HTTP client a service's typed client of catalog is given.
-    """
-    return httpx.AsyncClient(
-        mounts={url: httpx.ASGITransport(app=app) for url, app in apps.items()}
-    )
