@@ -47,7 +47,7 @@ import workers.report_job
 from bench.procs import cpu_seconds, tree
 from devtools.ports import wait_for_port
 from mercato_shared.db import create_engine, create_session_factory
-from mercato_shared.http import create_http_client
+from mercato_shared.http import create_http_session
 from mercato_shared.migrations import migrate
 from mercato_shared.service_tokens import ServiceTokens
 from mercato_shared.testing.loopback import free_port
@@ -138,7 +138,7 @@ async def run_jobs(
 ) -> dict[str, float]:
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
-    http = create_http_client(settings)
+    http = create_http_session(settings)
     tokens = ServiceTokens(
         http,
         identity_url=settings.identity_url,
@@ -165,7 +165,7 @@ async def run_jobs(
             assert stored.cpu_seconds is not None
             worker.append(stored.cpu_seconds)
     finally:
-        await http.aclose()
+        await http.close()
         await engine.dispose()
     return {
         "worker_cpu": statistics.median(worker[1:]),

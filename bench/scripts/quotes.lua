@@ -15,12 +15,14 @@ end
 
 -- A postal code drawn per request as well: checkout caches a carrier's price per parcel
 -- (destination, weight, items) for SHIPPING_CACHE_TTL_SECONDS, and a repeated parcel would
--- be priced without asking the carriers at all.
+-- be priced without asking the carriers at all. POSTAL_PREFIX keeps one run's parcels apart
+-- from an earlier run's, whose carrier prices may still be cached.
+local postal_prefix = os.getenv("POSTAL_PREFIX") or ""
 request = function()
   local body = string.format(
     '{"items":[{"product_id":%d,"quantity":1}],' ..
-    '"destination":{"country":"DE","postal_code":"%05d"},"currency":"EUR"}',
-    math.random(1, products), math.random(1, 99999))
+    '"destination":{"country":"DE","postal_code":"%s%05d"},"currency":"EUR"}',
+    math.random(1, products), postal_prefix, math.random(1, 99999))
   return wrk.format("POST", prefix .. "/quote", {["Content-Type"] = "application/json"}, body)
 end
 
