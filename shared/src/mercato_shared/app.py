@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from mercato_shared import health
+from mercato_shared.admission import Admission, AdmissionMiddleware
 from mercato_shared.body_deadline import BodyDeadlineMiddleware
 from mercato_shared.dependencies import ServiceDependencies
 from mercato_shared.docs_pages import install_docs_pages
@@ -84,6 +85,9 @@ def create_app(
     app.add_middleware(BodyDeadlineMiddleware, timeout=settings.request_body_timeout_seconds)
     if drain.seconds > 0:
         app.add_middleware(DrainMiddleware, drain=drain)  # inside: its answer has the request id
+    if settings.admission_limit > 0:  # outside the body's read: a refusal reads no body
+        admission = Admission(settings.admission_limit, settings.admission_queue_ms / 1000)
+        app.add_middleware(AdmissionMiddleware, admission=admission)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     for router in routers:

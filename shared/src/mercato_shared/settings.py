@@ -55,6 +55,11 @@ class BaseServiceSettings(BaseSettings):
     request_body_timeout_seconds: PositiveFloat = 15.0
     http_connect_timeout: PositiveFloat = 1.0
 
+    # Edge requests one process works on at once, and how long the next ones may wait for a
+    # slot before a 503 `overloaded` (mercato_shared.admission); a limit of 0 turns it off.
+    admission_limit: int = Field(default=16, ge=0, le=10_000)
+    admission_queue_ms: int = Field(default=100, ge=0, le=60_000)
+
     # Seconds a SIGTERM drains the process before the server shuts down (mercato_shared.drain);
     # the native stack sets it for each replica when it runs more than one.
     shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=30)

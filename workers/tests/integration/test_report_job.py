@@ -169,7 +169,7 @@ async def test_a_permanent_error_fails_the_job_without_internals(sessions: Sessi
     assert await runner(sessions, ListSource(ORDERS, fail_with=refused)).run(job_id) == "failed"
     row = await job_row(sessions, job_id)
     assert (row["status"], row["results"]) == ("failed", 0)
-    assert row["error"] == "the orders export answered HTTP 403"
+    assert row["error"] == "the orders service answered HTTP 403"
 
 
 async def test_attempts_are_bounded(sessions: Sessions) -> None:
