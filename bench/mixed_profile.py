@@ -1,11 +1,11 @@
 """`python -m bench.mixed_profile --rate 400`: where the mixed load's CPU goes, program by program.
 
 It starts a stack as `make bench` does (its own ports, databases and Redis database), reads
-every product once (a running shop's caches are warm), runs one step of scenario (g) at
-`--rate` (bench/locustfile.py through the gateway), and records every program of the stack
-with py-spy over the step's steady part, without pausing them (`--nonblocking`): one flame
-graph per program, `bench/results/mixed-<program>.svg`, and the cores each program used,
-printed busiest first.
+every product once and runs a short step at a quarter of the rate (a running shop's caches
+and pools are warm), then runs one step of scenario (g) at `--rate` (bench/locustfile.py
+through the gateway) and records every program of the stack with py-spy over the step's
+steady part, without pausing them (`--nonblocking`): one flame graph per program,
+`bench/results/mixed-<program>.svg`, and the cores each program used, printed busiest first.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _record(py_spy: str, stack: BenchStack, seconds: int) -> list[subprocess.Pop
                     "record",
                     "--pid",
                     str(pids[0]),
-                    "--subprocesses",
+                    *(["--subprocesses"] if name == "worker" else []),
                     "--nonblocking",
                     "--duration",
                     str(seconds),
@@ -72,6 +72,15 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=400, help="requests/s offered")
     parser.add_argument("--seconds", type=int, default=30, help="the step's length")
     parser.add_argument("--offset", type=int, default=17000, help="the stack's port offset")
+    parser.add_argument(
+        "--overload", action="store_true", help="count shed answers apart (as the overload step)"
+    )
+    parser.add_argument(
+        "--no-record",
+        dest="record",
+        action="store_false",
+        help="no py-spy: the step's figures alone (py-spy's own CPU is taken from the stack's)",
+    )
     args = parser.parse_args()
     py_spy = _py_spy()
     with otlp_sink() as sink:
@@ -80,16 +89,24 @@ def main() -> None:
             admin = client.admin_token(stack.gateway)
             client.restock(stack.gateway, admin, 1000, 1_000_000)
             client.warm_reads(stack.gateway, 1000)  # as a running shop's caches are
-            load_env = dict(stack.env) | {
-                "MERCATO_TOKEN": client.customer_token(stack.gateway),
-                "MERCATO_ADMIN_TOKEN": admin,
-            }
+            load_env = (
+                dict(stack.env)
+                | {
+                    "MERCATO_TOKEN": client.customer_token(stack.gateway),
+                    "MERCATO_ADMIN_TOKEN": admin,
+                }
+                | ({"MERCATO_OVERLOAD": "1"} if args.overload else {})
+            )
+            # A quarter of the rate first: pools and keep-alive connections open as in a
+            # running shop, not all at once under the full load.
+            mixed.run_step(stack, max(args.rate // 4, 1), 10, load_env)
             window = max(args.seconds - mixed.SETTLE_SECONDS, 1)
             recorders: list[subprocess.Popen[bytes]] = []
 
             def record_after_settling() -> None:
                 time.sleep(mixed.SETTLE_SECONDS)
-                recorders.extend(_record(py_spy, stack, window))
+                if args.record:
+                    recorders.extend(_record(py_spy, stack, window))
 
             recording = threading.Thread(target=record_after_settling)
             recording.start()
@@ -102,7 +119,10 @@ def main() -> None:
         f"{args.rate}/s offered: {result.requests_per_second:.0f}/s served, "
         f"p99 {result.p99_ms:.0f} ms, {result.errors} failed; {mixed.describe_usage(step)}"
     )
-    print(f"flame graphs: {RESULTS}/mixed-*.svg")
+    for name, named in sorted(step.named.items()):
+        print(f"  {name}: {named.requests_per_second:.0f}/s, p99 {named.p99_ms:.0f} ms")
+    if args.record:
+        print(f"flame graphs: {RESULTS}/mixed-*.svg")
 
 
 if __name__ == "__main__":
