@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,9 +30,8 @@ from mercato_shared.http import send
 from mercato_shared.resources import open_resources
 from mercato_shared.settings import BaseServiceSettings
 from mercato_shared.telemetry import init_telemetry
-from mercato_shared.telemetry.hooks import ACCELERATOR_VARIABLE
 from mercato_shared.testing.loopback import serve_on_loopback
-from tests.telemetry.installed_parts import ENVIRONMENT, ROOT
+from tests.telemetry.installed_parts import ENVIRONMENT, run_probe
 
 
 def callee(seen: list[str]) -> FastAPI:
@@ -89,26 +86,7 @@ def main() -> None:
 
 def probe() -> dict[str, Any]:
     """Run the probe in a fresh interpreter (stock telemetry); its report."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("OTEL_") and key != ACCELERATOR_VARIABLE
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.telemetry.client_spans"],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"the probe failed:\n{result.stderr}")
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    if (report["active"], report["status"]) != (True, 200):
-        raise RuntimeError(f"telemetry was not installed or the call failed: {report}")
-    return report
+    return run_probe("tests.telemetry.client_spans", accelerator=False)
 
 
 if __name__ == "__main__":

@@ -117,8 +117,9 @@ def main() -> None:
     os._exit(0)
 
 
-def probe(*, accelerator: bool) -> dict[str, Any]:
-    """Run the probe in a fresh interpreter, the switch on or off; its report."""
+def run_probe(module: str, *, accelerator: bool) -> dict[str, Any]:
+    """Run a probe module in a fresh interpreter (the accelerator switched on or off, no other
+    OTel variable of this environment); the JSON report it prints last."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -126,7 +127,7 @@ def probe(*, accelerator: bool) -> dict[str, Any]:
     }
     env[ACCELERATOR_VARIABLE] = "true" if accelerator else "false"
     result = subprocess.run(
-        [sys.executable, "-m", "tests.telemetry.installed_parts"],
+        [sys.executable, "-m", module],
         check=False,
         cwd=ROOT,
         env=env,
@@ -138,8 +139,13 @@ def probe(*, accelerator: bool) -> dict[str, Any]:
         raise RuntimeError(f"the probe failed:\n{result.stderr}")
     report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     if (report["active"], report["status"]) != (True, 200):
-        raise RuntimeError(f"telemetry was not installed or the request failed: {report}")
+        raise RuntimeError(f"telemetry was not installed or the probe's call failed: {report}")
     return report
+
+
+def probe(*, accelerator: bool) -> dict[str, Any]:
+    """Run this probe in a fresh interpreter, the switch on or off; its report."""
+    return run_probe("tests.telemetry.installed_parts", accelerator=accelerator)
 
 
 if __name__ == "__main__":
