@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
-from bench import client, mixed
+from bench import client, mixed, py_spy
 from bench.results import RESULTS
 from bench.stacks import BenchStack, base_env, otlp_sink, running
 
@@ -27,15 +24,7 @@ from bench.stacks import BenchStack, base_env, otlp_sink, running
 PROFILED = ("catalog", "checkout", "orders", "partners", "identity", "reports", "worker")
 
 
-def _py_spy() -> str:
-    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(found).exists():
-        msg = "py-spy is not installed (make deps)"
-        raise SystemExit(msg)
-    return found
-
-
-def _record(py_spy: str, stack: BenchStack, seconds: int) -> list[subprocess.Popen[bytes]]:
+def _record(stack: BenchStack, seconds: int) -> list[subprocess.Popen[bytes]]:
     """py-spy on the first process of every profiled program (with its children)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     recorders = []
@@ -46,20 +35,13 @@ def _record(py_spy: str, stack: BenchStack, seconds: int) -> list[subprocess.Pop
             continue
         recorders.append(
             subprocess.Popen(  # noqa: S603 - fixed argv: py-spy of this environment
-                [
-                    py_spy,
-                    "record",
-                    "--pid",
-                    str(pids[0]),
-                    *(["--subprocesses"] if name == "worker" else []),
-                    "--nonblocking",
-                    "--duration",
-                    str(seconds),
-                    "--rate",
-                    "100",
-                    "--output",
-                    str(RESULTS / f"mixed-{program}.svg"),
-                ],
+                py_spy.record(
+                    pids[0],
+                    RESULTS / f"mixed-{program}.svg",
+                    seconds=seconds,
+                    rate=100,
+                    children=name == "worker",
+                ),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -82,7 +64,8 @@ def main() -> None:
         help="no py-spy: the step's figures alone (py-spy's own CPU is taken from the stack's)",
     )
     args = parser.parse_args()
-    py_spy = _py_spy()
+    if args.record:
+        py_spy.executable()  # before the stack starts: a missing py-spy stops here
     with otlp_sink() as sink:
         env = base_env(args.offset) | {"OTEL_EXPORTER_OTLP_ENDPOINT": sink}
         with running("mixed-profile", args.offset, env) as stack:
@@ -106,7 +89,7 @@ def main() -> None:
             def record_after_settling() -> None:
                 time.sleep(mixed.SETTLE_SECONDS)
                 if args.record:
-                    recorders.extend(_record(py_spy, stack, window))
+                    recorders.extend(_record(stack, window))
 
             recording = threading.Thread(target=record_after_settling)
             recording.start()

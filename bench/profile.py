@@ -16,7 +16,6 @@ identity `GET /me`, reports `GET /reports/{id}` of one job, partners' FX rates.
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import client, procs, wrk
+from bench import client, procs, py_spy, wrk
 from bench.results import RESULTS
 from native.stack import Stack, load_stack
 
@@ -111,10 +110,6 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--format", choices=["flamegraph", "speedscope"], default="flamegraph")
     args = parser.parse_args()
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(py_spy).exists():
-        msg = "py-spy is not installed (make deps)"
-        raise SystemExit(msg)
     stack = load_stack()
     load_of = LOADS[args.service]
     process = stack.first_replica(args.service.split("-")[0])
@@ -138,22 +133,9 @@ def main() -> None:
     load.start()
     # py-spy follows one pid and, with --subprocesses, its children: the uvicorn main process.
     subprocess.run(  # noqa: S603 - fixed argv: py-spy of this environment
-        [
-            py_spy,
-            "record",
-            "--pid",
-            str(pids[0]),
-            "--subprocesses",
-            "--duration",
-            str(args.seconds),
-            "--rate",
-            "250",
-            "--format",
-            args.format,
-            "--output",
-            str(output),
-            "--nonblocking",
-        ],
+        py_spy.record(
+            pids[0], output, seconds=args.seconds, rate=250, children=True, form=args.format
+        ),
         check=True,
     )
     load.join()

@@ -11,13 +11,11 @@ span export thread).
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
-from bench import wrk
+from bench import py_spy, wrk
 from bench.callgrind import PATH, prepare_catalog, send_reads, wait_ready
 from bench.results import RESULTS
 from bench.scenarios import CONFIGS
@@ -35,7 +33,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--offset", type=int, default=24000, help="the bench slot's port offset")
     args = parser.parse_args()
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     chosen = [config for config in CONFIGS if config.name in (args.config or ["off", "stock"])]
     base = base_env(args.offset)
     prepare_catalog(base)
@@ -60,11 +57,9 @@ def main() -> None:
                 load.start()
                 output = RESULTS / f"telemetry-{config.name}.svg"
                 subprocess.run(  # noqa: S603 - fixed argv: py-spy of this environment
-                    [
-                        *(py_spy, "record", "--pid", str(service.pid)),
-                        *("--duration", str(args.seconds), "--rate", "250", "--nonblocking"),
-                        *("--output", str(output)),
-                    ],
+                    py_spy.record(
+                        service.pid, output, seconds=args.seconds, rate=250, children=False
+                    ),
                     check=True,
                     capture_output=True,
                 )
