@@ -28,10 +28,6 @@ class Reply:
         return jsonlib.loads(self.content)
 
     @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    @property
     def is_success(self) -> bool:
         return 200 <= self.status_code < 300
 
